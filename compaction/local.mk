@@ -1,0 +1,1 @@
+# compaction: sources and tests are added here as the module lands.

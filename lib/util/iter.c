@@ -1,0 +1,69 @@
+#include "lib/util/iter.h"
+
+#include <stdlib.h>
+
+#include "lib/util/error.h"
+
+int iter_register_cleanup(struct iter *it, iter_cleanup_fn fn, void *a, void *b)
+{
+	struct iter_cleanup *c;
+	if (it->cleanup.fn == NULL) {
+		c = &it->cleanup;
+	} else {
+		c = malloc(sizeof(*c));
+		if (c == NULL)
+			return err_nomem("iterator cleanup");
+		c->next = it->cleanup.next;
+		it->cleanup.next = c;
+	}
+	c->fn = fn;
+	c->a = a;
+	c->b = b;
+	return 0;
+}
+
+void iter_destroy(struct iter *it)
+{
+	if (it == NULL)
+		return;
+	if (it->cleanup.fn) {
+		/* newest first: the heap-allocated ones, then the inline one */
+		struct iter_cleanup *c = it->cleanup.next;
+		while (c) {
+			struct iter_cleanup *next = c->next;
+			c->fn(c->a, c->b);
+			free(c);
+			c = next;
+		}
+		it->cleanup.fn(it->cleanup.a, it->cleanup.b);
+	}
+	it->ops->destroy(it);
+}
+
+struct empty_iter {
+	struct iter base;
+	int status;
+};
+
+static int e_valid(const struct iter *it) { (void)it; return 0; }
+static void e_nop(struct iter *it) { (void)it; }
+static void e_seek(struct iter *it, struct slice t) { (void)it; (void)t; }
+static struct slice e_slice(const struct iter *it) { (void)it; return slice_make("", 0); }
+static int e_status(const struct iter *it) { return ((const struct empty_iter *)it)->status; }
+static void e_destroy(struct iter *it) { free(it); }
+
+static const struct iter_ops empty_ops = {
+	e_valid, e_nop, e_nop, e_seek, e_nop, e_nop, e_slice, e_slice, e_status, e_destroy,
+};
+
+struct iter *iter_empty(int status)
+{
+	struct empty_iter *e = malloc(sizeof(*e));
+	if (e == NULL) {
+		err_nomem("iterator");
+		return NULL;
+	}
+	iter_init(&e->base, &empty_ops);
+	e->status = status;
+	return &e->base;
+}

@@ -1,0 +1,76 @@
+/*
+ * The internal iterator interface, implemented by memtables, blocks, tables,
+ * the merging iterator and the DB iterator.
+ *
+ * Contract: key()/value() may be called only while valid(); the slices they
+ * return are borrowed until the iterator moves or is destroyed. An iterator
+ * that meets an error becomes invalid and status() returns the code; the
+ * thread's message was set where the error happened. seek(target) positions
+ * at the first entry >= target. Used by one thread at a time.
+ *
+ * Cleanups registered with iter_register_cleanup run, newest first, when the
+ * iterator is destroyed (they release what the iterator pins: a memtable, a
+ * version, a cached block).
+ */
+#ifndef SHALE_UTIL_ITER_H
+#define SHALE_UTIL_ITER_H
+
+#include "lib/util/slice.h"
+
+struct iter;
+
+struct iter_ops {
+	int (*valid)(const struct iter *it);
+	void (*seek_first)(struct iter *it);
+	void (*seek_last)(struct iter *it);
+	void (*seek)(struct iter *it, struct slice target);
+	void (*next)(struct iter *it);
+	void (*prev)(struct iter *it);
+	struct slice (*key)(const struct iter *it);
+	struct slice (*value)(const struct iter *it);
+	int (*status)(const struct iter *it);
+	/* frees the implementation's own state (cleanups already ran) */
+	void (*destroy)(struct iter *it);
+};
+
+typedef void (*iter_cleanup_fn)(void *a, void *b);
+
+struct iter_cleanup {
+	iter_cleanup_fn fn;
+	void *a, *b;
+	struct iter_cleanup *next;
+};
+
+struct iter {
+	const struct iter_ops *ops;
+	struct iter_cleanup cleanup; /* first one inline; fn NULL when unused */
+};
+
+static inline void iter_init(struct iter *it, const struct iter_ops *ops)
+{
+	it->ops = ops;
+	it->cleanup.fn = NULL;
+	it->cleanup.next = NULL;
+}
+
+static inline int iter_valid(const struct iter *it) { return it->ops->valid(it); }
+static inline void iter_seek_first(struct iter *it) { it->ops->seek_first(it); }
+static inline void iter_seek_last(struct iter *it) { it->ops->seek_last(it); }
+static inline void iter_seek(struct iter *it, struct slice t) { it->ops->seek(it, t); }
+static inline void iter_next(struct iter *it) { it->ops->next(it); }
+static inline void iter_prev(struct iter *it) { it->ops->prev(it); }
+static inline struct slice iter_key(const struct iter *it) { return it->ops->key(it); }
+static inline struct slice iter_value(const struct iter *it) { return it->ops->value(it); }
+static inline int iter_status(const struct iter *it) { return it->ops->status(it); }
+
+/* Returns 0, or SHALE_ENOMEM without registering (the caller still owns
+ * what fn would have released). */
+int iter_register_cleanup(struct iter *it, iter_cleanup_fn fn, void *a, void *b);
+/* Runs the cleanups, then the implementation's destroy. NULL is a no-op. */
+void iter_destroy(struct iter *it);
+
+/* An iterator over nothing, with the given status (0 = just empty). NULL when
+ * memory runs out. The thread's message is the caller's business. */
+struct iter *iter_empty(int status);
+
+#endif

@@ -1,0 +1,7 @@
+#include "config.h"
+#include "shale.h"
+
+SHALE_EXPORT const char *shale_version(void)
+{
+	return PACKAGE_VERSION;
+}

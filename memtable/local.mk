@@ -1,0 +1,1 @@
+# memtable: sources and tests are added here as the module lands.

@@ -1,0 +1,1 @@
+# sstable: sources and tests are added here as the module lands.

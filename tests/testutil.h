@@ -1,0 +1,30 @@
+/* Helpers shared by the Check suites. */
+#ifndef SHALE_TESTS_TESTUTIL_H
+#define SHALE_TESTS_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/util/random.h"
+
+/* A fresh empty directory under $TMPDIR (or /tmp); the caller frees the
+ * string and removes the tree with tu_rmtree. */
+char *tu_mkdtemp(const char *tag);
+/* Removes path and everything below it (ignores errors). */
+void tu_rmtree(const char *path);
+/* Fills buf with n random bytes. */
+void tu_random_bytes(struct rng *r, char *buf, size_t n);
+/* Writes/reads a whole file directly (not through the env); abort the test on error. */
+void tu_write_file(const char *path, const void *data, size_t n);
+size_t tu_read_file(const char *path, char **data);
+/* Runs a suite and returns a process exit status. */
+int tu_run(Suite *s);
+
+#define ck_assert_ok(expr)                                                         \
+	do {                                                                           \
+		int rc_ = (expr);                                                          \
+		ck_assert_msg(rc_ == 0, "%s failed: %d (%s)", #expr, rc_, shale_errmsg()); \
+	} while (0)
+
+#endif
