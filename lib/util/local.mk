@@ -3,6 +3,7 @@ libshale_core_la_LIBADD += libshale_util.la
 libshale_util_la_SOURCES = \
 	lib/util/arena.c \
 	lib/util/buf.c \
+	lib/util/cache.c \
 	lib/util/coding.c \
 	lib/util/comparator.c \
 	lib/util/crc32c.c \
@@ -21,6 +22,7 @@ libshale_util_la_SOURCES = \
 noinst_HEADERS += \
 	lib/util/arena.h \
 	lib/util/buf.h \
+	lib/util/cache.h \
 	lib/util/coding.h \
 	lib/util/comparator.h \
 	lib/util/crc32c.h \
