@@ -2,3 +2,8 @@
 noinst_PROGRAMS += benchmarks/wal_bench
 benchmarks_wal_bench_SOURCES = benchmarks/wal_bench.c
 benchmarks_wal_bench_LDADD = libshale_core.la $(CODEC_LIBS)
+
+# memtable_bench: the memtable module alone (internal headers).
+noinst_PROGRAMS += benchmarks/memtable_bench
+benchmarks_memtable_bench_SOURCES = benchmarks/memtable_bench.c
+benchmarks_memtable_bench_LDADD = libshale_memtable.la libshale_util.la

@@ -1,0 +1,325 @@
+/*
+ * The memtable: a skiplist of encoded entries in an arena.
+ *
+ * An entry (as LevelDB's): varint32 internal-key length, the internal key
+ * (user key + fixed64 tag), varint32 value length, the value. Entries are
+ * written once by the writer and trusted afterwards, so decoding them needs
+ * no bounds beyond the varint's own.
+ *
+ * Lookups never build an entry: the skiplist compares entries with a
+ * decoded search key (user key slice + tag), so get and seek copy nothing
+ * and allocate nothing, whatever the key size.
+ */
+#include "memtable/memtable.h"
+
+#include <assert.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/util/arena.h"
+#include "lib/util/coding.h"
+#include "lib/util/error.h"
+#include "lib/util/ikey.h"
+#include "memtable/skiplist.h"
+
+#define SKIPLIST_SEED 0xdeadbeef
+
+struct memtable {
+	struct skiplist list;           /* entries; writer inserts, readers lock-free */
+	struct arena arena;             /* the list's nodes; writer allocates */
+	const struct comparator *ucmp;  /* borrowed, immutable */
+	atomic_int refs;
+	atomic_uint_least64_t count;    /* stored by the writer, read relaxed */
+};
+
+/* The skiplist's search form of an internal key. */
+struct lookup {
+	struct slice user_key;
+	uint64_t tag;
+};
+
+static inline struct slice entry_ikey(const char *e)
+{
+	uint32_t n;
+	const char *p = get_varint32_ptr(e, e + VARINT32_MAX_LEN, &n);
+	return slice_make(p, n);
+}
+
+/* The value of the entry whose internal key is ik. */
+static inline struct slice entry_value(struct slice ik)
+{
+	uint32_t n;
+	const char *p = ik.data + ik.size;
+	p = get_varint32_ptr(p, p + VARINT32_MAX_LEN, &n);
+	return slice_make(p, n);
+}
+
+/* Entries hold well-formed internal keys (>= 8 bytes). */
+static inline struct slice ik_user_key(struct slice ik)
+{
+	return slice_make(ik.data, ik.size - IKEY_TRAILER);
+}
+
+static inline uint64_t ik_tag(struct slice ik)
+{
+	return decode_fixed64(ik.data + ik.size - IKEY_TRAILER);
+}
+
+/* Larger tag (newer sequence) first. */
+static inline int tag_order(uint64_t a, uint64_t b)
+{
+	return (a < b) - (a > b);
+}
+
+static int entry_vs_lookup(const void *arg, const char *entry, const void *key)
+{
+	const struct memtable *m = arg;
+	const struct lookup *k = key;
+	struct slice ik = entry_ikey(entry);
+	int r = m->ucmp->compare(m->ucmp, ik_user_key(ik), k->user_key);
+	return r != 0 ? r : tag_order(ik_tag(ik), k->tag);
+}
+
+static inline uint64_t load_be64(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	/* compilers turn this into a load and a byte swap */
+	return (uint64_t)u[0] << 56 | (uint64_t)u[1] << 48 | (uint64_t)u[2] << 40 |
+	       (uint64_t)u[3] << 32 | (uint64_t)u[4] << 24 | (uint64_t)u[5] << 16 |
+	       (uint64_t)u[6] << 8 | (uint64_t)u[7];
+}
+
+/* slice_compare, but keys that differ in their first 8 bytes (most, in a
+ * search) are told apart by one integer comparison instead of a memcmp call. */
+static inline int bytewise_compare(struct slice a, struct slice b)
+{
+	if (a.size >= 8 && b.size >= 8) {
+		uint64_t x = load_be64(a.data), y = load_be64(b.data);
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
+	return slice_compare(a, b);
+}
+
+/* entry_vs_lookup with the bytewise comparator inlined (the common case). */
+static int entry_vs_lookup_bytewise(const void *arg, const char *entry, const void *key)
+{
+	(void)arg;
+	const struct lookup *k = key;
+	struct slice ik = entry_ikey(entry);
+	int r = bytewise_compare(ik_user_key(ik), k->user_key);
+	return r != 0 ? r : tag_order(ik_tag(ik), k->tag);
+}
+
+static int entry_vs_entry(const void *arg, const char *a, const char *b)
+{
+	const struct memtable *m = arg;
+	struct slice ia = entry_ikey(a), ib = entry_ikey(b);
+	int r = comparator_compare(m->ucmp, ik_user_key(ia), ik_user_key(ib));
+	return r != 0 ? r : tag_order(ik_tag(ia), ik_tag(ib));
+}
+
+int memtable_create(const struct comparator *ucmp, struct memtable **out)
+{
+	struct memtable *m = malloc(sizeof(*m));
+	if (m == NULL) {
+		*out = NULL;
+		return err_nomem("memtable");
+	}
+	m->ucmp = ucmp;
+	arena_init(&m->arena);
+	struct skiplist_cmp cmp = {
+		ucmp->bytewise ? entry_vs_lookup_bytewise : entry_vs_lookup,
+		entry_vs_entry,
+		m,
+	};
+	skiplist_init(&m->list, cmp, &m->arena, SKIPLIST_SEED);
+	atomic_init(&m->refs, 1);
+	atomic_init(&m->count, 0);
+	*out = m;
+	return 0;
+}
+
+void memtable_ref(struct memtable *m)
+{
+	/* relaxed: a new reference is made from one already held, which keeps
+	 * the memtable alive; nothing else needs ordering here. */
+	int old = atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+	(void)old;
+	assert(old > 0);
+}
+
+void memtable_unref(struct memtable *m)
+{
+	if (m == NULL)
+		return;
+	/* acq_rel: release makes this holder's reads and writes happen before
+	 * the free; the thread that drops the last reference acquires every
+	 * other holder's release, so it frees after all of them. */
+	int old = atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel);
+	assert(old > 0);
+	if (old == 1) {
+		arena_destroy(&m->arena);
+		free(m);
+	}
+}
+
+int memtable_add(struct memtable *m, uint64_t seq, int type, struct slice key, struct slice value)
+{
+	assert(seq <= IKEY_SEQ_MAX);
+	assert(type == IKEY_TYPE_VALUE || type == IKEY_TYPE_DELETION);
+	if (type == IKEY_TYPE_DELETION)
+		value = slice_make(NULL, 0);
+	if (key.size > UINT32_MAX - IKEY_TRAILER || value.size > UINT32_MAX)
+		return err_set(SHALE_EINVAL, "memtable: entry too large (key %zu bytes, value %zu bytes)",
+		               key.size, value.size);
+
+	uint32_t ik_len = (uint32_t)key.size + IKEY_TRAILER;
+	uint32_t v_len = (uint32_t)value.size;
+	/* no overflow: both lengths fit in 32 bits and size_t is wider */
+	size_t size = (size_t)varint_length(ik_len) + ik_len + (size_t)varint_length(v_len) + v_len;
+	char *e = skiplist_alloc(&m->list, size);
+	if (e == NULL)
+		return err_nomem("memtable entry");
+
+	char *p = encode_varint32(e, ik_len);
+	struct lookup k = { slice_make(p, key.size), ikey_pack_tag(seq, type) };
+	if (key.size)
+		memcpy(p, key.data, key.size);
+	p += key.size;
+	encode_fixed64(p, k.tag);
+	p += IKEY_TRAILER;
+	p = encode_varint32(p, v_len);
+	if (v_len)
+		memcpy(p, value.data, v_len);
+	assert(p + v_len == e + size);
+
+	skiplist_insert(&m->list, e, &k);
+	/* relaxed: the count is advisory; only this (serialised) writer stores it */
+	uint64_t c = atomic_load_explicit(&m->count, memory_order_relaxed);
+	atomic_store_explicit(&m->count, c + 1, memory_order_relaxed);
+	return 0;
+}
+
+int memtable_get(struct memtable *m, struct slice key, uint64_t seq, struct slice *value)
+{
+	if (seq > IKEY_SEQ_MAX)
+		seq = IKEY_SEQ_MAX;
+	struct lookup k = { key, ikey_pack_tag(seq, IKEY_TYPE_FOR_SEEK) };
+	/* the first entry >= (key, seq): the newest for key with sequence <= seq,
+	 * if key has one */
+	const char *e = skiplist_seek(&m->list, &k);
+	if (e == NULL)
+		return MEMTABLE_ABSENT;
+	struct slice ik = entry_ikey(e);
+	if (comparator_compare(m->ucmp, ik_user_key(ik), key) != 0)
+		return MEMTABLE_ABSENT;
+	if ((ik_tag(ik) & 0xff) == IKEY_TYPE_DELETION)
+		return MEMTABLE_DELETED;
+	*value = entry_value(ik);
+	return MEMTABLE_FOUND;
+}
+
+size_t memtable_memory_usage(const struct memtable *m)
+{
+	return arena_memory_usage(&m->arena);
+}
+
+uint64_t memtable_count(const struct memtable *m)
+{
+	return atomic_load_explicit(&((struct memtable *)m)->count, memory_order_relaxed);
+}
+
+/* ---- iterator ---- */
+
+struct memtable_iter {
+	struct iter base;
+	struct skiplist_iter pos;
+	struct memtable *m;  /* a reference, dropped by destroy */
+};
+
+static inline struct skiplist_iter *pos_of(struct iter *it)
+{
+	return &((struct memtable_iter *)it)->pos;
+}
+
+static inline const struct skiplist_iter *cpos_of(const struct iter *it)
+{
+	return &((const struct memtable_iter *)it)->pos;
+}
+
+static int mi_valid(const struct iter *it)
+{
+	return skiplist_iter_valid(cpos_of(it));
+}
+
+static void mi_seek_first(struct iter *it)
+{
+	skiplist_iter_seek_first(pos_of(it));
+}
+
+static void mi_seek_last(struct iter *it)
+{
+	skiplist_iter_seek_last(pos_of(it));
+}
+
+/* target is an internal key; one shorter than the tag orders as ikey_compare
+ * says (its bytes the user key, tag 0). */
+static void mi_seek(struct iter *it, struct slice target)
+{
+	struct lookup k = { ikey_user_key(target), ikey_tag(target) };
+	skiplist_iter_seek(pos_of(it), &k);
+}
+
+static void mi_next(struct iter *it)
+{
+	skiplist_iter_next(pos_of(it));
+}
+
+static void mi_prev(struct iter *it)
+{
+	skiplist_iter_prev(pos_of(it));
+}
+
+static struct slice mi_key(const struct iter *it)
+{
+	return entry_ikey(skiplist_iter_entry(cpos_of(it)));
+}
+
+static struct slice mi_value(const struct iter *it)
+{
+	return entry_value(entry_ikey(skiplist_iter_entry(cpos_of(it))));
+}
+
+static int mi_status(const struct iter *it)
+{
+	(void)it;
+	return 0;
+}
+
+static void mi_destroy(struct iter *it)
+{
+	struct memtable_iter *mi = (struct memtable_iter *)it;
+	memtable_unref(mi->m);
+	free(mi);
+}
+
+static const struct iter_ops memtable_iter_ops = {
+	mi_valid, mi_seek_first, mi_seek_last, mi_seek, mi_next, mi_prev,
+	mi_key, mi_value, mi_status, mi_destroy,
+};
+
+struct iter *memtable_iter(struct memtable *m)
+{
+	struct memtable_iter *mi = malloc(sizeof(*mi));
+	if (mi == NULL) {
+		err_nomem("memtable iterator");
+		return NULL;
+	}
+	iter_init(&mi->base, &memtable_iter_ops);
+	skiplist_iter_init(&mi->pos, &m->list);
+	memtable_ref(m);
+	mi->m = m;
+	return &mi->base;
+}
