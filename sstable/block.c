@@ -1,0 +1,353 @@
+#include "sstable/block.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+#include "lib/util/coding.h"
+#include "lib/util/error.h"
+
+static int bad_block(const char *path, uint64_t offset, const char *what)
+{
+	return err_set(SHALE_ECORRUPT, "corruption: %s: %s in block at offset %llu", path, what,
+	               (unsigned long long)offset);
+}
+
+int block_create(struct block_contents *contents, const char *path, uint64_t offset,
+                 struct block **out)
+{
+	const char *data = contents->data.data;
+	size_t size = contents->data.size;
+	char *heap = contents->heap;
+	contents->heap = NULL;
+	*out = NULL;
+
+	int rc;
+	if (size < 4 || size > UINT32_MAX) {
+		rc = bad_block(path, offset, size < 4 ? "block too short" : "block too large");
+		goto fail;
+	}
+	uint32_t num = decode_fixed32(data + size - 4);
+	if (num > (size - 4) / 4) {
+		rc = bad_block(path, offset, "restart count past the block");
+		goto fail;
+	}
+	uint32_t restarts = (uint32_t)(size - 4 - (size_t)num * 4);
+	if (restarts > 0) {
+		/* entries are reached only through restart points: check them all once */
+		if (num == 0 || decode_fixed32(data + restarts) != 0) {
+			rc = bad_block(path, offset, "bad first restart point");
+			goto fail;
+		}
+		uint32_t prev = 0;
+		for (uint32_t i = 1; i < num; i++) {
+			uint32_t r = decode_fixed32(data + restarts + (size_t)i * 4);
+			if (r <= prev || r >= restarts) {
+				rc = bad_block(path, offset, "bad restart point");
+				goto fail;
+			}
+			prev = r;
+		}
+	} else {
+		num = 0; /* no entries: whatever the array says, nothing to read */
+	}
+	struct block *b = malloc(sizeof(*b));
+	if (b == NULL) {
+		rc = err_nomem("block");
+		goto fail;
+	}
+	b->data = data;
+	b->size = size;
+	b->restarts = restarts;
+	b->num_restarts = num;
+	b->offset = offset;
+	b->heap = heap;
+	*out = b;
+	return 0;
+fail:
+	free(heap);
+	return rc;
+}
+
+void block_destroy(struct block *b)
+{
+	if (b == NULL)
+		return;
+	free(b->heap);
+	free(b);
+}
+
+size_t block_charge(const struct block *b)
+{
+	return sizeof(*b) + (b->heap ? b->size : 0);
+}
+
+/* ---- iterator ---- */
+
+static inline uint32_t restart_point(const struct block_iter *it, uint32_t i)
+{
+	return decode_fixed32(it->data + it->restarts + (size_t)i * 4);
+}
+
+static void invalidate(struct block_iter *it)
+{
+	it->current = it->restarts;
+	it->next = it->restarts;
+	it->restart_index = it->num_restarts;
+}
+
+static void corruption(struct block_iter *it, uint32_t at, const char *what)
+{
+	it->status = err_set(SHALE_ECORRUPT,
+	                     "corruption: %s: %s at entry offset %u in block at offset %llu",
+	                     it->path, what, at, (unsigned long long)it->block_offset);
+	invalidate(it);
+}
+
+/* Decodes an entry header at p; NULL when it or the bytes it announces do
+ * not fit before limit. */
+static inline const char *decode_entry(const char *p, const char *limit, uint32_t *shared,
+                                       uint32_t *unshared, uint32_t *value_len)
+{
+	if (limit - p < 3)
+		return NULL;
+	*shared = (unsigned char)p[0];
+	*unshared = (unsigned char)p[1];
+	*value_len = (unsigned char)p[2];
+	if ((*shared | *unshared | *value_len) < 128) {
+		p += 3;
+	} else {
+		if ((p = get_varint32_ptr(p, limit, shared)) == NULL ||
+		    (p = get_varint32_ptr(p, limit, unshared)) == NULL ||
+		    (p = get_varint32_ptr(p, limit, value_len)) == NULL)
+			return NULL;
+	}
+	if ((uint64_t)*unshared + *value_len > (uint64_t)(limit - p))
+		return NULL;
+	return p;
+}
+
+static void seek_to_restart(struct block_iter *it, uint32_t index)
+{
+	it->key_in_buf = 0;
+	it->key = slice_make(it->data, 0);
+	it->restart_index = index;
+	it->next = restart_point(it, index);
+}
+
+/* Moves to the entry at it->next; 0 at the end of the block or on damage. */
+static int parse_next(struct block_iter *it)
+{
+	it->current = it->next;
+	if (it->current >= it->restarts) {
+		invalidate(it);
+		return 0;
+	}
+	const char *limit = it->data + it->restarts;
+	uint32_t shared, unshared, vlen;
+	const char *p = decode_entry(it->data + it->current, limit, &shared, &unshared, &vlen);
+	if (p == NULL) {
+		corruption(it, it->current, "bad entry lengths");
+		return 0;
+	}
+	if (shared > it->key.size) {
+		corruption(it, it->current, "shared prefix longer than the previous key");
+		return 0;
+	}
+	if (shared == 0) {
+		it->key = slice_make(p, unshared);
+		it->key_in_buf = 0;
+	} else {
+		int rc;
+		if (it->key_in_buf) {
+			it->key_buf.len = shared;
+			rc = buf_append(&it->key_buf, p, unshared);
+		} else {
+			rc = buf_set(&it->key_buf, it->key.data, shared);
+			if (rc == 0)
+				rc = buf_append(&it->key_buf, p, unshared);
+		}
+		if (rc) {
+			it->status = rc;
+			invalidate(it);
+			return 0;
+		}
+		it->key_in_buf = 1;
+		it->key = buf_slice(&it->key_buf);
+	}
+	it->value = slice_make(p + unshared, vlen);
+	it->next = (uint32_t)(p + unshared + vlen - it->data);
+	while (it->restart_index + 1 < it->num_restarts &&
+	       restart_point(it, it->restart_index + 1) <= it->current)
+		it->restart_index++;
+	return 1;
+}
+
+static int bi_valid(const struct iter *base)
+{
+	const struct block_iter *it = (const struct block_iter *)base;
+	return it->current < it->restarts;
+}
+
+static void bi_seek_first(struct iter *base)
+{
+	struct block_iter *it = (struct block_iter *)base;
+	if (it->status || it->num_restarts == 0) {
+		invalidate(it);
+		return;
+	}
+	seek_to_restart(it, 0);
+	parse_next(it);
+}
+
+static void bi_seek_last(struct iter *base)
+{
+	struct block_iter *it = (struct block_iter *)base;
+	if (it->status || it->num_restarts == 0) {
+		invalidate(it);
+		return;
+	}
+	seek_to_restart(it, it->num_restarts - 1);
+	while (parse_next(it) && it->next < it->restarts) {
+	}
+}
+
+/* The key stored whole at restart point i, or a slice with data NULL after
+ * reporting damage. */
+static struct slice restart_key(struct block_iter *it, uint32_t i)
+{
+	uint32_t off = restart_point(it, i);
+	uint32_t shared, unshared, vlen;
+	const char *p = decode_entry(it->data + off, it->data + it->restarts, &shared, &unshared,
+	                             &vlen);
+	if (p == NULL || shared != 0) {
+		corruption(it, off, p == NULL ? "bad entry lengths" : "shared prefix at a restart point");
+		return slice_make(NULL, 0);
+	}
+	return slice_make(p, unshared);
+}
+
+static void bi_seek(struct iter *base, struct slice target)
+{
+	struct block_iter *it = (struct block_iter *)base;
+	if (it->status || it->num_restarts == 0) {
+		invalidate(it);
+		return;
+	}
+	/* binary search for the last restart point whose key < target */
+	uint32_t left = 0, right = it->num_restarts - 1;
+	while (left < right) {
+		uint32_t mid = left + (right - left + 1) / 2;
+		struct slice k = restart_key(it, mid);
+		if (k.data == NULL)
+			return;
+		if (comparator_compare(it->cmp, k, target) < 0)
+			left = mid;
+		else
+			right = mid - 1;
+	}
+	seek_to_restart(it, left);
+	while (parse_next(it)) {
+		if (comparator_compare(it->cmp, it->key, target) >= 0)
+			return;
+	}
+}
+
+static void bi_next(struct iter *base)
+{
+	struct block_iter *it = (struct block_iter *)base;
+	assert(bi_valid(base));
+	parse_next(it);
+}
+
+static void bi_prev(struct iter *base)
+{
+	struct block_iter *it = (struct block_iter *)base;
+	assert(bi_valid(base));
+	/* back to a restart point before the current entry, then forward to
+	 * the entry just before it */
+	uint32_t original = it->current;
+	while (restart_point(it, it->restart_index) >= original) {
+		if (it->restart_index == 0) {
+			invalidate(it);
+			return;
+		}
+		it->restart_index--;
+	}
+	seek_to_restart(it, it->restart_index);
+	while (parse_next(it) && it->next < original) {
+	}
+}
+
+static struct slice bi_key(const struct iter *base)
+{
+	const struct block_iter *it = (const struct block_iter *)base;
+	assert(bi_valid(base));
+	return it->key;
+}
+
+static struct slice bi_value(const struct iter *base)
+{
+	const struct block_iter *it = (const struct block_iter *)base;
+	assert(bi_valid(base));
+	return it->value;
+}
+
+static int bi_status(const struct iter *base)
+{
+	return ((const struct block_iter *)base)->status;
+}
+
+static void bi_destroy(struct iter *base)
+{
+	struct block_iter *it = (struct block_iter *)base;
+	block_iter_release(it);
+	free(it);
+}
+
+static const struct iter_ops block_iter_ops = {
+	.valid = bi_valid,
+	.seek_first = bi_seek_first,
+	.seek_last = bi_seek_last,
+	.seek = bi_seek,
+	.next = bi_next,
+	.prev = bi_prev,
+	.key = bi_key,
+	.value = bi_value,
+	.status = bi_status,
+	.destroy = bi_destroy,
+};
+
+void block_iter_init(struct block_iter *it, const struct block *b, const struct comparator *cmp,
+                     const char *path)
+{
+	iter_init(&it->base, &block_iter_ops);
+	it->cmp = cmp;
+	it->path = path;
+	it->data = b->data;
+	it->block_offset = b->offset;
+	it->restarts = b->restarts;
+	it->num_restarts = b->num_restarts;
+	it->key_in_buf = 0;
+	it->status = 0;
+	it->key = slice_make(b->data, 0);
+	it->value = slice_make(b->data, 0);
+	buf_init(&it->key_buf);
+	invalidate(it);
+}
+
+void block_iter_release(struct block_iter *it)
+{
+	buf_free(&it->key_buf);
+}
+
+struct iter *block_iter_create(const struct block *b, const struct comparator *cmp,
+                               const char *path)
+{
+	struct block_iter *it = malloc(sizeof(*it));
+	if (it == NULL) {
+		err_nomem("block iterator");
+		return NULL;
+	}
+	block_iter_init(it, b, cmp, path);
+	return &it->base;
+}

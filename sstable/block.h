@@ -1,0 +1,74 @@
+/*
+ * Reads a block written by block_builder: entries, then fixed32 restart
+ * offsets, then their fixed32 count.
+ *
+ * block_create checks the restart array once (it lies inside the block, its
+ * offsets start at 0, increase, and point before the array); the iterator
+ * checks every entry it decodes (lengths inside the entry area, a shared
+ * prefix no longer than the previous key, none at a restart point). Damage
+ * is SHALE_ECORRUPT naming the file and the block's offset, never a read
+ * outside the block. Errors in an iterator are sticky: once status() is
+ * nonzero it stays invalid whatever is called.
+ *
+ * A block is immutable and may be read by many iterators on many threads.
+ */
+#ifndef SHALE_SSTABLE_BLOCK_H
+#define SHALE_SSTABLE_BLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "lib/util/buf.h"
+#include "lib/util/comparator.h"
+#include "lib/util/iter.h"
+#include "sstable/format.h"
+
+struct block {
+	const char *data;
+	size_t size;
+	uint32_t restarts;     /* offset of the restart array = end of the entries */
+	uint32_t num_restarts; /* 0 for a block without entries */
+	uint64_t offset;       /* the block's file offset, for messages */
+	char *heap;            /* owned buffer data lies in, or NULL */
+};
+
+/* Takes ownership of contents->heap (freed with the block, or at once when
+ * this fails). offset is the block's file offset, used in messages. */
+int block_create(struct block_contents *contents, const char *path, uint64_t offset,
+                 struct block **out);
+/* NULL ok. */
+void block_destroy(struct block *b);
+/* Memory the block holds, for cache charges. */
+size_t block_charge(const struct block *b);
+
+/* A block iterator. Its key is a slice into the block, or into key_buf when
+ * the key shares a prefix with the previous one. */
+struct block_iter {
+	struct iter base;
+	const struct comparator *cmp;
+	const char *path;
+	const char *data;
+	uint64_t block_offset;
+	uint32_t restarts;
+	uint32_t num_restarts;
+	uint32_t current;       /* offset of the current entry; restarts when invalid */
+	uint32_t next;          /* offset just after the current entry */
+	uint32_t restart_index; /* restart point at or before current */
+	int key_in_buf;
+	int status;
+	struct slice key;
+	struct slice value;
+	struct buf key_buf;
+};
+
+/* A heap iterator over b (iter_destroy frees it). b, cmp and path are
+ * borrowed and must outlive the iterator: callers pin b with
+ * iter_register_cleanup. NULL when memory runs out. */
+struct iter *block_iter_create(const struct block *b, const struct comparator *cmp,
+                               const char *path);
+/* The same in caller-provided space (point lookups need no allocation of
+ * the iterator); finish with block_iter_release, not iter_destroy. */
+void block_iter_init(struct block_iter *it, const struct block *b, const struct comparator *cmp,
+                     const char *path);
+void block_iter_release(struct block_iter *it);
+
+#endif

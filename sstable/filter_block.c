@@ -1,0 +1,126 @@
+#include "sstable/filter_block.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+#include "lib/util/coding.h"
+#include "lib/util/error.h"
+#include "lib/util/ikey.h"
+#include "sstable/bloom.h"
+
+void filter_block_builder_init(struct filter_block_builder *fb, int bits_per_key,
+                               int internal_keys)
+{
+	assert(bits_per_key >= 1);
+	fb->bits_per_key = bits_per_key;
+	fb->internal_keys = internal_keys;
+	fb->hashes = NULL;
+	fb->num_hashes = 0;
+	fb->cap_hashes = 0;
+	buf_init(&fb->result);
+	buf_init(&fb->offsets);
+}
+
+void filter_block_builder_free(struct filter_block_builder *fb)
+{
+	free(fb->hashes);
+	fb->hashes = NULL;
+	buf_free(&fb->result);
+	buf_free(&fb->offsets);
+}
+
+static int generate_filter(struct filter_block_builder *fb)
+{
+	int rc = buf_append_fixed32(&fb->offsets, (uint32_t)fb->result.len);
+	if (rc || fb->num_hashes == 0)
+		return rc; /* no keys: an empty filter */
+	rc = bloom_create_filter(fb->bits_per_key, fb->hashes, fb->num_hashes, &fb->result);
+	fb->num_hashes = 0;
+	return rc;
+}
+
+int filter_block_builder_start_block(struct filter_block_builder *fb, uint64_t block_offset)
+{
+	uint64_t index = block_offset >> FILTER_BASE_LG;
+	assert(index >= fb->offsets.len / 4);
+	while (index > fb->offsets.len / 4) {
+		int rc = generate_filter(fb);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int filter_block_builder_add_key(struct filter_block_builder *fb, struct slice key)
+{
+	if (fb->num_hashes == fb->cap_hashes) {
+		size_t cap = fb->cap_hashes ? fb->cap_hashes * 2 : 256;
+		uint32_t *h = realloc(fb->hashes, cap * sizeof(*h));
+		if (h == NULL)
+			return err_nomem("filter keys");
+		fb->hashes = h;
+		fb->cap_hashes = cap;
+	}
+	if (fb->internal_keys)
+		key = ikey_user_key(key);
+	fb->hashes[fb->num_hashes++] = bloom_hash(key);
+	return 0;
+}
+
+int filter_block_builder_finish(struct filter_block_builder *fb, struct slice *out)
+{
+	int rc = 0;
+	if (fb->num_hashes)
+		rc = generate_filter(fb);
+	if (rc)
+		return rc;
+	uint32_t array_offset = (uint32_t)fb->result.len;
+	if ((rc = buf_append(&fb->result, fb->offsets.data, fb->offsets.len)) != 0 ||
+	    (rc = buf_append_fixed32(&fb->result, array_offset)) != 0 ||
+	    (rc = buf_append_byte(&fb->result, FILTER_BASE_LG)) != 0)
+		return rc;
+	*out = buf_slice(&fb->result);
+	return 0;
+}
+
+int filter_block_reader_init(struct filter_block_reader *r, struct slice contents,
+                             int internal_keys, const char *path, uint64_t offset)
+{
+	r->data = NULL;
+	r->offsets = NULL;
+	r->num = 0;
+	r->base_lg = FILTER_BASE_LG;
+	r->internal_keys = internal_keys;
+	size_t n = contents.size;
+	if (n < 5)
+		return err_set(SHALE_ECORRUPT, "corruption: %s: filter block too short at offset %llu",
+		               path, (unsigned long long)offset);
+	uint32_t array = decode_fixed32(contents.data + n - 5);
+	int base_lg = (unsigned char)contents.data[n - 1];
+	if (array > n - 5 || base_lg > 40)
+		return err_set(SHALE_ECORRUPT, "corruption: %s: bad filter block header at offset %llu",
+		               path, (unsigned long long)offset);
+	r->data = contents.data;
+	r->offsets = contents.data + array;
+	r->num = (n - 5 - array) / 4;
+	r->base_lg = base_lg;
+	return 0;
+}
+
+int filter_block_may_match(const struct filter_block_reader *r, uint64_t block_offset,
+                           struct slice key)
+{
+	uint64_t index = block_offset >> r->base_lg;
+	if (index >= r->num)
+		return 1; /* no filter for that block: only a bad writer does that */
+	uint32_t start = decode_fixed32(r->offsets + index * 4);
+	/* the last filter ends where the offset array starts */
+	uint32_t limit = index + 1 < r->num ? decode_fixed32(r->offsets + index * 4 + 4)
+	                                    : (uint32_t)(r->offsets - r->data);
+	if (start <= limit && limit <= (size_t)(r->offsets - r->data)) {
+		if (r->internal_keys)
+			key = ikey_user_key(key);
+		return bloom_may_match(key, slice_make(r->data + start, limit - start));
+	}
+	return 1;
+}

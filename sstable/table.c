@@ -1,0 +1,300 @@
+/*
+ * What a table keeps in memory for its whole life: the index block and the
+ * filter block (both read and checksum-verified at open), the metaindex
+ * handle (for approximate offsets), the path and the open file. Data blocks
+ * are read per use, through the block cache when there is one. A filter is
+ * used whenever the metaindex names one, whatever bloom_bits_per_key says
+ * (that option only governs what the builder writes).
+ *
+ * Block cache keys are 16 bytes: fixed64 cache id (cache_new_id() at open,
+ * unique to this table object) then fixed64 block offset; the charge is the
+ * block's memory. A block enters the cache only after its checksum was
+ * verified (whatever read_opts says), so a cached block is always a checked
+ * one. Blocks that point into a file mapping are never cached: the cache may
+ * outlive the table.
+ */
+#include "sstable/table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/util/coding.h"
+#include "lib/util/error.h"
+#include "sstable/block.h"
+#include "sstable/filter_block.h"
+#include "sstable/format.h"
+#include "sstable/two_level_iter.h"
+
+#define BLOCK_CACHE_KEY_LEN 16
+
+struct table {
+	struct table_options opt;
+	struct rand_file *file;
+	char *path;
+	uint64_t size;
+	uint64_t data_limit; /* footer offset: every block ends before it */
+	uint64_t cache_id;
+	struct block *index;
+	struct block_handle metaindex;
+	int have_filter;
+	struct filter_block_reader filter;
+	struct block_contents filter_contents; /* owns the filter's bytes */
+};
+
+static int read_meta_block(struct table *t, const struct block_handle *h, struct block **out)
+{
+	struct block_contents bc;
+	int rc = format_read_block(t->file, t->path, t->data_limit, h, 1, &bc);
+	if (rc == 0)
+		rc = block_create(&bc, t->path, h->offset, out);
+	return rc;
+}
+
+/* Finds the filter in the metaindex and loads it. A metaindex without a
+ * filter entry is fine (no filter was written). */
+static int read_filter(struct table *t, const struct block *meta)
+{
+	struct block_iter mi;
+	block_iter_init(&mi, meta, comparator_bytewise(), t->path);
+	struct slice name = slice_from_str(FILTER_META_KEY);
+	iter_seek(&mi.base, name);
+	int rc = mi.status;
+	if (rc == 0 && iter_valid(&mi.base) && slice_equal(iter_key(&mi.base), name)) {
+		struct slice v = iter_value(&mi.base);
+		struct block_handle h;
+		if (!block_handle_decode(&v, &h)) {
+			rc = err_set(SHALE_ECORRUPT,
+			             "corruption: %s: bad filter handle in metaindex at offset %llu",
+			             t->path, (unsigned long long)t->metaindex.offset);
+		} else {
+			rc = format_read_block(t->file, t->path, t->data_limit, &h, 1,
+			                       &t->filter_contents);
+			if (rc == 0)
+				rc = filter_block_reader_init(&t->filter, t->filter_contents.data,
+				                              t->opt.internal_keys, t->path, h.offset);
+			if (rc == 0)
+				t->have_filter = 1;
+		}
+	}
+	block_iter_release(&mi);
+	return rc;
+}
+
+int table_open(const struct table_options *opt, struct rand_file *file, const char *path,
+               uint64_t size, struct table **out)
+{
+	struct block *meta = NULL;
+	struct table *t = NULL;
+	int rc;
+	*out = NULL;
+
+	if (size < FOOTER_LEN) {
+		rc = err_set(SHALE_ECORRUPT, "corruption: %s: file of %llu bytes is too short to be a table",
+		             path, (unsigned long long)size);
+		goto fail;
+	}
+	t = calloc(1, sizeof(*t));
+	if (t == NULL || (t->path = strdup(path)) == NULL) {
+		rc = err_nomem("table");
+		goto fail;
+	}
+	t->opt = *opt;
+	t->file = file;
+	t->size = size;
+	t->data_limit = size - FOOTER_LEN;
+
+	char scratch[FOOTER_LEN];
+	struct slice got;
+	if ((rc = rand_file_read(file, t->data_limit, FOOTER_LEN, scratch, &got)) != 0)
+		goto fail;
+	if (got.size != FOOTER_LEN) {
+		rc = err_set(SHALE_ECORRUPT, "corruption: %s: truncated footer at offset %llu", path,
+		             (unsigned long long)t->data_limit);
+		goto fail;
+	}
+	struct footer f;
+	if ((rc = footer_decode(got.data, size, path, &f)) != 0)
+		goto fail;
+	t->metaindex = f.metaindex;
+	if ((rc = read_meta_block(t, &f.index, &t->index)) != 0 ||
+	    (rc = read_meta_block(t, &f.metaindex, &meta)) != 0 ||
+	    (rc = read_filter(t, meta)) != 0)
+		goto fail;
+	block_destroy(meta);
+	if (opt->block_cache)
+		t->cache_id = cache_new_id(opt->block_cache);
+	*out = t;
+	return 0;
+fail:
+	block_destroy(meta);
+	if (t) {
+		t->file = NULL;
+		table_close(t);
+	}
+	rand_file_close(file);
+	return rc;
+}
+
+void table_close(struct table *t)
+{
+	if (t == NULL)
+		return;
+	block_destroy(t->index);
+	free(t->filter_contents.heap);
+	rand_file_close(t->file);
+	free(t->path);
+	free(t);
+}
+
+static void delete_cached_block(struct slice key, void *value)
+{
+	(void)key;
+	block_destroy(value);
+}
+
+/* Gets the data block at h: from the cache (*ch set, release it with
+ * cache_release), or read from the file (*ch NULL, the caller owns *blk,
+ * unless it was then inserted in the cache). */
+static int load_block(struct table *t, const struct read_opts *ro, const struct block_handle *h,
+                      struct block **blk, struct cache_handle **ch)
+{
+	struct cache *c = t->opt.block_cache;
+	char key[BLOCK_CACHE_KEY_LEN];
+	*blk = NULL;
+	*ch = NULL;
+	if (c) {
+		encode_fixed64(key, t->cache_id);
+		encode_fixed64(key + 8, h->offset);
+		*ch = cache_lookup(c, slice_make(key, sizeof(key)));
+		if (*ch) {
+			*blk = cache_value(*ch);
+			return 0;
+		}
+	}
+	int fill = c && ro->fill_cache;
+	struct block_contents bc;
+	int rc = format_read_block(t->file, t->path, t->data_limit, h, ro->verify_checksums || fill,
+	                           &bc);
+	if (rc == 0)
+		rc = block_create(&bc, t->path, h->offset, blk);
+	if (rc)
+		return rc;
+	if (fill && bc.cachable) {
+		/* when the insert fails for memory, the block just stays private */
+		*ch = cache_insert(c, slice_make(key, sizeof(key)), *blk, block_charge(*blk),
+		                   delete_cached_block);
+	}
+	return 0;
+}
+
+static void release_block(struct table *t, struct block *blk, struct cache_handle *ch)
+{
+	if (ch)
+		cache_release(t->opt.block_cache, ch);
+	else
+		block_destroy(blk);
+}
+
+static int bad_index_entry(const struct table *t)
+{
+	return err_set(SHALE_ECORRUPT, "corruption: %s: bad block handle in index block at offset %llu",
+	               t->path, (unsigned long long)t->index->offset);
+}
+
+int table_get(struct table *t, const struct read_opts *ro, struct slice key, table_found_fn found,
+              void *arg)
+{
+	struct block_iter ii;
+	block_iter_init(&ii, t->index, t->opt.cmp, t->path);
+	iter_seek(&ii.base, key);
+	int rc = ii.status;
+	if (rc || !iter_valid(&ii.base))
+		goto out; /* an error, or past the last block */
+	struct slice v = iter_value(&ii.base);
+	struct block_handle h;
+	if (!block_handle_decode(&v, &h)) {
+		rc = bad_index_entry(t);
+		goto out;
+	}
+	if (t->have_filter && !filter_block_may_match(&t->filter, h.offset, key))
+		goto out;
+	struct block *blk;
+	struct cache_handle *ch;
+	if ((rc = load_block(t, ro, &h, &blk, &ch)) != 0)
+		goto out;
+	struct block_iter bi;
+	block_iter_init(&bi, blk, t->opt.cmp, t->path);
+	iter_seek(&bi.base, key);
+	if (iter_valid(&bi.base))
+		found(arg, iter_key(&bi.base), iter_value(&bi.base));
+	rc = bi.status;
+	block_iter_release(&bi);
+	release_block(t, blk, ch);
+out:
+	block_iter_release(&ii);
+	return rc;
+}
+
+static void release_cached_cleanup(void *cache, void *handle)
+{
+	cache_release(cache, handle);
+}
+
+static void destroy_block_cleanup(void *blk, void *unused)
+{
+	(void)unused;
+	block_destroy(blk);
+}
+
+/* second_level_fn of the table's two-level iterator. */
+static struct iter *data_block_iter(void *arg, const struct read_opts *ro, struct slice index_value)
+{
+	struct table *t = arg;
+	struct block_handle h;
+	if (!block_handle_decode(&index_value, &h))
+		return iter_empty(bad_index_entry(t));
+	struct block *blk;
+	struct cache_handle *ch;
+	int rc = load_block(t, ro, &h, &blk, &ch);
+	if (rc)
+		return iter_empty(rc);
+	struct iter *it = block_iter_create(blk, t->opt.cmp, t->path);
+	if (it == NULL) {
+		release_block(t, blk, ch);
+		return NULL;
+	}
+	if (ch)
+		rc = iter_register_cleanup(it, release_cached_cleanup, t->opt.block_cache, ch);
+	else
+		rc = iter_register_cleanup(it, destroy_block_cleanup, blk, NULL);
+	if (rc) {
+		iter_destroy(it);
+		release_block(t, blk, ch);
+		return NULL;
+	}
+	return it;
+}
+
+struct iter *table_iter(struct table *t, const struct read_opts *ro)
+{
+	struct iter *index = block_iter_create(t->index, t->opt.cmp, t->path);
+	if (index == NULL)
+		return NULL;
+	return two_level_iter_create(index, data_block_iter, t, ro);
+}
+
+uint64_t table_approximate_offset(struct table *t, struct slice key)
+{
+	struct block_iter ii;
+	block_iter_init(&ii, t->index, t->opt.cmp, t->path);
+	iter_seek(&ii.base, key);
+	uint64_t off = t->metaindex.offset;
+	if (iter_valid(&ii.base)) {
+		struct slice v = iter_value(&ii.base);
+		struct block_handle h;
+		if (block_handle_decode(&v, &h))
+			off = h.offset;
+	}
+	block_iter_release(&ii);
+	return off;
+}

@@ -1,0 +1,156 @@
+/*
+ * Open tables live in a struct cache keyed by the fixed64 file number, each
+ * charged 1, so the cache's capacity is the number of open tables; its LRU
+ * eviction closes the least recently used table (and its descriptor) once
+ * no handle pins it. Failures to open are not cached: the next use retries.
+ */
+#include "sstable/table_cache.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "lib/util/cache.h"
+#include "lib/util/coding.h"
+#include "lib/util/error.h"
+#include "lib/util/filename.h"
+
+struct table_cache {
+	struct env *env;
+	const char *dbname;
+	const struct table_options *opt;
+	struct cache *cache;
+};
+
+int table_cache_create(struct env *env, const char *dbname, const struct table_options *opt,
+                       int capacity, struct table_cache **out)
+{
+	*out = NULL;
+	if (capacity < 1)
+		return err_set(SHALE_EINVAL, "table cache capacity %d < 1", capacity);
+	struct table_cache *tc = malloc(sizeof(*tc));
+	if (tc == NULL)
+		return err_nomem("table cache");
+	int rc = cache_create((size_t)capacity, &tc->cache);
+	if (rc) {
+		free(tc);
+		return rc;
+	}
+	tc->env = env;
+	tc->dbname = dbname;
+	tc->opt = opt;
+	*out = tc;
+	return 0;
+}
+
+void table_cache_destroy(struct table_cache *tc)
+{
+	if (tc == NULL)
+		return;
+	cache_destroy(tc->cache);
+	free(tc);
+}
+
+static void delete_table(struct slice key, void *value)
+{
+	(void)key;
+	table_close(value);
+}
+
+/* A pinned handle on the open table of file_number (opened on a miss). */
+static int find_table(struct table_cache *tc, uint64_t file_number, uint64_t file_size,
+                      struct cache_handle **out)
+{
+	char key[8];
+	encode_fixed64(key, file_number);
+	struct slice k = slice_make(key, sizeof(key));
+	*out = cache_lookup(tc->cache, k);
+	if (*out)
+		return 0;
+
+	char path[FNAME_MAX];
+	struct rand_file *file = NULL;
+	fname_table(path, tc->dbname, file_number);
+	int rc = env_open_rand(tc->env, path, &file);
+	if (rc) {
+		/* the legacy name, when the .ldb is missing */
+		char sst[FNAME_MAX];
+		fname_sst(sst, tc->dbname, file_number);
+		if (!env_exists(tc->env, path) && env_exists(tc->env, sst) == 1) {
+			char msg[ERR_MSG_MAX];
+			err_copy(msg, sizeof(msg));
+			int rc2 = env_open_rand(tc->env, sst, &file);
+			if (rc2 == 0) {
+				rc = 0;
+				snprintf(path, sizeof(path), "%s", sst);
+			} else {
+				err_restore(rc, msg);
+			}
+		}
+		if (rc)
+			return rc;
+	}
+	struct table *t;
+	if ((rc = table_open(tc->opt, file, path, file_size, &t)) != 0)
+		return rc;
+	*out = cache_insert(tc->cache, k, t, 1, delete_table);
+	if (*out == NULL) {
+		table_close(t);
+		return err_nomem("table cache entry");
+	}
+	return 0;
+}
+
+int table_cache_get(struct table_cache *tc, const struct read_opts *ro, uint64_t file_number,
+                    uint64_t file_size, struct slice key, table_found_fn found, void *arg)
+{
+	struct cache_handle *h;
+	int rc = find_table(tc, file_number, file_size, &h);
+	if (rc)
+		return rc;
+	rc = table_get(cache_value(h), ro, key, found, arg);
+	cache_release(tc->cache, h);
+	return rc;
+}
+
+static void release_table(void *cache, void *handle)
+{
+	cache_release(cache, handle);
+}
+
+struct iter *table_cache_iter(struct table_cache *tc, const struct read_opts *ro,
+                              uint64_t file_number, uint64_t file_size)
+{
+	struct cache_handle *h;
+	int rc = find_table(tc, file_number, file_size, &h);
+	if (rc)
+		return iter_empty(rc);
+	struct iter *it = table_iter(cache_value(h), ro);
+	if (it == NULL) {
+		cache_release(tc->cache, h);
+		return NULL;
+	}
+	if (iter_register_cleanup(it, release_table, tc->cache, h) != 0) {
+		iter_destroy(it);
+		cache_release(tc->cache, h);
+		return NULL;
+	}
+	return it;
+}
+
+uint64_t table_cache_approximate_offset(struct table_cache *tc, uint64_t file_number,
+                                        uint64_t file_size, struct slice key)
+{
+	struct cache_handle *h;
+	if (find_table(tc, file_number, file_size, &h) != 0)
+		return 0;
+	uint64_t off = table_approximate_offset(cache_value(h), key);
+	cache_release(tc->cache, h);
+	return off;
+}
+
+void table_cache_evict(struct table_cache *tc, uint64_t file_number)
+{
+	char key[8];
+	encode_fixed64(key, file_number);
+	cache_erase(tc->cache, slice_make(key, sizeof(key)));
+}

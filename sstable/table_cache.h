@@ -1,0 +1,39 @@
+/*
+ * Open tables keyed by file number, at most `capacity` at a time (the DB's
+ * max_open_files less a few for logs); the least recently used is closed
+ * (its file descriptor with it) when another must open. Table files are
+ * <dbname>/NNNNNN.ldb, or the legacy NNNNNN.sst when the .ldb is missing.
+ * Thread-safe.
+ */
+#ifndef SHALE_SSTABLE_TABLE_CACHE_H
+#define SHALE_SSTABLE_TABLE_CACHE_H
+
+#include <stdint.h>
+#include "lib/util/env.h"
+#include "lib/util/iter.h"
+#include "sstable/table.h"
+
+struct table_cache;
+
+/* env, dbname and opt are borrowed and must outlive the cache (opt is read
+ * when tables open). */
+int table_cache_create(struct env *env, const char *dbname, const struct table_options *opt,
+                       int capacity, struct table_cache **out);
+/* REQUIRES: no iterator from it alive. NULL ok. */
+void table_cache_destroy(struct table_cache *tc);
+
+/* table_get on the file (opening it if needed). */
+int table_cache_get(struct table_cache *tc, const struct read_opts *ro, uint64_t file_number,
+                    uint64_t file_size, struct slice key, table_found_fn found, void *arg);
+/* An iterator over the file that keeps the table open until destroyed. A
+ * failure to open shows as an iterator whose status is the error; NULL only
+ * when memory runs out. */
+struct iter *table_cache_iter(struct table_cache *tc, const struct read_opts *ro,
+                              uint64_t file_number, uint64_t file_size);
+/* Approximate offset of key in the file (0 when the file cannot be opened). */
+uint64_t table_cache_approximate_offset(struct table_cache *tc, uint64_t file_number,
+                                        uint64_t file_size, struct slice key);
+/* Closes the file's table once no iterator uses it (call before deleting it). */
+void table_cache_evict(struct table_cache *tc, uint64_t file_number);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * Options of the table layer, filled by the database from shale_options.
+ * The structs are plain values; every pointer in them is borrowed and must
+ * outlive the tables that use it.
+ */
+#ifndef SHALE_SSTABLE_TABLE_OPTIONS_H
+#define SHALE_SSTABLE_TABLE_OPTIONS_H
+
+#include <stddef.h>
+#include "lib/util/cache.h"
+#include "lib/util/comparator.h"
+
+struct table_options {
+	/* Order of the keys stored in the table: for database tables, the
+	 * internal key comparator (lib/util/ikey.h). */
+	const struct comparator *cmp;
+	/* Nonzero when keys are internal keys: bloom filters are then keyed on
+	 * the user key (the key without its 8-byte tag), as LevelDB does. */
+	int internal_keys;
+	size_t block_size;           /* target uncompressed size of a data block */
+	int restart_interval;        /* keys between restart points in data blocks */
+	int compression;             /* SHALE_COMPRESSION_* for data, index, metaindex */
+	int bloom_bits_per_key;      /* 0 = write no filter */
+	struct cache *block_cache;   /* NULL = no block cache */
+};
+
+struct read_opts {
+	int verify_checksums;  /* check data-block CRCs read from disk (index,
+	                          metaindex and filter blocks are always checked) */
+	int fill_cache;        /* put data blocks read from disk in the block cache */
+};
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * Invariant: when status is 0, data is the second-level iterator opened
+ * from the index entry the index iterator is on (data_value holds that
+ * entry's value), or NULL when the index is not valid. The first error of
+ * either level is kept in status, which then stays: the iterator is invalid
+ * from that moment and every positioning call is a no-op, so damage is
+ * never stepped over.
+ */
+#include "sstable/two_level_iter.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+#include "lib/util/buf.h"
+#include "lib/util/error.h"
+
+struct two_level_iter {
+	struct iter base;
+	struct iter *index;
+	second_level_fn fn;
+	void *arg;
+	struct read_opts ro;
+	struct iter *data;
+	struct buf data_value;
+	int status;
+};
+
+static void set_data(struct two_level_iter *it, struct iter *data)
+{
+	iter_destroy(it->data);
+	it->data = data;
+}
+
+static void fail(struct two_level_iter *it, int rc)
+{
+	it->status = rc;
+	set_data(it, NULL);
+}
+
+/* Opens the second level for the index's current entry (keeping the one
+ * already open when it came from the same value). */
+static void init_data(struct two_level_iter *it)
+{
+	if (!iter_valid(it->index)) {
+		int rc = iter_status(it->index);
+		if (rc)
+			fail(it, rc);
+		else
+			set_data(it, NULL);
+		return;
+	}
+	struct slice v = iter_value(it->index);
+	if (it->data && slice_equal(v, buf_slice(&it->data_value)))
+		return;
+	set_data(it, NULL);
+	int rc = buf_set(&it->data_value, v.data, v.size);
+	if (rc) {
+		fail(it, rc);
+		return;
+	}
+	struct iter *d = it->fn(it->arg, &it->ro, v);
+	if (d == NULL) {
+		fail(it, SHALE_ENOMEM); /* the message was set by fn */
+		return;
+	}
+	it->data = d;
+	if ((rc = iter_status(d)) != 0)
+		fail(it, rc);
+}
+
+/* 1 when the data iterator is positioned; otherwise records an error of
+ * either level (returning 0), or reports 0 with no error when the current
+ * second level is merely exhausted. */
+static int data_ready(struct two_level_iter *it)
+{
+	if (it->status)
+		return 0;
+	if (it->data) {
+		if (iter_valid(it->data))
+			return 1;
+		int rc = iter_status(it->data);
+		if (rc) {
+			fail(it, rc);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static void skip_empty_forward(struct two_level_iter *it)
+{
+	while (!data_ready(it) && !it->status) {
+		if (!iter_valid(it->index)) {
+			init_data(it); /* records the index's error, or ends */
+			return;
+		}
+		iter_next(it->index);
+		init_data(it);
+		if (it->data && !it->status)
+			iter_seek_first(it->data);
+	}
+}
+
+static void skip_empty_backward(struct two_level_iter *it)
+{
+	while (!data_ready(it) && !it->status) {
+		if (!iter_valid(it->index)) {
+			init_data(it);
+			return;
+		}
+		iter_prev(it->index);
+		init_data(it);
+		if (it->data && !it->status)
+			iter_seek_last(it->data);
+	}
+}
+
+static int tl_valid(const struct iter *base)
+{
+	const struct two_level_iter *it = (const struct two_level_iter *)base;
+	return it->status == 0 && it->data && iter_valid(it->data);
+}
+
+static void tl_seek(struct iter *base, struct slice target)
+{
+	struct two_level_iter *it = (struct two_level_iter *)base;
+	if (it->status)
+		return;
+	iter_seek(it->index, target);
+	init_data(it);
+	if (it->data && !it->status)
+		iter_seek(it->data, target);
+	skip_empty_forward(it);
+}
+
+static void tl_seek_first(struct iter *base)
+{
+	struct two_level_iter *it = (struct two_level_iter *)base;
+	if (it->status)
+		return;
+	iter_seek_first(it->index);
+	init_data(it);
+	if (it->data && !it->status)
+		iter_seek_first(it->data);
+	skip_empty_forward(it);
+}
+
+static void tl_seek_last(struct iter *base)
+{
+	struct two_level_iter *it = (struct two_level_iter *)base;
+	if (it->status)
+		return;
+	iter_seek_last(it->index);
+	init_data(it);
+	if (it->data && !it->status)
+		iter_seek_last(it->data);
+	skip_empty_backward(it);
+}
+
+static void tl_next(struct iter *base)
+{
+	struct two_level_iter *it = (struct two_level_iter *)base;
+	assert(tl_valid(base));
+	iter_next(it->data);
+	skip_empty_forward(it);
+}
+
+static void tl_prev(struct iter *base)
+{
+	struct two_level_iter *it = (struct two_level_iter *)base;
+	assert(tl_valid(base));
+	iter_prev(it->data);
+	skip_empty_backward(it);
+}
+
+static struct slice tl_key(const struct iter *base)
+{
+	const struct two_level_iter *it = (const struct two_level_iter *)base;
+	assert(tl_valid(base));
+	return iter_key(it->data);
+}
+
+static struct slice tl_value(const struct iter *base)
+{
+	const struct two_level_iter *it = (const struct two_level_iter *)base;
+	assert(tl_valid(base));
+	return iter_value(it->data);
+}
+
+static int tl_status(const struct iter *base)
+{
+	return ((const struct two_level_iter *)base)->status;
+}
+
+static void tl_destroy(struct iter *base)
+{
+	struct two_level_iter *it = (struct two_level_iter *)base;
+	iter_destroy(it->data);
+	iter_destroy(it->index);
+	buf_free(&it->data_value);
+	free(it);
+}
+
+static const struct iter_ops two_level_ops = {
+	.valid = tl_valid,
+	.seek_first = tl_seek_first,
+	.seek_last = tl_seek_last,
+	.seek = tl_seek,
+	.next = tl_next,
+	.prev = tl_prev,
+	.key = tl_key,
+	.value = tl_value,
+	.status = tl_status,
+	.destroy = tl_destroy,
+};
+
+struct iter *two_level_iter_create(struct iter *index, second_level_fn fn, void *arg,
+                                   const struct read_opts *ro)
+{
+	struct two_level_iter *it = malloc(sizeof(*it));
+	if (it == NULL) {
+		iter_destroy(index);
+		err_nomem("two-level iterator");
+		return NULL;
+	}
+	iter_init(&it->base, &two_level_ops);
+	it->index = index;
+	it->fn = fn;
+	it->arg = arg;
+	it->ro = *ro;
+	it->data = NULL;
+	buf_init(&it->data_value);
+	it->status = 0;
+	return &it->base;
+}

@@ -1,0 +1,30 @@
+/*
+ * An iterator over an index whose values each open a second-level iterator:
+ * a table (index block -> data blocks) and a level of the LSM tree (file list
+ * -> tables) are both this shape.
+ *
+ * Errors: when the index iterator or a second-level iterator reports an
+ * error, the two-level iterator becomes invalid with that status at once; it
+ * never steps over the damaged part. The error is sticky: later seeks leave
+ * the iterator invalid with the same status (make a new iterator to retry).
+ * Empty second-level iterators (status 0) are skipped.
+ *
+ * A second-level iterator is kept while the index stays on the same value
+ * (byte-equal), so seeks within one block or file do not reopen it.
+ */
+#ifndef SHALE_SSTABLE_TWO_LEVEL_ITER_H
+#define SHALE_SSTABLE_TWO_LEVEL_ITER_H
+
+#include "lib/util/iter.h"
+#include "sstable/table_options.h"
+
+/* Opens the second-level iterator for one index value; returns NULL only
+ * when memory runs out (other failures: an iterator whose status is the error). */
+typedef struct iter *(*second_level_fn)(void *arg, const struct read_opts *ro, struct slice index_value);
+
+/* Takes ownership of index (destroyed with the result). ro is copied. NULL
+ * when memory runs out (index is then destroyed). */
+struct iter *two_level_iter_create(struct iter *index, second_level_fn fn, void *arg,
+                                   const struct read_opts *ro);
+
+#endif
