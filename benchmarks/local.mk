@@ -7,3 +7,8 @@ benchmarks_wal_bench_LDADD = libshale_core.la $(CODEC_LIBS)
 noinst_PROGRAMS += benchmarks/memtable_bench
 benchmarks_memtable_bench_SOURCES = benchmarks/memtable_bench.c
 benchmarks_memtable_bench_LDADD = libshale_memtable.la libshale_util.la
+
+# shale_bench: db_bench-style benchmark of the whole engine (public header only).
+noinst_PROGRAMS += benchmarks/shale_bench
+benchmarks_shale_bench_SOURCES = benchmarks/shale_bench.c
+benchmarks_shale_bench_LDADD = libshale.la $(CODEC_LIBS) -lm

@@ -1,1 +1,8 @@
-# compaction: sources and tests are added here as the module lands.
+noinst_LTLIBRARIES += libshale_compaction.la
+libshale_core_la_LIBADD += libshale_compaction.la
+libshale_compaction_la_SOURCES = \
+	compaction/compaction.c \
+	compaction/compaction_job.c
+
+noinst_HEADERS += \
+	compaction/compaction.h

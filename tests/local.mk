@@ -17,4 +17,34 @@ tests_test_cache_SOURCES = tests/test_cache.c $(TEST_UTIL)
 tests_test_cache_CFLAGS = $(TEST_CFLAGS)
 tests_test_cache_LDADD = $(UTIL_TEST_LDADD)
 TSAN_TESTS += tests/test_env tests/test_cache
+
+# Integration tests of the database through the public API (and internals
+# where a test needs a seam: the fault env, test hooks).
+DB_TEST_SOURCES = tests/dbtest.c tests/dbtest.h tests/model.c tests/model.h $(TEST_UTIL)
+check_PROGRAMS += tests/test_db
+tests_test_db_SOURCES = tests/test_db.c $(DB_TEST_SOURCES)
+tests_test_db_CFLAGS = $(TEST_CFLAGS)
+tests_test_db_LDADD = $(TEST_LDADD)
+check_PROGRAMS += tests/test_db_crash
+tests_test_db_crash_SOURCES = tests/test_db_crash.c $(DB_TEST_SOURCES)
+tests_test_db_crash_CFLAGS = $(TEST_CFLAGS)
+tests_test_db_crash_LDADD = $(TEST_LDADD)
+check_PROGRAMS += tests/test_db_threads
+tests_test_db_threads_SOURCES = tests/test_db_threads.c $(DB_TEST_SOURCES)
+tests_test_db_threads_CFLAGS = $(TEST_CFLAGS)
+tests_test_db_threads_LDADD = $(TEST_LDADD)
+TSAN_TESTS += tests/test_db_threads
+check_PROGRAMS += tests/test_compaction
+tests_test_compaction_SOURCES = tests/test_compaction.c $(DB_TEST_SOURCES)
+tests_test_compaction_CFLAGS = $(TEST_CFLAGS)
+tests_test_compaction_LDADD = $(TEST_LDADD)
+if HAVE_LEVELDB
+if !TSAN
+# Against Debian's real libleveldb (plain and ASan builds; CI runs it in the plain one).
+check_PROGRAMS += tests/test_leveldb_interop
+tests_test_leveldb_interop_SOURCES = tests/test_leveldb_interop.c $(DB_TEST_SOURCES)
+tests_test_leveldb_interop_CFLAGS = $(TEST_CFLAGS)
+tests_test_leveldb_interop_LDADD = $(TEST_LDADD) -lleveldb
+endif
+endif
 endif

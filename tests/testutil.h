@@ -21,10 +21,26 @@ size_t tu_read_file(const char *path, char **data);
 /* Runs a suite and returns a process exit status. */
 int tu_run(Suite *s);
 
-#define ck_assert_ok(expr)                                                         \
-	do {                                                                           \
-		int rc_ = (expr);                                                          \
-		ck_assert_msg(rc_ == 0, "%s failed: %d (%s)", #expr, rc_, shale_errmsg()); \
+/* Check's ck_assert_msg records every passed check (_mark_point, a write to
+ * a file), which dominates loops of millions of checks. Passed checks are
+ * free here; a failure is reported exactly as Check does. (A test that
+ * crashes is located with the sanitizers or a debugger instead.) */
+#undef ck_assert_msg
+#define ck_assert_msg(expr, ...)                                                         \
+	((expr) ? (void)0                                                                    \
+	        : _ck_assert_failed(__FILE__, __LINE__, "Assertion '" #expr "' failed", ##__VA_ARGS__))
+
+/* The same, spelled for loops that read better with it. */
+#define tu_assert(cond, ...)                  \
+	do {                                      \
+		if (!(cond))                          \
+			ck_abort_msg(__VA_ARGS__);        \
+	} while (0)
+
+#define ck_assert_ok(expr)                                                        \
+	do {                                                                          \
+		int rc_ = (expr);                                                         \
+		tu_assert(rc_ == 0, "%s failed: %d (%s)", #expr, rc_, shale_errmsg());    \
 	} while (0)
 
 #endif

@@ -61,6 +61,14 @@ uint64_t wal_reader_last_record_offset(const struct wal_reader *r)
 	return r->last_record_offset;
 }
 
+void wal_first_damage_report(void *arg, uint64_t bytes, const char *reason)
+{
+	struct wal_first_damage *d = arg;
+	if (!d->damaged)
+		snprintf(d->reason, sizeof(d->reason), "%s (%llu bytes dropped)", reason, (unsigned long long)bytes);
+	d->damaged = 1;
+}
+
 static void report(struct wal_reader *r, uint64_t bytes, const char *reason)
 {
 	if (r->reporter.corruption && bytes > 0)

@@ -25,6 +25,14 @@ struct wal_reporter {
 	void *arg;
 };
 
+/* A reporter state that keeps the first report, for callers that stop at
+ * the first damage (recovery): pass wal_first_damage_report with it. */
+struct wal_first_damage {
+	int damaged;
+	char reason[160];
+};
+void wal_first_damage_report(void *arg, uint64_t bytes, const char *reason);
+
 struct wal_reader;
 
 /* file is borrowed (the caller closes it after destroying the reader).

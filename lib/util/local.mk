@@ -17,7 +17,8 @@ libshale_util_la_SOURCES = \
 	lib/util/iter.c \
 	lib/util/logger.c \
 	lib/util/random.c \
-	lib/util/thread.c
+	lib/util/thread.c \
+	lib/util/u64map.c
 
 noinst_HEADERS += \
 	lib/util/arena.h \
@@ -36,4 +37,5 @@ noinst_HEADERS += \
 	lib/util/logger.h \
 	lib/util/random.h \
 	lib/util/slice.h \
-	lib/util/thread.h
+	lib/util/thread.h \
+	lib/util/u64map.h

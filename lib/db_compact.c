@@ -1,0 +1,257 @@
+/*
+ * Compaction threads, installing compactions, and shale_compact_range.
+ *
+ * Each of the `background_threads` threads loops: pick a compaction that
+ * conflicts with none running (compaction_pick), register it, run it with
+ * the mutex released, install its edit, unregister. Flushes and finished
+ * compactions wake the threads (compact_cv); finished compactions wake
+ * writers and compact_range (bg_cv).
+ *
+ * Seek-triggered compaction (LevelDB's allowed_seeks) is not built: with
+ * bloom filters a point read touches a data block of a file that cannot hold
+ * the key only at the filter's false-positive rate, so the seeks it counts
+ * are mostly for keys that are there; size- and count-triggered compaction
+ * keep reads bounded.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "compaction/compaction.h"
+#include "lib/db_compact.h"
+#include "lib/util/filename.h"
+
+struct compaction_state {
+	struct compaction_registry reg;
+	uint64_t trivial_moves;
+};
+
+int db_compact_init(struct shale_db *db)
+{
+	db->compactions = calloc(1, sizeof(*db->compactions));
+	if (db->compactions == NULL)
+		return err_nomem("compaction state");
+	return 0;
+}
+
+void db_compact_free(struct shale_db *db)
+{
+	free(db->compactions);
+	db->compactions = NULL;
+}
+
+static uint64_t new_output(void *arg)
+{
+	struct shale_db *db = arg;
+	mutex_lock(&db->mu);
+	uint64_t n = vset_new_file_number(&db->vs);
+	if (u64map_put(&db->pending_outputs, n, db) != 0)
+		n = 0;
+	mutex_unlock(&db->mu);
+	return n;
+}
+
+static void drop_output(void *arg, uint64_t number)
+{
+	struct shale_db *db = arg;
+	mutex_lock(&db->mu);
+	u64map_remove(&db->pending_outputs, number);
+	mutex_unlock(&db->mu);
+}
+
+/* Runs c and installs it. REQUIRES: mu held; released while working. Frees c. */
+static int run_compaction(struct shale_db *db, struct compaction *c)
+{
+	struct compaction_state *cs = db->compactions;
+	int out_level = c->level + 1;
+	uint64_t start = env_now_micros(db->env);
+	struct compaction_stats st = { 0, 0, 0 };
+	int rc;
+
+	compaction_register(&cs->reg, c);
+	if (compaction_is_trivial_move(c)) {
+		struct file_meta *f = c->inputs[0][0];
+		rc = edit_delete_file(&c->edit, c->level, f->number);
+		if (rc == 0)
+			rc = edit_add_file(&c->edit, out_level, f->number, f->size, f->smallest, f->largest);
+		if (rc == 0)
+			rc = vset_log_and_apply(&db->vs, &c->edit);
+		if (rc == 0) {
+			cs->trivial_moves++;
+			logger_printf(db->info_log, "moved %06llu.ldb from level %d to %d",
+			              (unsigned long long)f->number, c->level, out_level);
+		}
+	} else {
+		struct compaction_env ce = {
+			.env = db->env,
+			.dbname = db->dbname,
+			.topt = &db->topt,
+			.vs = &db->vs,
+			.info_log = db->info_log,
+			.smallest_snapshot = db_smallest_snapshot(db),
+			.shutting_down = &db->shutting_down,
+			.new_output = new_output,
+			.drop_output = drop_output,
+			.arg = db,
+		};
+		mutex_unlock(&db->mu);
+		db_hook(db, HOOK_COMPACTION_BEGIN);
+		rc = compaction_run(c, &ce, &st);
+		mutex_lock(&db->mu);
+		if (rc == 0)
+			rc = vset_log_and_apply(&db->vs, &c->edit);
+		/* Installed (or failed): the outputs are no longer pending. */
+		for (size_t i = 0; i < c->edit.nadded; i++)
+			u64map_remove(&db->pending_outputs, c->edit.added[i].f->number);
+		if (rc == 0) {
+			struct level_stats *s = &db->stats[out_level];
+			s->micros += env_now_micros(db->env) - start;
+			s->bytes_read += st.bytes_read;
+			s->bytes_written += st.bytes_written;
+			s->count++;
+		}
+	}
+	compaction_unregister(&cs->reg, c);
+	compaction_free(c);
+	cond_broadcast(&db->bg_cv);
+	cond_broadcast(&db->compact_cv);
+	if (rc == 0 && db->hooks) {
+		mutex_unlock(&db->mu);
+		db_hook(db, HOOK_COMPACTION_DONE);
+		mutex_lock(&db->mu);
+	}
+	if (rc == 0)
+		db_delete_obsolete_files(db, 0);
+	return rc;
+}
+
+static void *compact_main(void *arg)
+{
+	struct shale_db *db = arg;
+	mutex_lock(&db->mu);
+	while (!atomic_load(&db->shutting_down)) {
+		if (db->bg_error && !db->bg_soft) {
+			cond_wait(&db->compact_cv, &db->mu);
+			continue;
+		}
+		struct compaction *c = NULL;
+		int rc = compaction_pick(&db->vs, &db->compactions->reg, &c);
+		if (rc == 0 && c == NULL) {
+			cond_wait(&db->compact_cv, &db->mu);
+			continue;
+		}
+		if (rc == 0)
+			rc = run_compaction(db, c);
+		if (rc == 0) {
+			db_clear_soft_error(db);
+		} else if (rc != SHALE_ECLOSED || !atomic_load(&db->shutting_down)) {
+			db_set_bg_error(db, rc);
+			if (rc == SHALE_ENOSPC)
+				db_retry_wait(db, &db->compact_cv);
+		}
+	}
+	mutex_unlock(&db->mu);
+	return NULL;
+}
+
+int db_compact_start_threads(struct shale_db *db)
+{
+	int n = db->opt.background_threads;
+	db->compact_threads = calloc((size_t)n, sizeof(pthread_t));
+	if (db->compact_threads == NULL)
+		return err_nomem("compaction threads");
+	for (int i = 0; i < n; i++) {
+		int rc = thread_start(&db->compact_threads[i], compact_main, db, "compaction");
+		if (rc)
+			return rc;
+		db->ncompact_threads++;
+	}
+	return 0;
+}
+
+void db_compact_stop_threads(struct shale_db *db)
+{
+	for (int i = 0; i < db->ncompact_threads; i++)
+		thread_join(db->compact_threads[i]);
+	db->ncompact_threads = 0;
+	free(db->compact_threads);
+	db->compact_threads = NULL;
+}
+
+int db_compact_describe(struct shale_db *db, struct buf *b)
+{
+	char line[128];
+	int n = snprintf(line, sizeof(line), "Compactions running: %d; trivial moves: %llu\n",
+	                 db->compactions->reg.count, (unsigned long long)db->compactions->trivial_moves);
+	return buf_append(b, line, (size_t)n);
+}
+
+int db_compact_level(struct shale_db *db, int level, const struct slice *begin, const struct slice *end)
+{
+	mutex_assert_held(&db->mu);
+	struct buf from = BUF_INIT;
+	int has_from = begin != NULL;
+	int rc = has_from ? buf_set(&from, begin->data, begin->size) : 0;
+	while (rc == 0) {
+		if (atomic_load(&db->shutting_down)) {
+			rc = err_set(SHALE_ECLOSED, "closed: %s: the database is closing", db->dbname);
+			break;
+		}
+		if ((rc = db_bg_error(db)) != 0)
+			break;
+		struct slice b = buf_slice(&from);
+		struct compaction *c = NULL;
+		int conflict = 0;
+		rc = compaction_pick_range(&db->vs, &db->compactions->reg, level, has_from ? &b : NULL, end, &c,
+		                           &conflict);
+		if (rc)
+			break;
+		if (conflict) {
+			cond_wait(&db->bg_cv, &db->mu);
+			continue;
+		}
+		if (c == NULL)
+			break; /* nothing of the range left in this level */
+		/* the next piece starts after the largest key of this one */
+		struct slice largest = ikey_user_key(c->inputs[0][0]->largest);
+		for (int i = 1; i < c->ninputs[0]; i++) {
+			struct slice l = ikey_user_key(c->inputs[0][i]->largest);
+			if (comparator_compare(db->ucmp, l, largest) > 0)
+				largest = l;
+		}
+		rc = buf_set(&from, largest.data, largest.size);
+		has_from = 1;
+		int single_round = level == 0;
+		if (rc == 0)
+			rc = run_compaction(db, c);
+		else
+			compaction_free(c);
+		if (single_round)
+			break;
+	}
+	buf_free(&from);
+	return rc;
+}
+
+SHALE_EXPORT int shale_compact_range(shale_db *db, const void *begin, size_t blen, const void *end, size_t elen)
+{
+	if (db == NULL)
+		return err_set(SHALE_EINVAL, "invalid argument: shale_compact_range: NULL database");
+	struct slice b = slice_make(begin, blen), e = slice_make(end, elen);
+	const struct slice *bp = begin ? &b : NULL, *ep = end ? &e : NULL;
+	mutex_lock(&db->mu);
+	int rc = db_enter(db);
+	mutex_unlock(&db->mu);
+	if (rc)
+		return rc;
+	rc = db_flush_memtable(db);
+	mutex_lock(&db->mu);
+	int max_level = 1;
+	for (int level = 1; level < NUM_LEVELS; level++)
+		if (version_overlap_in_level(db->vs.current, level, bp, ep))
+			max_level = level;
+	for (int level = 0; rc == 0 && level < max_level; level++)
+		rc = db_compact_level(db, level, bp, ep);
+	db_leave(db);
+	mutex_unlock(&db->mu);
+	return rc;
+}

@@ -1,0 +1,189 @@
+/*
+ * Flushes: writing a memtable to a level-0 table, the flush thread, and the
+ * retry of background work after ENOSPC.
+ */
+#include <stdlib.h>
+
+#include "lib/db_compact.h"
+#include "lib/db_impl.h"
+#include "lib/util/filename.h"
+#include "sstable/table_builder.h"
+
+int db_write_level0_table(struct shale_db *db, struct memtable *mem, uint64_t number,
+                          struct version_edit *edit, uint64_t *bytes_written)
+{
+	char path[FNAME_MAX];
+	struct iter *it = memtable_iter(mem);
+	struct wfile *file = NULL;
+	struct table_builder *tb = NULL;
+	struct buf smallest = BUF_INIT;
+	int rc;
+
+	*bytes_written = 0;
+	if (it == NULL)
+		return SHALE_ENOMEM;
+	iter_seek_first(it);
+	if (!iter_valid(it)) {
+		iter_destroy(it);
+		return 0; /* nothing to write */
+	}
+	fname_table(path, db->dbname, number);
+	rc = buf_set(&smallest, iter_key(it).data, iter_key(it).size);
+	if (rc == 0)
+		rc = env_open_write(db->env, path, &file);
+	if (rc == 0)
+		rc = table_builder_create(&db->topt, file, path, &tb);
+	for (; rc == 0 && iter_valid(it); iter_next(it))
+		rc = table_builder_add(tb, iter_key(it), iter_value(it));
+	if (rc == 0)
+		rc = table_builder_finish(tb);
+	if (rc == 0)
+		rc = wfile_sync(file);
+	if (rc == 0)
+		*bytes_written = table_builder_file_size(tb);
+	table_builder_destroy(tb);
+	int crc = wfile_close(file);
+	if (rc == 0)
+		rc = crc;
+	if (rc == 0) {
+		iter_seek_last(it);
+		rc = edit_add_file(edit, 0, number, *bytes_written, buf_slice(&smallest), iter_key(it));
+	}
+	iter_destroy(it);
+	if (rc && file)
+		env_remove(db->env, path);
+	buf_free(&smallest);
+	return rc;
+}
+
+/* Flushes imm. REQUIRES: mu held, imm set; releases mu during the I/O. */
+static int flush_imm(struct shale_db *db)
+{
+	struct memtable *imm = db->imm;
+	uint64_t number = db->imm_table_number;
+	uint64_t start = env_now_micros(db->env);
+	uint64_t bytes = 0;
+	struct version_edit edit;
+	edit_init(&edit);
+	mutex_unlock(&db->mu);
+
+	db_hook(db, HOOK_FLUSH_BEGIN);
+	int rc = db_write_level0_table(db, imm, number, &edit, &bytes);
+	/* The table's directory entry is durable before the MANIFEST names it. */
+	if (rc == 0 && bytes > 0)
+		rc = env_sync_dir(db->env, db->dbname);
+
+	mutex_lock(&db->mu);
+	if (rc == 0) {
+		/* Every WAL before the current one is now obsolete. */
+		edit_set_log_number(&edit, db->logfile_number);
+		edit_set_prev_log_number(&edit, 0);
+		rc = vset_log_and_apply(&db->vs, &edit);
+	}
+	if (rc == 0) {
+		u64map_remove(&db->pending_outputs, number);
+		db->imm = NULL;
+		db->flushes++;
+		db->stats[0].micros += env_now_micros(db->env) - start;
+		db->stats[0].bytes_written += bytes;
+		db->stats[0].count++;
+		logger_printf(db->info_log, "flushed memtable to %06llu.ldb: %llu bytes",
+		              (unsigned long long)number, (unsigned long long)bytes);
+		cond_broadcast(&db->bg_cv);
+		cond_broadcast(&db->compact_cv);
+		mutex_unlock(&db->mu);
+		memtable_unref(imm); /* freeing a large arena is slow: not under mu */
+		db_hook(db, HOOK_FLUSH_DONE);
+		mutex_lock(&db->mu);
+		db_delete_obsolete_files(db, 0);
+	} else if (bytes > 0 && !db->vs.manifest_broken) {
+		/* The table never made it into a version. (A failed MANIFEST write
+		 * may have recorded it: then it stays.) The retry rewrites it under
+		 * the same number, which stays reserved. */
+		char path[FNAME_MAX];
+		fname_table(path, db->dbname, number);
+		env_remove(db->env, path);
+	}
+	edit_free(&edit);
+	return rc;
+}
+
+/* Waits before retrying background work after ENOSPC. REQUIRES: mu. */
+void db_retry_wait(struct shale_db *db, struct condvar *cv)
+{
+	mutex_unlock(&db->mu);
+	db_hook(db, HOOK_BG_RETRY);
+	mutex_lock(&db->mu);
+	if (!atomic_load(&db->shutting_down))
+		cond_timedwait(cv, &db->mu, db->opt.bg_retry_micros);
+}
+
+static void *flush_main(void *arg)
+{
+	struct shale_db *db = arg;
+	mutex_lock(&db->mu);
+	while (!atomic_load(&db->shutting_down)) {
+		int hard = db->bg_error && !db->bg_soft;
+		if (hard || (db->imm == NULL && !(db->bg_soft && db->log_broken))) {
+			cond_wait(&db->flush_cv, &db->mu);
+			continue;
+		}
+		int rc;
+		if (db->imm) {
+			rc = flush_imm(db);
+		} else {
+			/* The WAL failed with ENOSPC: replace it, moving its memtable to imm
+			 * (flushed on the next turn), as a writer would. */
+			mutex_unlock(&db->mu);
+			rc = db_write(db, 0, NULL, 1);
+			mutex_lock(&db->mu);
+		}
+		if (rc == 0 && db->imm == NULL) {
+			db_clear_soft_error(db);
+		} else if (rc) {
+			db_set_bg_error(db, rc);
+			if (rc == SHALE_ENOSPC)
+				db_retry_wait(db, &db->flush_cv);
+		}
+	}
+	mutex_unlock(&db->mu);
+	return NULL;
+}
+
+int db_flush_memtable(struct shale_db *db)
+{
+	int rc = db_write(db, 0, NULL, 0);
+	if (rc)
+		return rc;
+	mutex_lock(&db->mu);
+	while (db->imm != NULL && !db->bg_error && !atomic_load(&db->shutting_down))
+		cond_wait(&db->bg_cv, &db->mu);
+	rc = db_bg_error(db);
+	if (rc == 0 && db->imm != NULL)
+		rc = err_set(SHALE_ECLOSED, "closed: %s: the database is closing", db->dbname);
+	mutex_unlock(&db->mu);
+	return rc;
+}
+
+int db_start_threads(struct shale_db *db)
+{
+	int rc = thread_start(&db->flush_thread, flush_main, db, "flush");
+	if (rc)
+		return rc;
+	db->flush_thread_started = 1;
+	return db_compact_start_threads(db);
+}
+
+void db_stop_threads(struct shale_db *db)
+{
+	mutex_lock(&db->mu);
+	atomic_store(&db->shutting_down, 1);
+	cond_broadcast(&db->flush_cv);
+	cond_broadcast(&db->compact_cv);
+	cond_broadcast(&db->bg_cv);
+	mutex_unlock(&db->mu);
+	if (db->flush_thread_started)
+		thread_join(db->flush_thread);
+	db->flush_thread_started = 0;
+	db_compact_stop_threads(db);
+}

@@ -1,0 +1,174 @@
+/*
+ * The database: shared state of the files lib/db_*.c.
+ *
+ * Threads: any number of user threads; one flush thread; `background_threads`
+ * compaction threads. One mutex (mu) guards everything marked "mu" below; it
+ * is held briefly and never across file I/O.
+ *
+ * Write path (db_write.c): writers queue; the head (the leader) merges the
+ * queued batches into one group, assigns sequences, releases mu, appends one
+ * WAL record (syncs if any member asked), inserts into the memtable, retakes
+ * mu, publishes the last sequence and wakes the group. Only the leader touches
+ * the WAL and switches memtables, so both happen with mu released.
+ *
+ * State machine of the memtables: mem takes writes; when it is full the leader
+ * syncs the old WAL, starts a new one and moves mem to imm (at most one);
+ * the flush thread writes imm to a level-0 table numbered when it became
+ * immutable, records it in the MANIFEST with the new WAL's number, and clears
+ * imm. Writers wait (on bg_cv) only while imm is still set when mem fills
+ * again, or level 0 holds l0_stop_trigger files.
+ *
+ * Errors: bg_error is sticky. A hard error (EIO, ECORRUPT, ...) fails every
+ * later write until reopen. ENOSPC is soft: writes fail with it until a
+ * background thread retries the failed work (after bg_retry_micros) and
+ * succeeds; a WAL that failed is replaced (and the memtable flushed) first.
+ */
+#ifndef SHALE_LIB_DB_IMPL_H
+#define SHALE_LIB_DB_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "lib/options.h"
+#include "lib/util/error.h"
+#include "lib/util/ikey.h"
+#include "lib/util/logger.h"
+#include "lib/util/thread.h"
+#include "lib/util/u64map.h"
+#include "lib/version_set.h"
+#include "lib/write_batch.h"
+#include "memtable/memtable.h"
+#include "sstable/table_cache.h"
+#include "wal/wal_writer.h"
+
+struct compaction_state;
+
+struct writer {
+	struct shale_batch *batch; /* NULL: a request to switch the memtable */
+	int sync;
+	int recovery;              /* the background retry replacing a failed WAL */
+	int done;
+	int status;
+	char msg[ERR_MSG_MAX];     /* the status's message, for the writer's thread */
+	struct condvar cv;
+	struct writer *next;
+};
+
+struct shale_snapshot {
+	uint64_t seq;
+	struct shale_snapshot *prev, *next;
+};
+
+/* Per-level counters for shale.stats (mu). */
+struct level_stats {
+	uint64_t micros;
+	uint64_t bytes_read;
+	uint64_t bytes_written;
+	uint64_t count;
+};
+
+struct shale_db {
+	char *dbname;
+	struct shale_options opt;   /* resolved copy */
+	struct env *env;
+	struct env *owned_env;      /* created by the DB (mmap reads), destroyed at close */
+	struct logger *info_log;
+	struct file_lock *lock;
+	struct ikey_comparator icmp;
+	const struct comparator *ucmp;
+	struct table_options topt;
+	struct cache *block_cache;
+	shale_cache *owned_cache;   /* made by the DB when the options gave none */
+	struct table_cache *table_cache;
+	struct version_set vs;      /* its fields are guarded by mu */
+	const struct db_test_hooks *hooks;
+
+	struct mutex mu;
+	struct condvar bg_cv;       /* background work finished; writers, compact_range and close wait on it */
+	struct condvar flush_cv;    /* wakes the flush thread */
+	struct condvar compact_cv;  /* wakes the compaction threads */
+
+	/* write path (mu) */
+	struct writer *writers_head, *writers_tail;
+	struct shale_batch group;   /* used only by the leader, outside mu */
+	struct memtable *mem;
+	struct memtable *imm;
+	uint64_t imm_table_number;  /* file number reserved for imm's table */
+	struct wfile *logfile;      /* NULL after a failed WAL switch */
+	uint64_t logfile_number;
+	struct wal_writer log;
+	int log_broken;             /* the WAL failed; nothing more is written to it */
+
+	/* reads (mu) */
+	struct shale_snapshot snapshots; /* list head; oldest first */
+	int live_iters;
+	int active_calls;           /* calls in progress that close must wait for */
+	int closing;
+
+	/* background (mu unless atomic) */
+	atomic_int shutting_down;
+	pthread_t flush_thread;
+	int flush_thread_started;
+	pthread_t *compact_threads;
+	int ncompact_threads;
+	int bg_error;               /* 0, or the sticky code */
+	int bg_soft;                /* bg_error is ENOSPC and clears on a successful retry */
+	char bg_msg[ERR_MSG_MAX];
+	struct u64map pending_outputs; /* table numbers being written */
+	int deletions_disabled;     /* checkpoints linking files */
+	int deleting;               /* db_delete_obsolete_files is deleting (without mu) */
+	int flush_requested;        /* a writer or compact_range waits for imm to be flushed */
+	struct compaction_state *compactions;
+
+	/* statistics (mu) */
+	struct level_stats stats[NUM_LEVELS];
+	uint64_t stall_micros;
+	uint64_t max_stall_micros;
+	uint64_t flushes;
+};
+
+/* ---- helpers shared by the db files ---- */
+
+/* Records a background failure (keeping the first hard one). REQUIRES: mu;
+ * the thread's message is the failure's. */
+void db_set_bg_error(struct shale_db *db, int code);
+/* Clears a soft (ENOSPC) error after a successful retry. REQUIRES: mu. */
+void db_clear_soft_error(struct shale_db *db);
+/* Returns the sticky error with its message copied to the calling thread, or 0. REQUIRES: mu. */
+int db_bg_error(struct shale_db *db);
+
+/* Deletes files nothing needs (see db_files.c). REQUIRES: mu; releases it
+ * while deleting. at_open also removes leftover temporary files. */
+void db_delete_obsolete_files(struct shale_db *db, int at_open);
+
+/* Writes the memtable's contents to table `number` (synced; not yet in any
+ * version) and adds it to edit at level 0. An empty memtable writes nothing.
+ * No mutex needed. */
+int db_write_level0_table(struct shale_db *db, struct memtable *mem, uint64_t number,
+                          struct version_edit *edit, uint64_t *bytes_written);
+
+/* The write path (db_write.c). batch NULL forces a memtable switch. */
+int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recovery);
+
+/* Background threads (db_flush.c). */
+int db_start_threads(struct shale_db *db);
+void db_stop_threads(struct shale_db *db);
+/* Flushes the memtable and waits for it. */
+int db_flush_memtable(struct shale_db *db);
+/* Waits bg_retry_micros (or until woken) before retrying background work
+ * after ENOSPC. REQUIRES: mu. */
+void db_retry_wait(struct shale_db *db, struct condvar *cv);
+/* Smallest sequence a live snapshot may read (mu). */
+uint64_t db_smallest_snapshot(struct shale_db *db);
+
+/* Enters/leaves a call that close must wait for. REQUIRES: mu. */
+int db_enter(struct shale_db *db);
+void db_leave(struct shale_db *db);
+
+static inline void db_hook(struct shale_db *db, enum db_hook_point p)
+{
+	if (db->hooks && db->hooks->at)
+		db->hooks->at(db->hooks->arg, p);
+}
+
+#endif

@@ -1,0 +1,472 @@
+/*
+ * The user-facing iterator: merges the memtables and tables (internal keys),
+ * shows for each user key only its newest entry visible at the iterator's
+ * sequence, hides deletions, and applies the bounds.
+ *
+ * Moving forward, the internal iterator sits on the entry being shown. Moving
+ * backward, it sits just before every entry of the shown key, whose key and
+ * value are then copied into saved_key/saved_value. An error from below makes
+ * the iterator invalid at once; the status and message are kept.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/db_impl.h"
+#include "lib/merger.h"
+
+enum { DIR_FORWARD, DIR_REVERSE };
+
+struct shale_iter {
+	struct shale_db *db;
+	struct iter *it;            /* merged internal entries */
+	const struct comparator *ucmp;
+	uint64_t seq;
+	int direction;
+	int valid;
+	int status;
+	char msg[ERR_MSG_MAX];
+	struct buf saved_key;       /* user key: current (reverse) or skip bound (forward) */
+	struct buf saved_value;     /* reverse only */
+	struct buf target;          /* internal seek targets */
+	int has_lower, has_upper;
+	struct buf lower, upper;
+	struct version *version;    /* pinned; memtables are pinned by their iterators */
+};
+
+/* Records an error from below (the thread's message is its message). */
+static void fail(struct shale_iter *di, int code)
+{
+	di->valid = 0;
+	if (di->status == 0) {
+		di->status = code;
+		err_copy(di->msg, sizeof(di->msg));
+	}
+}
+
+/* Checks the internal iterator after a move; 0 on error. */
+static int ok(struct shale_iter *di)
+{
+	int st = iter_status(di->it);
+	if (st) {
+		fail(di, st);
+		return 0;
+	}
+	return 1;
+}
+
+static int parse(struct shale_iter *di, struct parsed_ikey *p)
+{
+	if (!ikey_parse(iter_key(di->it), p)) {
+		fail(di, err_set(SHALE_ECORRUPT, "corruption: %s: malformed internal key met by an iterator",
+		                 di->db->dbname));
+		return 0;
+	}
+	return 1;
+}
+
+static int ucmp(struct shale_iter *di, struct slice a, struct slice b)
+{
+	return comparator_compare(di->ucmp, a, b);
+}
+
+static int past_upper(struct shale_iter *di, struct slice ukey)
+{
+	return di->has_upper && ucmp(di, ukey, buf_slice(&di->upper)) >= 0;
+}
+
+static int below_lower(struct shale_iter *di, struct slice ukey)
+{
+	return di->has_lower && ucmp(di, ukey, buf_slice(&di->lower)) < 0;
+}
+
+/* Forward: from the current internal entry, find the first visible user
+ * entry. With skipping, entries of user keys <= saved_key are hidden. */
+static void find_next_user_entry(struct shale_iter *di, int skipping)
+{
+	struct parsed_ikey p;
+	for (; iter_valid(di->it); iter_next(di->it)) {
+		if (!parse(di, &p))
+			return;
+		if (p.seq > di->seq)
+			continue;
+		if (skipping && ucmp(di, p.user_key, buf_slice(&di->saved_key)) <= 0)
+			continue;
+		if (p.type == IKEY_TYPE_DELETION) {
+			/* hide every older entry of this key */
+			if (buf_set(&di->saved_key, p.user_key.data, p.user_key.size)) {
+				fail(di, SHALE_ENOMEM);
+				return;
+			}
+			skipping = 1;
+			continue;
+		}
+		if (past_upper(di, p.user_key))
+			break;
+		di->valid = 1;
+		return;
+	}
+	if (ok(di))
+		di->valid = 0;
+}
+
+/* Reverse: from the current internal entry, walk back collecting the newest
+ * visible entry of the user key before. */
+static void find_prev_user_entry(struct shale_iter *di)
+{
+	int type = IKEY_TYPE_DELETION; /* nothing found yet */
+	struct parsed_ikey p;
+	for (; iter_valid(di->it); iter_prev(di->it)) {
+		if (!parse(di, &p))
+			return;
+		if (p.seq > di->seq)
+			continue;
+		if (type != IKEY_TYPE_DELETION && ucmp(di, p.user_key, buf_slice(&di->saved_key)) < 0)
+			break; /* an older key: the saved entry is complete */
+		type = p.type;
+		if (type == IKEY_TYPE_DELETION) {
+			buf_clear(&di->saved_key);
+			buf_clear(&di->saved_value);
+		} else {
+			struct slice v = iter_value(di->it);
+			if (buf_set(&di->saved_key, p.user_key.data, p.user_key.size) ||
+			    buf_set(&di->saved_value, v.data, v.size)) {
+				fail(di, SHALE_ENOMEM);
+				return;
+			}
+		}
+	}
+	if (!ok(di))
+		return;
+	if (type == IKEY_TYPE_DELETION || below_lower(di, buf_slice(&di->saved_key))) {
+		di->valid = 0;
+		buf_clear(&di->saved_key);
+		buf_clear(&di->saved_value);
+		di->direction = DIR_FORWARD;
+	} else {
+		di->valid = 1;
+	}
+}
+
+/* Positions the internal iterator at the first entry of user key >= ukey
+ * visible at the iterator's sequence. */
+static int seek_internal(struct shale_iter *di, struct slice ukey)
+{
+	buf_clear(&di->target);
+	if (ikey_append(&di->target, ukey, di->seq, IKEY_TYPE_FOR_SEEK)) {
+		fail(di, SHALE_ENOMEM);
+		return 0;
+	}
+	iter_seek(di->it, buf_slice(&di->target));
+	return ok(di);
+}
+
+static void reset(struct shale_iter *di)
+{
+	di->valid = 0;
+	buf_clear(&di->saved_value);
+}
+
+SHALE_EXPORT void shale_iter_seek(shale_iter *di, const void *key, size_t klen)
+{
+	if (di == NULL || di->status)
+		return;
+	reset(di);
+	di->direction = DIR_FORWARD;
+	struct slice k = slice_make(key, key ? klen : 0);
+	if (below_lower(di, k))
+		k = buf_slice(&di->lower);
+	if (past_upper(di, k))
+		return;
+	if (seek_internal(di, k))
+		find_next_user_entry(di, 0);
+}
+
+SHALE_EXPORT void shale_iter_seek_first(shale_iter *di)
+{
+	if (di == NULL || di->status)
+		return;
+	if (di->has_lower) {
+		shale_iter_seek(di, di->lower.data, di->lower.len);
+		return;
+	}
+	reset(di);
+	di->direction = DIR_FORWARD;
+	iter_seek_first(di->it);
+	if (ok(di))
+		find_next_user_entry(di, 0);
+}
+
+SHALE_EXPORT void shale_iter_seek_last(shale_iter *di)
+{
+	if (di == NULL || di->status)
+		return;
+	reset(di);
+	di->direction = DIR_REVERSE;
+	if (di->has_upper) {
+		/* just before the first entry of the upper bound */
+		buf_clear(&di->target);
+		if (ikey_append(&di->target, buf_slice(&di->upper), IKEY_SEQ_MAX, IKEY_TYPE_FOR_SEEK)) {
+			fail(di, SHALE_ENOMEM);
+			return;
+		}
+		iter_seek(di->it, buf_slice(&di->target));
+		if (!ok(di))
+			return;
+		if (iter_valid(di->it))
+			iter_prev(di->it);
+		else
+			iter_seek_last(di->it);
+	} else {
+		iter_seek_last(di->it);
+	}
+	if (ok(di))
+		find_prev_user_entry(di);
+}
+
+SHALE_EXPORT void shale_iter_next(shale_iter *di)
+{
+	if (di == NULL || !di->valid)
+		return;
+	if (di->direction == DIR_REVERSE) {
+		/* The internal iterator is before every entry of the current key:
+		 * step onto them, then skip them all. */
+		di->direction = DIR_FORWARD;
+		if (!iter_valid(di->it))
+			iter_seek_first(di->it);
+		else
+			iter_next(di->it);
+		if (!ok(di))
+			return;
+		/* saved_key holds the current key: skip it and what is hidden */
+	} else {
+		struct slice u = ikey_user_key(iter_key(di->it));
+		if (buf_set(&di->saved_key, u.data, u.size)) {
+			fail(di, SHALE_ENOMEM);
+			return;
+		}
+		iter_next(di->it);
+		if (!ok(di))
+			return;
+	}
+	find_next_user_entry(di, 1);
+}
+
+SHALE_EXPORT void shale_iter_prev(shale_iter *di)
+{
+	if (di == NULL || !di->valid)
+		return;
+	if (di->direction == DIR_FORWARD) {
+		/* The internal iterator is on the current entry: walk back past every
+		 * entry of the current key. */
+		struct slice u = ikey_user_key(iter_key(di->it));
+		if (buf_set(&di->saved_key, u.data, u.size)) {
+			fail(di, SHALE_ENOMEM);
+			return;
+		}
+		for (;;) {
+			iter_prev(di->it);
+			if (!ok(di))
+				return;
+			if (!iter_valid(di->it)) {
+				di->valid = 0;
+				buf_clear(&di->saved_key);
+				buf_clear(&di->saved_value);
+				return;
+			}
+			if (ucmp(di, ikey_user_key(iter_key(di->it)), buf_slice(&di->saved_key)) < 0)
+				break;
+		}
+		di->direction = DIR_REVERSE;
+	}
+	find_prev_user_entry(di);
+}
+
+SHALE_EXPORT void shale_iter_seek_for_prev(shale_iter *di, const void *key, size_t klen)
+{
+	if (di == NULL || di->status)
+		return;
+	struct slice k = slice_make(key, key ? klen : 0);
+	if (past_upper(di, k)) {
+		shale_iter_seek_last(di);
+		return;
+	}
+	shale_iter_seek(di, key, klen);
+	if (di->status)
+		return;
+	if (!di->valid) {
+		if (below_lower(di, k))
+			return;
+		shale_iter_seek_last(di);
+		return;
+	}
+	size_t n;
+	const void *cur = shale_iter_key(di, &n);
+	if (ucmp(di, slice_make(cur, n), k) > 0)
+		shale_iter_prev(di);
+}
+
+SHALE_EXPORT int shale_iter_valid(const shale_iter *di)
+{
+	return di != NULL && di->valid;
+}
+
+SHALE_EXPORT const void *shale_iter_key(const shale_iter *di, size_t *klen)
+{
+	if (di == NULL || !di->valid) {
+		if (klen)
+			*klen = 0;
+		return NULL;
+	}
+	struct slice k = di->direction == DIR_FORWARD ? ikey_user_key(iter_key(di->it)) : buf_slice(&di->saved_key);
+	if (klen)
+		*klen = k.size;
+	return k.data;
+}
+
+SHALE_EXPORT const void *shale_iter_value(const shale_iter *di, size_t *vlen)
+{
+	if (di == NULL || !di->valid) {
+		if (vlen)
+			*vlen = 0;
+		return NULL;
+	}
+	struct slice v = di->direction == DIR_FORWARD ? iter_value(di->it) : buf_slice(&di->saved_value);
+	if (vlen)
+		*vlen = v.size;
+	return v.data;
+}
+
+SHALE_EXPORT int shale_iter_status(const shale_iter *di)
+{
+	if (di == NULL)
+		return err_set(SHALE_EINVAL, "invalid argument: shale_iter_status: NULL iterator");
+	if (di->status)
+		return err_restore(di->status, di->msg);
+	return 0;
+}
+
+static void iter_free(struct shale_iter *di)
+{
+	buf_free(&di->saved_key);
+	buf_free(&di->saved_value);
+	buf_free(&di->target);
+	buf_free(&di->lower);
+	buf_free(&di->upper);
+	free(di);
+}
+
+SHALE_EXPORT void shale_iter_destroy(shale_iter *di)
+{
+	if (di == NULL)
+		return;
+	struct shale_db *db = di->db;
+	iter_destroy(di->it);
+	mutex_lock(&db->mu);
+	if (di->version)
+		version_unref(di->version);
+	db->live_iters--;
+	mutex_unlock(&db->mu);
+	iter_free(di);
+}
+
+/* An iterator that only reports err (after a failure to build the real one). */
+static shale_iter *failed_iter(struct shale_iter *di, int code)
+{
+	di->it = NULL;
+	di->valid = 0;
+	di->status = code;
+	err_copy(di->msg, sizeof(di->msg));
+	di->it = iter_empty(code);
+	if (di->it == NULL) {
+		mutex_lock(&di->db->mu);
+		if (di->version)
+			version_unref(di->version);
+		di->db->live_iters--;
+		mutex_unlock(&di->db->mu);
+		iter_free(di);
+		return NULL;
+	}
+	return di;
+}
+
+SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *ro)
+{
+	if (db == NULL) {
+		err_set(SHALE_EINVAL, "invalid argument: shale_iter_create: NULL database");
+		return NULL;
+	}
+	struct shale_iter *di = calloc(1, sizeof(*di));
+	if (di == NULL) {
+		err_nomem("iterator");
+		return NULL;
+	}
+	di->db = db;
+	di->ucmp = db->ucmp;
+	buf_init(&di->saved_key);
+	buf_init(&di->saved_value);
+	buf_init(&di->target);
+	buf_init(&di->lower);
+	buf_init(&di->upper);
+	if (ro && ro->has_lower) {
+		di->has_lower = 1;
+		if (buf_set(&di->lower, ro->lower.data, ro->lower.len)) {
+			iter_free(di);
+			return NULL;
+		}
+	}
+	if (ro && ro->has_upper) {
+		di->has_upper = 1;
+		if (buf_set(&di->upper, ro->upper.data, ro->upper.len)) {
+			iter_free(di);
+			return NULL;
+		}
+	}
+	struct read_opts rop = { ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1 };
+
+	mutex_lock(&db->mu);
+	db->live_iters++;
+	if (db->closing) {
+		mutex_unlock(&db->mu);
+		return failed_iter(di, err_set(SHALE_ECLOSED, "closed: %s: the database is closing", db->dbname));
+	}
+	di->seq = ro && ro->snapshot ? ro->snapshot->seq : db->vs.last_sequence;
+	struct memtable *mem = db->mem, *imm = db->imm;
+	struct version *v = db->vs.current;
+	version_ref(v);
+	di->version = v;
+	/* memtable_iter takes its own reference; these keep them alive until then */
+	memtable_ref(mem);
+	if (imm)
+		memtable_ref(imm);
+	mutex_unlock(&db->mu);
+
+	int n = 0, rc = 0;
+	struct iter **children = malloc(((size_t)v->nfiles[0] + NUM_LEVELS + 2) * sizeof(*children));
+	if (children == NULL)
+		rc = err_nomem("iterator");
+	if (rc == 0 && (children[n] = memtable_iter(mem)) != NULL)
+		n++;
+	else if (rc == 0)
+		rc = SHALE_ENOMEM;
+	if (rc == 0 && imm) {
+		if ((children[n] = memtable_iter(imm)) != NULL)
+			n++;
+		else
+			rc = SHALE_ENOMEM;
+	}
+	if (rc == 0)
+		rc = version_add_iterators(v, &rop, children, &n);
+	memtable_unref(mem);
+	memtable_unref(imm);
+	if (rc) {
+		for (int i = 0; i < n; i++)
+			iter_destroy(children[i]);
+		free(children);
+		return failed_iter(di, rc);
+	}
+	di->it = merger_create(&db->icmp.base, children, n);
+	free(children);
+	if (di->it == NULL)
+		return failed_iter(di, SHALE_ENOMEM);
+	return di;
+}

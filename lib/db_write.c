@@ -1,0 +1,396 @@
+/*
+ * The write path: the writer queue and group commit, room for writes
+ * (slowdown, stop, memtable switch), and the public write functions.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/db_impl.h"
+#include "lib/util/filename.h"
+
+/* A group is capped at about 1 MiB, and at 128 KiB past the leader's own batch
+ * when that is small, so a small write never waits behind a huge group. */
+#define GROUP_MAX_BYTES (1u << 20)
+#define GROUP_SMALL_BYTES (128u << 10)
+
+void db_set_bg_error(struct shale_db *db, int code)
+{
+	mutex_assert_held(&db->mu);
+	if (db->bg_error && !db->bg_soft)
+		return; /* the first hard error stays */
+	db->bg_error = code;
+	db->bg_soft = code == SHALE_ENOSPC;
+	err_copy(db->bg_msg, sizeof(db->bg_msg));
+	logger_printf(db->info_log, "background error (%s): %s", db->bg_soft ? "retried" : "sticky", db->bg_msg);
+	cond_broadcast(&db->bg_cv);
+	if (db->bg_soft)
+		cond_signal(&db->flush_cv); /* the flush thread runs the retry */
+}
+
+void db_clear_soft_error(struct shale_db *db)
+{
+	mutex_assert_held(&db->mu);
+	if (db->bg_error && db->bg_soft && !db->log_broken) {
+		logger_printf(db->info_log, "background error cleared by a successful retry");
+		db->bg_error = 0;
+		db->bg_soft = 0;
+		db->bg_msg[0] = '\0';
+		cond_broadcast(&db->bg_cv);
+	}
+}
+
+int db_bg_error(struct shale_db *db)
+{
+	mutex_assert_held(&db->mu);
+	if (db->bg_error)
+		return err_restore(db->bg_error, db->bg_msg);
+	return 0;
+}
+
+int db_enter(struct shale_db *db)
+{
+	mutex_assert_held(&db->mu);
+	if (db->closing)
+		return err_set(SHALE_ECLOSED, "closed: %s: the database is closing", db->dbname);
+	db->active_calls++;
+	return 0;
+}
+
+void db_leave(struct shale_db *db)
+{
+	mutex_assert_held(&db->mu);
+	if (--db->active_calls == 0 && db->closing)
+		cond_broadcast(&db->bg_cv);
+}
+
+/* Starts a new WAL and memtable and hands the old memtable to the flush
+ * thread. REQUIRES: mu held, the caller is the leader, imm is NULL. Releases
+ * mu during the I/O. */
+static int switch_memtable(struct shale_db *db)
+{
+	mutex_assert_held(&db->mu);
+	uint64_t log_number = vset_new_file_number(&db->vs);
+	uint64_t table_number = vset_new_file_number(&db->vs);
+	int rc = u64map_put(&db->pending_outputs, table_number, db);
+	if (rc)
+		return rc;
+	struct wfile *old = db->log_broken ? NULL : db->logfile;
+	struct wfile *broken = db->log_broken ? db->logfile : NULL;
+	struct wfile *file = NULL;
+	struct memtable *mem = NULL;
+	char path[FNAME_MAX];
+	fname_log(path, db->dbname, log_number);
+	mutex_unlock(&db->mu);
+
+	/* The old WAL is made durable before any write goes to the new one, so a
+	 * crash can never keep a later write and lose an earlier one. A broken
+	 * WAL cannot be trusted to sync; its memtable is flushed before the soft
+	 * error clears instead. */
+	if (old)
+		rc = wfile_sync(old);
+	if (rc == 0)
+		rc = env_open_write(db->env, path, &file);
+	if (rc == 0)
+		rc = env_sync_dir(db->env, db->dbname);
+	if (rc == 0)
+		rc = memtable_create(db->ucmp, &mem);
+	if (rc == 0) {
+		wfile_close(old);
+		wfile_close(broken);
+	} else if (file) {
+		wfile_close(file);
+		env_remove(db->env, path);
+	}
+
+	mutex_lock(&db->mu);
+	if (rc) {
+		u64map_remove(&db->pending_outputs, table_number);
+		return rc;
+	}
+	db->logfile = file;
+	db->logfile_number = log_number;
+	db->log_broken = 0;
+	wal_writer_init(&db->log, file, 0);
+	db->imm = db->mem;
+	db->imm_table_number = table_number;
+	db->mem = mem;
+	logger_printf(db->info_log, "memtable switched: new WAL %06llu, flush to %06llu.ldb",
+	              (unsigned long long)log_number, (unsigned long long)table_number);
+	cond_signal(&db->flush_cv);
+	mutex_unlock(&db->mu);
+	db_hook(db, HOOK_WAL_SWITCHED);
+	mutex_lock(&db->mu);
+	return 0;
+}
+
+static uint64_t level0_files(struct shale_db *db)
+{
+	return (uint64_t)db->vs.current->nfiles[0];
+}
+
+static void note_stall(struct shale_db *db, uint64_t start)
+{
+	uint64_t us = env_now_micros(db->env) - start;
+	db->stall_micros += us;
+	if (us > db->max_stall_micros)
+		db->max_stall_micros = us;
+}
+
+/* Makes sure mem has room (or switches it when force). REQUIRES: mu, leader. */
+static int make_room(struct shale_db *db, int force, int recovery)
+{
+	mutex_assert_held(&db->mu);
+	int allow_delay = !force;
+	for (;;) {
+		if (db->bg_error && !(recovery && db->bg_soft)) {
+			return db_bg_error(db);
+		} else if (atomic_load(&db->shutting_down)) {
+			return err_set(SHALE_ECLOSED, "closed: %s: the database is closing", db->dbname);
+		} else if (allow_delay && level0_files(db) >= (uint64_t)db->opt.l0_slowdown_trigger) {
+			/* Level 0 is filling: give compaction a little time, once per write,
+			 * rather than stopping every writer later for a long time. */
+			uint64_t start = env_now_micros(db->env);
+			mutex_unlock(&db->mu);
+			env_sleep_micros(db->env, 1000);
+			mutex_lock(&db->mu);
+			note_stall(db, start);
+			allow_delay = 0;
+		} else if (!force && !db->log_broken &&
+		           memtable_memory_usage(db->mem) <= db->opt.write_buffer_size) {
+			return 0;
+		} else if (db->imm != NULL) {
+			/* The previous memtable is still being flushed. */
+			uint64_t start = env_now_micros(db->env);
+			logger_printf(db->info_log, "write waits: memtable full, flush in progress");
+			cond_wait(&db->bg_cv, &db->mu);
+			note_stall(db, start);
+		} else if (level0_files(db) >= (uint64_t)db->opt.l0_stop_trigger) {
+			uint64_t start = env_now_micros(db->env);
+			logger_printf(db->info_log, "write waits: %llu level-0 files",
+			              (unsigned long long)level0_files(db));
+			cond_signal(&db->compact_cv);
+			cond_wait(&db->bg_cv, &db->mu);
+			note_stall(db, start);
+		} else {
+			if (force && memtable_count(db->mem) == 0 && !db->log_broken)
+				return 0; /* nothing to flush */
+			int rc = switch_memtable(db);
+			if (rc) {
+				db_set_bg_error(db, rc);
+				if (rc == SHALE_ENOSPC)
+					db->log_broken = 1; /* retried by the flush thread */
+				return rc;
+			}
+			return 0;
+		}
+	}
+}
+
+/* Merges the queued batches behind the leader into one group. REQUIRES: mu.
+ * Returns the batch to write and sets *last to the last member. */
+static struct shale_batch *build_group(struct shale_db *db, struct writer **last, int *sync)
+{
+	struct writer *first = db->writers_head;
+	struct shale_batch *result = first->batch;
+	size_t size = result->rep.len;
+	size_t max = size <= GROUP_SMALL_BYTES ? size + GROUP_SMALL_BYTES : GROUP_MAX_BYTES;
+	*last = first;
+	*sync = first->sync;
+	for (struct writer *w = first->next; w; w = w->next) {
+		if (w->batch == NULL)
+			break; /* a memtable switch request goes alone */
+		size += w->batch->rep.len - BATCH_HEADER;
+		if (size > max)
+			break;
+		if (result == first->batch) {
+			batch_reset(&db->group);
+			if (batch_append(&db->group, first->batch) != 0)
+				break;
+			result = &db->group;
+		}
+		if (batch_append(&db->group, w->batch) != 0)
+			break;
+		*sync |= w->sync;
+		*last = w;
+	}
+	return result;
+}
+
+int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recovery)
+{
+	struct writer w;
+	w.batch = batch;
+	w.sync = sync;
+	w.recovery = recovery;
+	w.done = 0;
+	w.status = 0;
+	w.msg[0] = '\0';
+	w.next = NULL;
+	int rc = cond_init(&w.cv);
+	if (rc)
+		return rc;
+
+	mutex_lock(&db->mu);
+	if (db->closing && !recovery) {
+		mutex_unlock(&db->mu);
+		cond_destroy(&w.cv);
+		return err_set(SHALE_ECLOSED, "closed: %s: the database is closing", db->dbname);
+	}
+	if (db->writers_tail)
+		db->writers_tail->next = &w;
+	else
+		db->writers_head = &w;
+	db->writers_tail = &w;
+	db_hook(db, HOOK_WRITER_QUEUED);
+	while (!w.done && db->writers_head != &w)
+		cond_wait(&w.cv, &db->mu);
+	if (w.done) {
+		mutex_unlock(&db->mu);
+		cond_destroy(&w.cv);
+		return w.status ? err_restore(w.status, w.msg) : 0;
+	}
+
+	/* This writer leads. */
+	if (db->hooks) {
+		mutex_unlock(&db->mu);
+		db_hook(db, HOOK_LEADER_BEFORE_GROUP);
+		mutex_lock(&db->mu);
+	}
+	struct writer *last = &w;
+	rc = make_room(db, batch == NULL, recovery);
+	if (rc == 0 && batch != NULL) {
+		int group_sync;
+		struct shale_batch *group = build_group(db, &last, &group_sync);
+		uint64_t seq = db->vs.last_sequence + 1;
+		uint32_t count = batch_rep_count(batch_rep(group));
+		batch_set_sequence(group, seq);
+		mutex_unlock(&db->mu);
+
+		/* Only the leader touches the WAL and inserts into mem: mu is not needed. */
+		struct slice rep = batch_rep(group);
+		rc = wal_writer_add(&db->log, rep.data, rep.size);
+		int wal_failed = rc != 0;
+		if (rc == 0 && group_sync) {
+			rc = wal_writer_sync(&db->log);
+			wal_failed = rc != 0;
+		}
+		if (rc == 0)
+			rc = batch_insert(rep, db->mem, "write batch");
+
+		mutex_lock(&db->mu);
+		if (wal_failed) {
+			/* Nothing more goes to this WAL; the error is sticky (ENOSPC until
+			 * a background retry replaces the WAL). */
+			db->log_broken = 1;
+			db_set_bg_error(db, rc);
+		} else if (rc == 0) {
+			/* Published after the inserts: readers never see half a group. */
+			db->vs.last_sequence = seq + count - 1;
+		} else {
+			/* Out of memory half way through the inserts: the part inserted
+			 * stays invisible (its sequences are never published) and the
+			 * WAL holds the whole group for the next open. */
+			db_set_bg_error(db, rc);
+		}
+		if (group == &db->group)
+			batch_reset(&db->group);
+	}
+
+	/* Wake the members with the group's result. */
+	char msg[ERR_MSG_MAX];
+	if (rc)
+		err_copy(msg, sizeof(msg));
+	for (;;) {
+		struct writer *ready = db->writers_head;
+		db->writers_head = ready->next;
+		if (db->writers_head == NULL)
+			db->writers_tail = NULL;
+		if (ready != &w) {
+			ready->status = rc;
+			if (rc)
+				memcpy(ready->msg, msg, sizeof(msg));
+			ready->done = 1;
+			cond_signal(&ready->cv);
+		}
+		if (ready == last)
+			break;
+	}
+	if (db->writers_head)
+		cond_signal(&db->writers_head->cv);
+	else if (db->closing)
+		cond_broadcast(&db->bg_cv);
+	mutex_unlock(&db->mu);
+	cond_destroy(&w.cv);
+	return rc ? err_restore(rc, msg) : 0;
+}
+
+/* ---- public ---- */
+
+static int check_db(shale_db *db, const char *fn)
+{
+	if (db == NULL)
+		return err_set(SHALE_EINVAL, "invalid argument: %s: NULL database", fn);
+	return 0;
+}
+
+SHALE_EXPORT int shale_write(shale_db *db, const shale_writeopts *wo, shale_batch *batch)
+{
+	int rc = check_db(db, "shale_write");
+	if (rc)
+		return rc;
+	if (batch == NULL)
+		return err_set(SHALE_EINVAL, "invalid argument: shale_write: NULL batch");
+	return db_write(db, wo ? wo->sync : 0, batch, 0);
+}
+
+/* A single put or delete builds its batch on the stack when it is small. */
+static int write_one(shale_db *db, const shale_writeopts *wo, int type, const void *key, size_t klen,
+                     const void *val, size_t vlen)
+{
+	if (klen > UINT32_MAX || vlen > UINT32_MAX)
+		return err_set(SHALE_EINVAL, "invalid argument: key or value longer than 4 GiB - 1");
+	char small[512];
+	size_t need = BATCH_HEADER + 1 + 10 + klen + vlen;
+	struct shale_batch b;
+	if (need <= sizeof(small)) {
+		b.rep.data = small;
+		b.rep.cap = sizeof(small);
+		b.rep.len = 0;
+	} else {
+		buf_init(&b.rep);
+		if (buf_reserve(&b.rep, need))
+			return SHALE_ENOMEM;
+	}
+	char header[BATCH_HEADER] = { 0 };
+	encode_fixed32(header + 8, 1);
+	buf_append(&b.rep, header, BATCH_HEADER);
+	buf_append_byte(&b.rep, (char)type);
+	buf_append_lenprefixed(&b.rep, key, klen);
+	if (type == IKEY_TYPE_VALUE)
+		buf_append_lenprefixed(&b.rep, val, vlen);
+	int rc = db_write(db, wo ? wo->sync : 0, &b, 0);
+	if (b.rep.data != small)
+		buf_free(&b.rep);
+	return rc;
+}
+
+SHALE_EXPORT int shale_put(shale_db *db, const shale_writeopts *wo, const void *key, size_t klen,
+                           const void *val, size_t vlen)
+{
+	int rc = check_db(db, "shale_put");
+	if (rc)
+		return rc;
+	if ((key == NULL && klen) || (val == NULL && vlen))
+		return err_set(SHALE_EINVAL, "invalid argument: shale_put: NULL key or value with a length");
+	return write_one(db, wo, IKEY_TYPE_VALUE, key, klen, val, vlen);
+}
+
+SHALE_EXPORT int shale_delete(shale_db *db, const shale_writeopts *wo, const void *key, size_t klen)
+{
+	int rc = check_db(db, "shale_delete");
+	if (rc)
+		return rc;
+	if (key == NULL && klen)
+		return err_set(SHALE_EINVAL, "invalid argument: shale_delete: NULL key with a length");
+	return write_one(db, wo, IKEY_TYPE_DELETION, key, klen, NULL, 0);
+}

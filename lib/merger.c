@@ -1,0 +1,226 @@
+#include "lib/merger.h"
+
+#include <stdlib.h>
+
+#include "lib/util/error.h"
+
+enum { FORWARD, REVERSE };
+
+struct merger {
+	struct iter base;
+	const struct comparator *cmp;
+	int n;
+	struct iter **child;
+	int *heap;      /* indices of valid children; top = current */
+	int size;
+	int direction;
+	int status;
+};
+
+/* In the forward heap a sorts before b when its key is smaller; in the reverse
+ * heap when larger. Ties go to the lower child index (the newer source). */
+static int before(const struct merger *m, int a, int b)
+{
+	int r = m->cmp->compare(m->cmp, iter_key(m->child[a]), iter_key(m->child[b]));
+	if (m->direction == REVERSE)
+		r = -r;
+	return r < 0 || (r == 0 && a < b);
+}
+
+static void sift_down(struct merger *m, int i)
+{
+	int x = m->heap[i];
+	for (;;) {
+		int l = 2 * i + 1;
+		if (l >= m->size)
+			break;
+		int c = l;
+		if (l + 1 < m->size && before(m, m->heap[l + 1], m->heap[l]))
+			c = l + 1;
+		if (!before(m, m->heap[c], x))
+			break;
+		m->heap[i] = m->heap[c];
+		i = c;
+	}
+	m->heap[i] = x;
+}
+
+/* Checks the child's status; on error the merger is done. */
+static int child_ok(struct merger *m, int c)
+{
+	int st = iter_status(m->child[c]);
+	if (st) {
+		m->status = st;
+		m->size = 0;
+		return 0;
+	}
+	return 1;
+}
+
+static void build_heap(struct merger *m, int direction)
+{
+	m->direction = direction;
+	m->size = 0;
+	for (int c = 0; c < m->n; c++) {
+		if (!child_ok(m, c))
+			return;
+		if (iter_valid(m->child[c]))
+			m->heap[m->size++] = c;
+	}
+	for (int i = m->size / 2 - 1; i >= 0; i--)
+		sift_down(m, i);
+}
+
+static int mg_valid(const struct iter *it)
+{
+	const struct merger *m = (const struct merger *)it;
+	return m->size > 0;
+}
+
+static void mg_seek_first(struct iter *it)
+{
+	struct merger *m = (struct merger *)it;
+	m->status = 0;
+	for (int c = 0; c < m->n; c++)
+		iter_seek_first(m->child[c]);
+	build_heap(m, FORWARD);
+}
+
+static void mg_seek_last(struct iter *it)
+{
+	struct merger *m = (struct merger *)it;
+	m->status = 0;
+	for (int c = 0; c < m->n; c++)
+		iter_seek_last(m->child[c]);
+	build_heap(m, REVERSE);
+}
+
+static void mg_seek(struct iter *it, struct slice target)
+{
+	struct merger *m = (struct merger *)it;
+	m->status = 0;
+	for (int c = 0; c < m->n; c++)
+		iter_seek(m->child[c], target);
+	build_heap(m, FORWARD);
+}
+
+/* After moving the top child: re-heap or drop it. */
+static void fix_top(struct merger *m)
+{
+	int c = m->heap[0];
+	if (!child_ok(m, c))
+		return;
+	if (!iter_valid(m->child[c])) {
+		m->heap[0] = m->heap[--m->size];
+		if (m->size == 0)
+			return;
+	}
+	sift_down(m, 0);
+}
+
+static void mg_next(struct iter *it)
+{
+	struct merger *m = (struct merger *)it;
+	int cur = m->heap[0];
+	if (m->direction != FORWARD) {
+		/* Put every other child at its first key after the current one. */
+		struct slice key = iter_key(m->child[cur]);
+		for (int c = 0; c < m->n; c++) {
+			if (c == cur)
+				continue;
+			iter_seek(m->child[c], key);
+			if (iter_valid(m->child[c]) && m->cmp->compare(m->cmp, key, iter_key(m->child[c])) == 0)
+				iter_next(m->child[c]);
+			if (!child_ok(m, c))
+				return;
+		}
+		iter_next(m->child[cur]);
+		build_heap(m, FORWARD);
+		return;
+	}
+	iter_next(m->child[cur]);
+	fix_top(m);
+}
+
+static void mg_prev(struct iter *it)
+{
+	struct merger *m = (struct merger *)it;
+	int cur = m->heap[0];
+	if (m->direction != REVERSE) {
+		/* Put every other child at its last key before the current one. */
+		struct slice key = iter_key(m->child[cur]);
+		for (int c = 0; c < m->n; c++) {
+			if (c == cur)
+				continue;
+			iter_seek(m->child[c], key);
+			if (iter_valid(m->child[c]))
+				iter_prev(m->child[c]);
+			else if (iter_status(m->child[c]) == 0)
+				iter_seek_last(m->child[c]);
+			if (!child_ok(m, c))
+				return;
+		}
+		iter_prev(m->child[cur]);
+		build_heap(m, REVERSE);
+		return;
+	}
+	iter_prev(m->child[cur]);
+	fix_top(m);
+}
+
+static struct slice mg_key(const struct iter *it)
+{
+	const struct merger *m = (const struct merger *)it;
+	return iter_key(m->child[m->heap[0]]);
+}
+
+static struct slice mg_value(const struct iter *it)
+{
+	const struct merger *m = (const struct merger *)it;
+	return iter_value(m->child[m->heap[0]]);
+}
+
+static int mg_status(const struct iter *it)
+{
+	return ((const struct merger *)it)->status;
+}
+
+static void mg_destroy(struct iter *it)
+{
+	struct merger *m = (struct merger *)it;
+	for (int c = 0; c < m->n; c++)
+		iter_destroy(m->child[c]);
+	free(m->child);
+	free(m->heap);
+	free(m);
+}
+
+static const struct iter_ops merger_ops = {
+	mg_valid, mg_seek_first, mg_seek_last, mg_seek, mg_next, mg_prev, mg_key, mg_value, mg_status, mg_destroy,
+};
+
+struct iter *merger_create(const struct comparator *cmp, struct iter **children, int n)
+{
+	struct merger *m = calloc(1, sizeof(*m));
+	if (m) {
+		m->child = malloc(((size_t)n + 1) * sizeof(*m->child));
+		m->heap = malloc(((size_t)n + 1) * sizeof(*m->heap));
+	}
+	if (m == NULL || m->child == NULL || m->heap == NULL) {
+		for (int c = 0; c < n; c++)
+			iter_destroy(children[c]);
+		if (m) {
+			free(m->child);
+			free(m->heap);
+			free(m);
+		}
+		err_nomem("merging iterator");
+		return NULL;
+	}
+	iter_init(&m->base, &merger_ops);
+	m->cmp = cmp;
+	m->n = n;
+	for (int c = 0; c < n; c++)
+		m->child[c] = children[c];
+	return &m->base;
+}

@@ -1,0 +1,122 @@
+/*
+ * The public option objects, comparators and caches, and the resolved options
+ * the database runs with. Everything here is plain data owned by whoever
+ * created it; the DB copies the options it needs at open.
+ */
+#ifndef SHALE_LIB_OPTIONS_H
+#define SHALE_LIB_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/util/buf.h"
+#include "lib/util/cache.h"
+#include "lib/util/comparator.h"
+#include "lib/util/env.h"
+#include "shale.h"
+
+#define NUM_LEVELS 7
+
+/* Defaults (doc/api.md gives the reasons). */
+#define DEFAULT_WRITE_BUFFER_SIZE (4u << 20)
+#define DEFAULT_MAX_OPEN_FILES 1000
+#define DEFAULT_BLOCK_SIZE 4096
+#define DEFAULT_RESTART_INTERVAL 16
+#define DEFAULT_MAX_FILE_SIZE (2u << 20)
+#define DEFAULT_BLOOM_BITS 10
+#define DEFAULT_BACKGROUND_THREADS 2
+#define DEFAULT_L0_COMPACTION_TRIGGER 4
+#define DEFAULT_L0_SLOWDOWN_TRIGGER 8
+#define DEFAULT_L0_STOP_TRIGGER 12
+#define DEFAULT_MAX_BYTES_FOR_LEVEL_BASE (10ull << 20)
+#define DEFAULT_LEVEL_MULTIPLIER 10
+#define DEFAULT_CACHE_SIZE (8u << 20)
+#define DEFAULT_MAX_MANIFEST_SIZE (64ull << 20)
+
+/* Points where a test can hold or observe a database thread (db_test_hooks). */
+enum db_hook_point {
+	HOOK_WRITER_QUEUED,        /* a writer joined the queue (DB mutex held; do not block) */
+	HOOK_LEADER_BEFORE_GROUP,  /* a leader is about to gather its group (no lock held) */
+	HOOK_WAL_SWITCHED,         /* a memtable switch installed a new WAL (no lock held) */
+	HOOK_FLUSH_BEGIN,          /* the flush thread starts writing a table (no lock held) */
+	HOOK_FLUSH_DONE,           /* a flush was installed (no lock held) */
+	HOOK_COMPACTION_BEGIN,     /* a compaction starts its merge (no lock held) */
+	HOOK_COMPACTION_DONE,      /* a compaction was installed (no lock held) */
+	HOOK_BG_RETRY,             /* a background thread is about to wait before retrying after ENOSPC (no lock held) */
+};
+
+struct db_test_hooks {
+	void (*at)(void *arg, enum db_hook_point point);
+	void *arg;
+};
+
+struct shale_comparator {
+	struct comparator base; /* first: a shale_comparator * is a struct comparator * */
+	void *state;
+	void (*destructor)(void *);
+	int (*compare)(void *, const void *, size_t, const void *, size_t);
+	const char *(*name)(void *);
+};
+
+struct shale_cache {
+	struct cache *cache;
+};
+
+struct shale_options {
+	int create_if_missing;
+	int error_if_exists;
+	int paranoid_checks;
+	size_t write_buffer_size;
+	int max_open_files;
+	size_t block_size;
+	int restart_interval;
+	size_t max_file_size;
+	int compression;
+	int bloom_bits_per_key;
+	shale_cache *cache;
+	shale_comparator *comparator;
+	int background_threads;
+	int l0_compaction_trigger;
+	int l0_slowdown_trigger;
+	int l0_stop_trigger;
+	uint64_t max_bytes_for_level_base;
+	int level_multiplier;
+	/* internal: set by tests and tools through options_set_* below */
+	struct env *env;                      /* NULL = POSIX */
+	const struct db_test_hooks *hooks;    /* NULL = none */
+	uint64_t max_manifest_size;
+	uint64_t bg_retry_micros;             /* wait before retrying after ENOSPC */
+	int use_mmap_reads;
+};
+
+struct shale_writeopts {
+	int sync;
+};
+
+struct shale_readopts {
+	int verify_checksums;
+	int fill_cache;
+	const shale_snapshot *snapshot;
+	int has_lower, has_upper;
+	struct buf lower, upper;
+};
+
+/* Fills o with the defaults. */
+void options_init_defaults(struct shale_options *o);
+/* Checks option values; SHALE_EINVAL naming the option when absurd. */
+int options_validate(const struct shale_options *o);
+
+/* Internal setters (tests, tools). */
+void options_set_env(shale_options *o, struct env *env);
+void options_set_test_hooks(shale_options *o, const struct db_test_hooks *hooks);
+void options_set_max_manifest_size(shale_options *o, uint64_t bytes);
+void options_set_bg_retry_micros(shale_options *o, uint64_t us);
+void options_set_use_mmap_reads(shale_options *o, int on);
+
+/* The comparator a DB uses: the user's, or bytewise. */
+static inline const struct comparator *options_comparator(const struct shale_options *o)
+{
+	return o->comparator ? &o->comparator->base : comparator_bytewise();
+}
+
+#endif

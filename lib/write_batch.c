@@ -1,0 +1,184 @@
+#include "lib/write_batch.h"
+
+#include <stdlib.h>
+
+#include "lib/util/coding.h"
+#include "lib/util/error.h"
+#include "lib/util/ikey.h"
+
+int batch_init(struct shale_batch *b)
+{
+	buf_init(&b->rep);
+	int rc = buf_resize(&b->rep, BATCH_HEADER);
+	if (rc == 0)
+		memset(b->rep.data, 0, BATCH_HEADER);
+	return rc;
+}
+
+void batch_free(struct shale_batch *b)
+{
+	buf_free(&b->rep);
+}
+
+void batch_reset(struct shale_batch *b)
+{
+	b->rep.len = BATCH_HEADER;
+	memset(b->rep.data, 0, BATCH_HEADER);
+}
+
+static void set_count(struct shale_batch *b, uint32_t n)
+{
+	encode_fixed32(b->rep.data + 8, n);
+}
+
+int batch_append(struct shale_batch *dst, const struct shale_batch *src)
+{
+	struct slice s = batch_rep(src);
+	int rc = buf_append(&dst->rep, s.data + BATCH_HEADER, s.size - BATCH_HEADER);
+	if (rc == 0)
+		set_count(dst, batch_rep_count(batch_rep(dst)) + batch_rep_count(s));
+	return rc;
+}
+
+int batch_iterate(struct slice rep, const struct batch_handler *h, const char *what)
+{
+	if (rep.size < BATCH_HEADER)
+		return err_set(SHALE_ECORRUPT, "corruption: %s: write batch of %zu bytes is shorter than its header",
+		               what, rep.size);
+	uint32_t want = batch_rep_count(rep);
+	uint32_t found = 0;
+	struct slice in = slice_make(rep.data + BATCH_HEADER, rep.size - BATCH_HEADER);
+	while (in.size > 0) {
+		char tag = in.data[0];
+		in.data++;
+		in.size--;
+		struct slice key, value;
+		int rc;
+		if (tag == IKEY_TYPE_VALUE) {
+			if (!get_lenprefixed(&in, &key) || !get_lenprefixed(&in, &value))
+				return err_set(SHALE_ECORRUPT, "corruption: %s: write batch: bad put record", what);
+			rc = h->put(h->arg, key, value);
+		} else if (tag == IKEY_TYPE_DELETION) {
+			if (!get_lenprefixed(&in, &key))
+				return err_set(SHALE_ECORRUPT, "corruption: %s: write batch: bad delete record", what);
+			rc = h->del(h->arg, key);
+		} else {
+			return err_set(SHALE_ECORRUPT, "corruption: %s: write batch: unknown operation %d", what,
+			               (unsigned char)tag);
+		}
+		if (rc)
+			return rc;
+		found++;
+	}
+	if (found != want)
+		return err_set(SHALE_ECORRUPT, "corruption: %s: write batch holds %u operations, header says %u",
+		               what, found, want);
+	return 0;
+}
+
+struct inserter {
+	struct memtable *mem;
+	uint64_t seq;
+};
+
+static int ins_put(void *arg, struct slice key, struct slice value)
+{
+	struct inserter *in = arg;
+	return memtable_add(in->mem, in->seq++, IKEY_TYPE_VALUE, key, value);
+}
+
+static int ins_del(void *arg, struct slice key)
+{
+	struct inserter *in = arg;
+	return memtable_add(in->mem, in->seq++, IKEY_TYPE_DELETION, key, slice_make("", 0));
+}
+
+int batch_insert(struct slice rep, struct memtable *mem, const char *what)
+{
+	struct inserter in = { mem, rep.size >= BATCH_HEADER ? batch_rep_sequence(rep) : 0 };
+	struct batch_handler h = { ins_put, ins_del, &in };
+	return batch_iterate(rep, &h, what);
+}
+
+/* ---- public ---- */
+
+SHALE_EXPORT shale_batch *shale_batch_create(void)
+{
+	shale_batch *b = malloc(sizeof(*b));
+	if (b == NULL || batch_init(b) != 0) {
+		free(b);
+		err_nomem("write batch");
+		return NULL;
+	}
+	return b;
+}
+
+SHALE_EXPORT void shale_batch_destroy(shale_batch *b)
+{
+	if (b == NULL)
+		return;
+	batch_free(b);
+	free(b);
+}
+
+static int check_len(size_t n, const char *what)
+{
+	if (n > UINT32_MAX)
+		return err_set(SHALE_EINVAL, "invalid argument: %s of %zu bytes (at most 4 GiB - 1)", what, n);
+	return 0;
+}
+
+SHALE_EXPORT int shale_batch_put(shale_batch *b, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	if (b == NULL || (key == NULL && klen) || (val == NULL && vlen))
+		return err_set(SHALE_EINVAL, "invalid argument: shale_batch_put: NULL batch or buffer");
+	int rc = check_len(klen, "key");
+	if (rc == 0)
+		rc = check_len(vlen, "value");
+	if (rc)
+		return rc;
+	size_t before = b->rep.len;
+	rc = buf_reserve(&b->rep, 1 + 10 + klen + vlen);
+	if (rc == 0)
+		rc = buf_append_byte(&b->rep, IKEY_TYPE_VALUE);
+	if (rc == 0)
+		rc = buf_append_lenprefixed(&b->rep, key, klen);
+	if (rc == 0)
+		rc = buf_append_lenprefixed(&b->rep, val, vlen);
+	if (rc) {
+		b->rep.len = before;
+		return rc;
+	}
+	set_count(b, shale_batch_count(b) + 1);
+	return 0;
+}
+
+SHALE_EXPORT int shale_batch_delete(shale_batch *b, const void *key, size_t klen)
+{
+	if (b == NULL || (key == NULL && klen))
+		return err_set(SHALE_EINVAL, "invalid argument: shale_batch_delete: NULL batch or key");
+	int rc = check_len(klen, "key");
+	if (rc)
+		return rc;
+	size_t before = b->rep.len;
+	rc = buf_append_byte(&b->rep, IKEY_TYPE_DELETION);
+	if (rc == 0)
+		rc = buf_append_lenprefixed(&b->rep, key, klen);
+	if (rc) {
+		b->rep.len = before;
+		return rc;
+	}
+	set_count(b, shale_batch_count(b) + 1);
+	return 0;
+}
+
+SHALE_EXPORT void shale_batch_clear(shale_batch *b)
+{
+	if (b)
+		batch_reset(b);
+}
+
+SHALE_EXPORT uint32_t shale_batch_count(const shale_batch *b)
+{
+	return b ? batch_rep_count(batch_rep(b)) : 0;
+}

@@ -1,0 +1,950 @@
+/* The database through the public API: open paths, writes, reads, batches,
+ * snapshots, iterators (bounds, seek_for_prev), properties, sizes,
+ * checkpoints, destroy, option checking. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/options.h"
+#include "lib/util/filename.h"
+#include "tests/model.h"
+#include "tests/dbtest.h"
+#include "tests/testutil.h"
+
+static shale_options *small_options(void)
+{
+	return dbtest_options(64 * 1024, 64 * 1024, 256 * 1024);
+}
+
+static shale_db *open_db(const shale_options *o)
+{
+	shale_db *db = NULL;
+	int rc = shale_open(dbtest_path, o, &db);
+	ck_assert_msg(rc == 0, "open: %d %s", rc, shale_errmsg());
+	return db;
+}
+
+static void put(shale_db *db, const char *k, const char *v)
+{
+	ck_assert_ok(shale_put(db, NULL, k, strlen(k), v, strlen(v)));
+}
+
+static void del(shale_db *db, const char *k)
+{
+	ck_assert_ok(shale_delete(db, NULL, k, strlen(k)));
+}
+
+/* "NOT_FOUND" or the value (a static buffer). */
+static const char *get_at(shale_db *db, const char *k, const shale_snapshot *snap)
+{
+	static char out[4096];
+	void *v;
+	size_t vl;
+	shale_readopts *ro = shale_readopts_create();
+	shale_readopts_set_snapshot(ro, snap);
+	int rc = shale_get(db, ro, k, strlen(k), &v, &vl);
+	shale_readopts_destroy(ro);
+	if (rc == SHALE_NOTFOUND) {
+		ck_assert_ptr_null(v);
+		ck_assert_uint_eq(vl, 0);
+		return "NOT_FOUND";
+	}
+	ck_assert_msg(rc == 0, "get %s: %d %s", k, rc, shale_errmsg());
+	ck_assert_ptr_nonnull(v);
+	ck_assert_uint_lt(vl, sizeof(out));
+	memcpy(out, v, vl);
+	out[vl] = '\0';
+	shale_free(v);
+	return out;
+}
+
+static const char *get(shale_db *db, const char *k)
+{
+	return get_at(db, k, NULL);
+}
+
+/* ---- open paths ---- */
+
+START_TEST(open_missing_without_create_fails)
+{
+	shale_options *o = shale_options_create();
+	shale_db *db = (shale_db *)1;
+	ck_assert_int_eq(shale_open(dbtest_path, o, &db), SHALE_EINVAL);
+	ck_assert_ptr_null(db);
+	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "does not exist"));
+	ck_assert_int_eq(shale_open(dbtest_path, NULL, &db), SHALE_EINVAL);
+	shale_options_destroy(o);
+}
+END_TEST
+
+START_TEST(open_create_reopen_error_if_exists)
+{
+	shale_options *o = shale_options_create();
+	shale_options_set_create_if_missing(o, 1);
+	shale_db *db = open_db(o);
+	put(db, "k", "v");
+	ck_assert_ok(shale_close(db));
+	/* reopen with default options */
+	ck_assert_ok(shale_open(dbtest_path, NULL, &db));
+	ck_assert_str_eq(get(db, "k"), "v");
+	ck_assert_ok(shale_close(db));
+	shale_options_set_error_if_exists(o, 1);
+	ck_assert_int_eq(shale_open(dbtest_path, o, &db), SHALE_EINVAL);
+	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "exists"));
+	shale_options_destroy(o);
+}
+END_TEST
+
+START_TEST(second_open_is_busy)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o), *db2 = NULL;
+	ck_assert_int_eq(shale_open(dbtest_path, o, &db2), SHALE_EBUSY);
+	ck_assert_ptr_null(db2);
+	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "LOCK"));
+	ck_assert_ok(shale_close(db));
+	db2 = open_db(o); /* the lock went with the close */
+	ck_assert_ok(shale_close(db2));
+	shale_options_destroy(o);
+}
+END_TEST
+
+START_TEST(absurd_options_rejected_by_name)
+{
+	shale_options *o = shale_options_create();
+	shale_db *db;
+	shale_options_set_create_if_missing(o, 1);
+	shale_options_set_block_size(o, 0);
+	ck_assert_int_eq(shale_open(dbtest_path, o, &db), SHALE_EINVAL);
+	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "block_size"));
+	shale_options_destroy(o);
+
+	o = shale_options_create();
+	shale_options_set_write_buffer_size(o, 1);
+	ck_assert_int_eq(shale_open(dbtest_path, o, &db), SHALE_EINVAL);
+	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "write_buffer_size"));
+	shale_options_destroy(o);
+
+	o = shale_options_create();
+	shale_options_set_background_threads(o, 65);
+	ck_assert_int_eq(shale_open(dbtest_path, o, &db), SHALE_EINVAL);
+	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "background_threads"));
+	shale_options_destroy(o);
+
+	o = shale_options_create();
+	shale_options_set_compression(o, 9);
+	ck_assert_int_eq(shale_open(dbtest_path, o, &db), SHALE_EINVAL);
+	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "compression"));
+	shale_options_destroy(o);
+
+	o = shale_options_create();
+	shale_options_set_l0_stop_trigger(o, 2);
+	ck_assert_int_eq(shale_open(dbtest_path, o, &db), SHALE_EINVAL);
+	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "l0_stop_trigger"));
+	shale_options_destroy(o);
+	/* nothing was created */
+	struct stat st;
+	ck_assert_int_ne(stat(dbtest_path, &st), 0);
+}
+END_TEST
+
+START_TEST(bad_arguments_rejected)
+{
+	shale_db *db = NULL;
+	ck_assert_int_eq(shale_open(NULL, NULL, &db), SHALE_EINVAL);
+	ck_assert_int_eq(shale_open(dbtest_path, NULL, NULL), SHALE_EINVAL);
+	ck_assert_int_eq(shale_put(NULL, NULL, "k", 1, "v", 1), SHALE_EINVAL);
+	ck_assert_int_eq(shale_close(NULL), 0);
+	shale_options *o = small_options();
+	db = open_db(o);
+	void *v;
+	size_t vl;
+	ck_assert_int_eq(shale_get(db, NULL, NULL, 3, &v, &vl), SHALE_EINVAL);
+	ck_assert_int_eq(shale_put(db, NULL, NULL, 3, "v", 1), SHALE_EINVAL);
+	ck_assert_int_eq(shale_write(db, NULL, NULL), SHALE_EINVAL);
+	ck_assert_ptr_null(shale_property(db, "no.such.property"));
+	ck_assert_ptr_null(shale_property(db, "shale.num-files-at-level9"));
+	ck_assert_ptr_null(shale_property(db, "shale.num-files-at-level"));
+	ck_assert_int_eq(shale_repair(dbtest_path, NULL), SHALE_ENOTSUP);
+	ck_assert_ok(shale_close(db));
+	shale_options_destroy(o);
+	shale_options_destroy(NULL);
+	shale_readopts_destroy(NULL);
+	shale_writeopts_destroy(NULL);
+	shale_batch_destroy(NULL);
+	shale_iter_destroy(NULL);
+	shale_cache_destroy(NULL);
+	shale_comparator_destroy(NULL);
+	ck_assert_str_eq(shale_version(), "0.1.0");
+}
+END_TEST
+
+/* ---- writes and reads ---- */
+
+START_TEST(put_get_delete_overwrite)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	ck_assert_str_eq(get(db, "a"), "NOT_FOUND");
+	put(db, "a", "1");
+	put(db, "b", "2");
+	ck_assert_str_eq(get(db, "a"), "1");
+	put(db, "a", "3");
+	ck_assert_str_eq(get(db, "a"), "3");
+	del(db, "a");
+	ck_assert_str_eq(get(db, "a"), "NOT_FOUND");
+	del(db, "never-there"); /* deleting an absent key is fine */
+	ck_assert_str_eq(get(db, "b"), "2");
+	/* empty key and empty value are real */
+	ck_assert_ok(shale_put(db, NULL, "", 0, "", 0));
+	void *v;
+	size_t vl;
+	ck_assert_ok(shale_get(db, NULL, "", 0, &v, &vl));
+	ck_assert_ptr_nonnull(v);
+	ck_assert_uint_eq(vl, 0);
+	shale_free(v);
+	/* binary keys */
+	char bk[4] = { 0, (char)0xff, 0, 1 };
+	ck_assert_ok(shale_put(db, NULL, bk, 4, bk, 4));
+	ck_assert_ok(shale_get(db, NULL, bk, 4, &v, &vl));
+	ck_assert_uint_eq(vl, 4);
+	ck_assert(memcmp(v, bk, 4) == 0);
+	shale_free(v);
+	ck_assert_int_eq(shale_get(db, NULL, bk, 3, &v, &vl), SHALE_NOTFOUND);
+	ck_assert_ok(shale_close(db));
+	/* and all of it survives reopen (WAL replay) */
+	db = open_db(o);
+	ck_assert_str_eq(get(db, "a"), "NOT_FOUND");
+	ck_assert_str_eq(get(db, "b"), "2");
+	ck_assert_ok(shale_get(db, NULL, "", 0, &v, &vl));
+	shale_free(v);
+	ck_assert_ok(shale_close(db));
+	shale_options_destroy(o);
+}
+END_TEST
+
+START_TEST(large_values_and_keys)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	size_t vn = 3 * 1024 * 1024 + 7, kn = 70000;
+	char *val = malloc(vn), *key = malloc(kn);
+	struct rng r;
+	rng_seed(&r, 3);
+	tu_random_bytes(&r, val, vn);
+	tu_random_bytes(&r, key, kn);
+	ck_assert_ok(shale_put(db, NULL, key, kn, val, vn));
+	ck_assert_ok(shale_put(db, NULL, "small", 5, val, 100));
+	for (int round = 0; round < 2; round++) {
+		void *v;
+		size_t vl;
+		ck_assert_ok(shale_get(db, NULL, key, kn, &v, &vl));
+		ck_assert_uint_eq(vl, vn);
+		ck_assert(memcmp(v, val, vn) == 0);
+		shale_free(v);
+		ck_assert_ok(shale_close(db));
+		db = open_db(o); /* the second round reads it from a table */
+	}
+	ck_assert_ok(shale_close(db));
+	free(val);
+	free(key);
+	shale_options_destroy(o);
+}
+END_TEST
+
+START_TEST(batches_are_atomic_and_later_ops_win)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	shale_batch *b = shale_batch_create();
+	ck_assert_uint_eq(shale_batch_count(b), 0);
+	ck_assert_ok(shale_batch_put(b, "x", 1, "1", 1));
+	ck_assert_ok(shale_batch_put(b, "y", 1, "2", 1));
+	ck_assert_ok(shale_batch_delete(b, "x", 1));
+	ck_assert_ok(shale_batch_put(b, "z", 1, "3", 1));
+	ck_assert_ok(shale_batch_put(b, "z", 1, "4", 1));
+	ck_assert_uint_eq(shale_batch_count(b), 5);
+	const shale_snapshot *before = shale_snapshot_create(db);
+	ck_assert_ok(shale_write(db, NULL, b));
+	ck_assert_str_eq(get(db, "x"), "NOT_FOUND");
+	ck_assert_str_eq(get(db, "y"), "2");
+	ck_assert_str_eq(get(db, "z"), "4");
+	ck_assert_str_eq(get_at(db, "y", before), "NOT_FOUND");
+	shale_snapshot_release(db, before);
+	shale_batch_clear(b);
+	ck_assert_uint_eq(shale_batch_count(b), 0);
+	ck_assert_ok(shale_write(db, NULL, b)); /* an empty batch is fine */
+	ck_assert_ok(shale_close(db));
+	db = open_db(o);
+	ck_assert_str_eq(get(db, "x"), "NOT_FOUND");
+	ck_assert_str_eq(get(db, "z"), "4");
+	ck_assert_ok(shale_close(db));
+	shale_batch_destroy(b);
+	shale_options_destroy(o);
+}
+END_TEST
+
+START_TEST(sync_writes)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	shale_writeopts *wo = shale_writeopts_create();
+	shale_writeopts_set_sync(wo, 1);
+	for (int i = 0; i < 20; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%d", i);
+		ck_assert_ok(shale_put(db, wo, k, strlen(k), "v", 1));
+	}
+	ck_assert_str_eq(get(db, "k19"), "v");
+	ck_assert_ok(shale_close(db));
+	shale_writeopts_destroy(wo);
+	shale_options_destroy(o);
+}
+END_TEST
+
+/* ---- many flushes, reopen, model ---- */
+
+static void random_key(struct rng *r, char *buf, size_t *len, int space)
+{
+	*len = (size_t)snprintf(buf, 32, "key%06d", (int)rng_uniform(r, (uint64_t)space));
+}
+
+START_TEST(many_flushes_then_reopen_match_model)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	struct model m;
+	model_init(&m);
+	struct rng r;
+	rng_seed(&r, 11);
+	char key[32], val[300];
+	for (int i = 0; i < 20000; i++) {
+		size_t kl;
+		random_key(&r, key, &kl, 4000);
+		if (rng_one_in(&r, 8)) {
+			ck_assert_ok(shale_delete(db, NULL, key, kl));
+			model_del(&m, key, kl);
+		} else {
+			size_t vl = (size_t)rng_uniform(&r, sizeof(val));
+			tu_random_bytes(&r, val, vl);
+			ck_assert_ok(shale_put(db, NULL, key, kl, val, vl));
+			model_put(&m, key, kl, val, vl);
+		}
+		if (i % 5000 == 4999) {
+			model_check_db(&m, db, NULL);
+			ck_assert_ok(shale_close(db));
+			db = open_db(o);
+		}
+	}
+	char *files = shale_property(db, "shale.num-files-at-level0");
+	ck_assert_ptr_nonnull(files);
+	shale_free(files);
+	model_check_db(&m, db, NULL);
+	ck_assert_ok(shale_close(db));
+	db = open_db(o);
+	model_check_db(&m, db, NULL);
+	ck_assert_ok(shale_close(db));
+	model_free(&m);
+	shale_options_destroy(o);
+}
+END_TEST
+
+/* ---- snapshots ---- */
+
+START_TEST(snapshots_see_exactly_earlier_writes)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	put(db, "k", "v1");
+	const shale_snapshot *s1 = shale_snapshot_create(db);
+	put(db, "k", "v2");
+	del(db, "other");
+	const shale_snapshot *s2 = shale_snapshot_create(db);
+	del(db, "k");
+	const shale_snapshot *s3 = shale_snapshot_create(db);
+	put(db, "k", "v4");
+	/* push everything through flushes */
+	char big[1000];
+	memset(big, 'x', sizeof(big));
+	for (int i = 0; i < 300; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "fill%d", i);
+		ck_assert_ok(shale_put(db, NULL, k, strlen(k), big, sizeof(big)));
+	}
+	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
+	ck_assert_str_eq(get_at(db, "k", s1), "v1");
+	ck_assert_str_eq(get_at(db, "k", s2), "v2");
+	ck_assert_str_eq(get_at(db, "k", s3), "NOT_FOUND");
+	ck_assert_str_eq(get(db, "k"), "v4");
+	ck_assert_str_eq(get_at(db, "fill0", s1), "NOT_FOUND");
+	/* an iterator at a snapshot */
+	shale_readopts *ro = shale_readopts_create();
+	shale_readopts_set_snapshot(ro, s2);
+	shale_iter *it = shale_iter_create(db, ro);
+	shale_iter_seek_first(it);
+	ck_assert(shale_iter_valid(it));
+	size_t kl, vl;
+	const char *k = shale_iter_key(it, &kl);
+	const char *v = shale_iter_value(it, &vl);
+	ck_assert(kl == 1 && k[0] == 'k' && vl == 2 && memcmp(v, "v2", 2) == 0);
+	shale_iter_next(it);
+	ck_assert(!shale_iter_valid(it));
+	shale_iter_destroy(it);
+	shale_readopts_destroy(ro);
+	shale_snapshot_release(db, s1);
+	shale_snapshot_release(db, s2);
+	/* s3 still held at close: released by it */
+	ck_assert_ok(shale_close(db));
+	shale_options_destroy(o);
+}
+END_TEST
+
+/* ---- iterators ---- */
+
+static void fill_abc(shale_db *db)
+{
+	const char *keys[] = { "b", "d", "f", "h" };
+	for (int i = 0; i < 4; i++)
+		put(db, keys[i], keys[i]);
+	put(db, "c", "gone");
+	del(db, "c");
+}
+
+static const char *at(shale_iter *it)
+{
+	static char buf[64];
+	if (!shale_iter_valid(it))
+		return "(invalid)";
+	size_t kl;
+	const char *k = shale_iter_key(it, &kl);
+	memcpy(buf, k, kl);
+	buf[kl] = '\0';
+	return buf;
+}
+
+START_TEST(iterator_both_directions_and_direction_changes)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	fill_abc(db);
+	for (int round = 0; round < 2; round++) {
+		shale_iter *it = shale_iter_create(db, NULL);
+		shale_iter_seek_first(it);
+		ck_assert_str_eq(at(it), "b");
+		shale_iter_next(it);
+		ck_assert_str_eq(at(it), "d");
+		shale_iter_prev(it);
+		ck_assert_str_eq(at(it), "b");
+		shale_iter_prev(it);
+		ck_assert_str_eq(at(it), "(invalid)");
+		shale_iter_seek_last(it);
+		ck_assert_str_eq(at(it), "h");
+		shale_iter_prev(it);
+		ck_assert_str_eq(at(it), "f");
+		shale_iter_next(it);
+		ck_assert_str_eq(at(it), "h");
+		shale_iter_next(it);
+		ck_assert_str_eq(at(it), "(invalid)");
+		shale_iter_seek(it, "c", 1);
+		ck_assert_str_eq(at(it), "d");
+		shale_iter_seek(it, "d", 1);
+		ck_assert_str_eq(at(it), "d");
+		shale_iter_seek(it, "z", 1);
+		ck_assert_str_eq(at(it), "(invalid)");
+		shale_iter_seek_for_prev(it, "e", 1);
+		ck_assert_str_eq(at(it), "d");
+		shale_iter_seek_for_prev(it, "d", 1);
+		ck_assert_str_eq(at(it), "d");
+		shale_iter_seek_for_prev(it, "a", 1);
+		ck_assert_str_eq(at(it), "(invalid)");
+		shale_iter_seek_for_prev(it, "z", 1);
+		ck_assert_str_eq(at(it), "h");
+		shale_iter_seek_for_prev(it, "c", 1);
+		ck_assert_str_eq(at(it), "b");
+		ck_assert_int_eq(shale_iter_status(it), 0);
+		shale_iter_destroy(it);
+		ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0)); /* round 2 reads tables */
+	}
+	ck_assert_ok(shale_close(db));
+	shale_options_destroy(o);
+}
+END_TEST
+
+static shale_iter *bounded(shale_db *db, const char *lo, const char *hi)
+{
+	shale_readopts *ro = shale_readopts_create();
+	if (lo)
+		shale_readopts_set_lower_bound(ro, lo, strlen(lo));
+	if (hi)
+		shale_readopts_set_upper_bound(ro, hi, strlen(hi));
+	shale_iter *it = shale_iter_create(db, ro);
+	shale_readopts_destroy(ro); /* the iterator copied the bounds */
+	return it;
+}
+
+START_TEST(iterator_bounds)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	fill_abc(db);
+	shale_iter *it = bounded(db, "c", "g");
+	shale_iter_seek_first(it);
+	ck_assert_str_eq(at(it), "d");
+	shale_iter_next(it);
+	ck_assert_str_eq(at(it), "f");
+	shale_iter_next(it);
+	ck_assert_str_eq(at(it), "(invalid)");
+	shale_iter_seek_last(it);
+	ck_assert_str_eq(at(it), "f");
+	shale_iter_prev(it);
+	ck_assert_str_eq(at(it), "d");
+	shale_iter_prev(it);
+	ck_assert_str_eq(at(it), "(invalid)");
+	shale_iter_seek(it, "a", 1); /* below lower: the first key >= lower */
+	ck_assert_str_eq(at(it), "d");
+	shale_iter_seek(it, "g", 1); /* at upper: nothing */
+	ck_assert_str_eq(at(it), "(invalid)");
+	shale_iter_seek_for_prev(it, "z", 1); /* above upper: the last key < upper */
+	ck_assert_str_eq(at(it), "f");
+	shale_iter_seek_for_prev(it, "g", 1);
+	ck_assert_str_eq(at(it), "f");
+	shale_iter_seek_for_prev(it, "c", 1); /* at or below lower, nothing <= it in range */
+	ck_assert_str_eq(at(it), "(invalid)");
+	shale_iter_destroy(it);
+
+	/* exclusive upper bound on an existing key; inclusive lower on one */
+	it = bounded(db, "d", "f");
+	shale_iter_seek_first(it);
+	ck_assert_str_eq(at(it), "d");
+	shale_iter_next(it);
+	ck_assert_str_eq(at(it), "(invalid)");
+	shale_iter_seek_last(it);
+	ck_assert_str_eq(at(it), "d");
+	shale_iter_destroy(it);
+
+	/* the empty key as a real upper bound: nothing is below it */
+	shale_readopts *ro = shale_readopts_create();
+	shale_readopts_set_upper_bound(ro, "", 0);
+	it = shale_iter_create(db, ro);
+	shale_iter_seek_first(it);
+	ck_assert(!shale_iter_valid(it));
+	shale_iter_seek_last(it);
+	ck_assert(!shale_iter_valid(it));
+	shale_iter_destroy(it);
+	/* clearing a bound */
+	shale_readopts_set_upper_bound(ro, NULL, 0);
+	shale_readopts_set_lower_bound(ro, "", 0);
+	it = shale_iter_create(db, ro);
+	shale_iter_seek_first(it);
+	ck_assert_str_eq(at(it), "b");
+	shale_iter_destroy(it);
+	shale_readopts_destroy(ro);
+
+	/* an empty range */
+	it = bounded(db, "x", "y");
+	shale_iter_seek_first(it);
+	ck_assert(!shale_iter_valid(it));
+	shale_iter_seek_for_prev(it, "x", 1);
+	ck_assert(!shale_iter_valid(it));
+	shale_iter_destroy(it);
+	ck_assert_ok(shale_close(db));
+	shale_options_destroy(o);
+}
+END_TEST
+
+START_TEST(iterator_edges_empty_and_all_deleted)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	shale_iter *it = shale_iter_create(db, NULL);
+	shale_iter_seek_first(it);
+	ck_assert(!shale_iter_valid(it));
+	shale_iter_seek_last(it);
+	ck_assert(!shale_iter_valid(it));
+	shale_iter_seek(it, "a", 1);
+	ck_assert(!shale_iter_valid(it));
+	shale_iter_seek_for_prev(it, "a", 1);
+	ck_assert(!shale_iter_valid(it));
+	shale_iter_next(it); /* no-ops on an invalid iterator */
+	shale_iter_prev(it);
+	size_t kl = 9;
+	ck_assert_ptr_null(shale_iter_key(it, &kl));
+	ck_assert_uint_eq(kl, 0);
+	shale_iter_destroy(it);
+
+	for (int i = 0; i < 100; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%03d", i);
+		put(db, k, "v");
+		del(db, k);
+	}
+	for (int round = 0; round < 2; round++) {
+		it = shale_iter_create(db, NULL);
+		shale_iter_seek_first(it);
+		ck_assert(!shale_iter_valid(it));
+		shale_iter_seek_last(it);
+		ck_assert(!shale_iter_valid(it));
+		shale_iter_seek(it, "k050", 4);
+		ck_assert(!shale_iter_valid(it));
+		shale_iter_seek_for_prev(it, "k050", 4);
+		ck_assert(!shale_iter_valid(it));
+		ck_assert_int_eq(shale_iter_status(it), 0);
+		shale_iter_destroy(it);
+		ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
+	}
+	ck_assert_ok(shale_close(db));
+	shale_options_destroy(o);
+}
+END_TEST
+
+START_TEST(iterator_sees_db_as_of_creation_and_blocks_close)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	put(db, "a", "1");
+	shale_iter *it = shale_iter_create(db, NULL);
+	put(db, "b", "2");
+	del(db, "a");
+	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0)); /* files the iterator uses are replaced */
+	shale_iter_seek_first(it);
+	ck_assert_str_eq(at(it), "a");
+	shale_iter_next(it);
+	ck_assert_str_eq(at(it), "(invalid)");
+	ck_assert_int_eq(shale_close(db), SHALE_EBUSY);
+	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "iterator"));
+	ck_assert_str_eq(get(db, "b"), "2"); /* the DB stays open */
+	shale_iter_destroy(it);
+	ck_assert_ok(shale_close(db));
+	shale_options_destroy(o);
+}
+END_TEST
+
+START_TEST(random_iteration_matches_model)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	struct model m;
+	model_init(&m);
+	struct rng r;
+	rng_seed(&r, 21);
+	char key[32], val[64];
+	for (int i = 0; i < 6000; i++) {
+		size_t kl;
+		random_key(&r, key, &kl, 1500);
+		if (rng_one_in(&r, 4)) {
+			ck_assert_ok(shale_delete(db, NULL, key, kl));
+			model_del(&m, key, kl);
+		} else {
+			size_t vl = (size_t)snprintf(val, sizeof(val), "v%d", i);
+			ck_assert_ok(shale_put(db, NULL, key, kl, val, vl));
+			model_put(&m, key, kl, val, vl);
+		}
+	}
+	shale_iter *it = shale_iter_create(db, NULL);
+	for (int op = 0; op < 20000; op++) {
+		size_t kl;
+		random_key(&r, key, &kl, 1600);
+		int what = (int)rng_uniform(&r, 6);
+		size_t want; /* model index, m.n = invalid */
+		if (what == 0) {
+			shale_iter_seek(it, key, kl);
+			want = model_lower_bound(&m, key, kl);
+		} else if (what == 1) {
+			shale_iter_seek_for_prev(it, key, kl);
+			size_t lb = model_lower_bound(&m, key, kl);
+			if (lb < m.n && model_keycmp(m.e[lb].key, m.e[lb].klen, key, kl) == 0)
+				want = lb;
+			else
+				want = lb == 0 ? m.n : lb - 1;
+		} else if (!shale_iter_valid(it)) {
+			shale_iter_seek_first(it);
+			want = 0;
+		} else {
+			size_t ckl;
+			const void *ck = shale_iter_key(it, &ckl);
+			size_t cur = model_lower_bound(&m, ck, ckl);
+			if (what <= 3) {
+				shale_iter_next(it);
+				want = cur + 1;
+			} else {
+				shale_iter_prev(it);
+				want = cur == 0 ? m.n : cur - 1;
+			}
+		}
+		if (want >= m.n) {
+			ck_assert_msg(!shale_iter_valid(it), "op %d: valid, model says end", op);
+		} else {
+			ck_assert_msg(shale_iter_valid(it), "op %d: invalid, model has %.*s", op, (int)m.e[want].klen,
+			              m.e[want].key);
+			size_t ckl, cvl;
+			const void *ck = shale_iter_key(it, &ckl);
+			const void *cv = shale_iter_value(it, &cvl);
+			ck_assert(model_keycmp(ck, ckl, m.e[want].key, m.e[want].klen) == 0);
+			ck_assert(cvl == m.e[want].vlen && memcmp(cv, m.e[want].val, cvl) == 0);
+		}
+	}
+	ck_assert_int_eq(shale_iter_status(it), 0);
+	shale_iter_destroy(it);
+	ck_assert_ok(shale_close(db));
+	model_free(&m);
+	shale_options_destroy(o);
+}
+END_TEST
+
+/* ---- comparators ---- */
+
+static int reverse_cmp(void *state, const void *a, size_t al, const void *b, size_t bl)
+{
+	(void)state;
+	return -model_keycmp(a, al, b, bl);
+}
+
+static const char *reverse_name(void *state)
+{
+	(void)state;
+	return "test.Reverse";
+}
+
+static int destroyed;
+
+static void count_destroy(void *state)
+{
+	(void)state;
+	destroyed++;
+}
+
+START_TEST(custom_comparator_orders_and_is_checked)
+{
+	destroyed = 0;
+	shale_comparator *c = shale_comparator_create(NULL, count_destroy, reverse_cmp, reverse_name);
+	shale_options *o = small_options();
+	shale_options_set_comparator(o, c);
+	shale_db *db = open_db(o);
+	fill_abc(db);
+	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
+	shale_iter *it = shale_iter_create(db, NULL);
+	shale_iter_seek_first(it);
+	ck_assert_str_eq(at(it), "h");
+	shale_iter_seek(it, "e", 1);
+	ck_assert_str_eq(at(it), "d");
+	shale_iter_destroy(it);
+	ck_assert_str_eq(get(db, "f"), "f");
+	ck_assert_ok(shale_close(db));
+	/* the persisted name must match */
+	shale_options *plain = small_options();
+	ck_assert_int_eq(shale_open(dbtest_path, plain, &db), SHALE_EINVAL);
+	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "test.Reverse"));
+	db = open_db(o);
+	ck_assert_str_eq(get(db, "b"), "b");
+	ck_assert_ok(shale_close(db));
+	shale_options_destroy(plain);
+	shale_options_destroy(o);
+	ck_assert_int_eq(destroyed, 0);
+	shale_comparator_destroy(c);
+	ck_assert_int_eq(destroyed, 1);
+}
+END_TEST
+
+/* ---- maintenance ---- */
+
+START_TEST(properties_and_approximate_sizes)
+{
+	shale_options *o = small_options();
+	shale_options_set_compression(o, SHALE_COMPRESSION_NONE);
+	shale_db *db = open_db(o);
+	char val[1000];
+	memset(val, 'v', sizeof(val) - 1);
+	val[sizeof(val) - 1] = '\0';
+	for (int i = 0; i < 2000; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%05d", i);
+		ck_assert_ok(shale_put(db, NULL, k, strlen(k), val, sizeof(val) - 1));
+	}
+	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
+	int total = 0;
+	for (int level = 0; level < 7; level++) {
+		char name[64];
+		snprintf(name, sizeof(name), "shale.num-files-at-level%d", level);
+		char *p = shale_property(db, name);
+		ck_assert_ptr_nonnull(p);
+		total += atoi(p);
+		shale_free(p);
+		snprintf(name, sizeof(name), "leveldb.num-files-at-level%d", level);
+		p = shale_property(db, name);
+		ck_assert_ptr_nonnull(p);
+		shale_free(p);
+	}
+	ck_assert_int_gt(total, 5);
+	char *s = shale_property(db, "shale.stats");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(strstr(s, "Level"));
+	ck_assert_ptr_nonnull(strstr(s, "stall"));
+	shale_free(s);
+	s = shale_property(db, "leveldb.sstables");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(strstr(s, "k00000"));
+	shale_free(s);
+	ck_assert_str_eq(get(db, "k00007"), val); /* something in the block cache */
+	s = shale_property(db, "shale.approximate-memory-usage");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_gt(atol(s), 0);
+	shale_free(s);
+
+	const void *starts[3] = { "k00000", "k01000", "z" };
+	const void *limits[3] = { "k01000", "k02000", "zz" };
+	size_t slens[3] = { 6, 6, 1 }, llens[3] = { 6, 6, 2 };
+	uint64_t sizes[3];
+	ck_assert_ok(shale_approximate_sizes(db, 3, starts, slens, limits, llens, sizes));
+	/* about 1 MB each (uncompressed values), nothing past the end */
+	ck_assert_uint_gt(sizes[0], 800 * 1000);
+	ck_assert_uint_lt(sizes[0], 1300 * 1000);
+	ck_assert_uint_gt(sizes[1], 800 * 1000);
+	ck_assert_uint_eq(sizes[2], 0);
+	ck_assert_ok(shale_close(db));
+	shale_options_destroy(o);
+}
+END_TEST
+
+START_TEST(checkpoint_is_an_openable_copy)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	struct model m;
+	model_init(&m);
+	char val[200];
+	memset(val, 'c', sizeof(val));
+	for (int i = 0; i < 3000; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%05d", i % 1700);
+		ck_assert_ok(shale_put(db, NULL, k, strlen(k), val, (size_t)(i % 200)));
+		model_put(&m, k, strlen(k), val, (size_t)(i % 200));
+	}
+	char cp[4200];
+	snprintf(cp, sizeof(cp), "%s/checkpoint", dbtest_dir);
+	ck_assert_ok(shale_checkpoint(db, cp));
+	ck_assert_int_eq(shale_checkpoint(db, cp), SHALE_EINVAL); /* exists */
+	/* writes after the checkpoint do not reach it */
+	put(db, "after", "x");
+	ck_assert_ok(shale_close(db));
+	shale_db *c = NULL;
+	ck_assert_ok(shale_open(cp, o, &c));
+	model_check_db(&m, c, NULL);
+	ck_assert_str_eq(get(c, "after"), "NOT_FOUND");
+	ck_assert_ok(shale_close(c));
+	model_free(&m);
+	shale_options_destroy(o);
+}
+END_TEST
+
+START_TEST(destroy_removes_the_database)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	put(db, "k", "v");
+	ck_assert_int_eq(shale_destroy(dbtest_path, o), SHALE_EBUSY); /* open */
+	ck_assert_ok(shale_close(db));
+	/* a file that is not shale's stays, and so does the directory */
+	char other[4200];
+	snprintf(other, sizeof(other), "%s/notes.txt", dbtest_path);
+	tu_write_file(other, "x", 1);
+	ck_assert_ok(shale_destroy(dbtest_path, o));
+	struct stat st;
+	ck_assert_int_eq(stat(other, &st), 0);
+	char cur[4200];
+	snprintf(cur, sizeof(cur), "%s/CURRENT", dbtest_path);
+	ck_assert_int_ne(stat(cur, &st), 0);
+	unlink(other);
+	ck_assert_ok(shale_destroy(dbtest_path, o));
+	ck_assert_int_ne(stat(dbtest_path, &st), 0);
+	ck_assert_ok(shale_destroy(dbtest_path, o)); /* nothing there: fine */
+	shale_options_destroy(o);
+}
+END_TEST
+
+START_TEST(shared_cache_between_databases)
+{
+	shale_cache *cache = shale_cache_create_lru(1 << 20);
+	shale_options *o = small_options();
+	shale_options_set_cache(o, cache);
+	char path2[4200];
+	snprintf(path2, sizeof(path2), "%s/db2", dbtest_dir);
+	shale_db *a = open_db(o), *b = NULL;
+	ck_assert_ok(shale_open(path2, o, &b));
+	char val[500];
+	for (int i = 0; i < 1000; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%04d", i);
+		memset(val, 'a', sizeof(val));
+		ck_assert_ok(shale_put(a, NULL, k, strlen(k), val, sizeof(val)));
+		memset(val, 'b', sizeof(val));
+		ck_assert_ok(shale_put(b, NULL, k, strlen(k), val, sizeof(val)));
+	}
+	ck_assert_ok(shale_compact_range(a, NULL, 0, NULL, 0));
+	ck_assert_ok(shale_compact_range(b, NULL, 0, NULL, 0));
+	/* same file numbers and offsets in both: the cache must keep them apart */
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 1000; i += 7) {
+			char k[16];
+			snprintf(k, sizeof(k), "k%04d", i);
+			ck_assert_int_eq(get(a, k)[0], 'a');
+			ck_assert_int_eq(get(b, k)[0], 'b');
+		}
+	ck_assert_ok(shale_close(a));
+	ck_assert_ok(shale_close(b));
+	shale_cache_destroy(cache);
+	shale_options_destroy(o);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("db");
+	TCase *tc = tcase_create("open");
+	tcase_add_checked_fixture(tc, dbtest_setup, dbtest_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, open_missing_without_create_fails);
+	tcase_add_test(tc, open_create_reopen_error_if_exists);
+	tcase_add_test(tc, second_open_is_busy);
+	tcase_add_test(tc, absurd_options_rejected_by_name);
+	tcase_add_test(tc, bad_arguments_rejected);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rw");
+	tcase_add_checked_fixture(tc, dbtest_setup, dbtest_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, put_get_delete_overwrite);
+	tcase_add_test(tc, large_values_and_keys);
+	tcase_add_test(tc, batches_are_atomic_and_later_ops_win);
+	tcase_add_test(tc, sync_writes);
+	tcase_add_test(tc, many_flushes_then_reopen_match_model);
+	tcase_add_test(tc, snapshots_see_exactly_earlier_writes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("iter");
+	tcase_add_checked_fixture(tc, dbtest_setup, dbtest_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, iterator_both_directions_and_direction_changes);
+	tcase_add_test(tc, iterator_bounds);
+	tcase_add_test(tc, iterator_edges_empty_and_all_deleted);
+	tcase_add_test(tc, iterator_sees_db_as_of_creation_and_blocks_close);
+	tcase_add_test(tc, random_iteration_matches_model);
+	tcase_add_test(tc, custom_comparator_orders_and_is_checked);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("maintenance");
+	tcase_add_checked_fixture(tc, dbtest_setup, dbtest_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, properties_and_approximate_sizes);
+	tcase_add_test(tc, checkpoint_is_an_openable_copy);
+	tcase_add_test(tc, destroy_removes_the_database);
+	tcase_add_test(tc, shared_cache_between_databases);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run(suite());
+}

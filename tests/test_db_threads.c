@@ -1,0 +1,439 @@
+/* Threads: group commit, readers racing with writers, flushes and
+ * compactions, and compactions running at the same time. Runs under
+ * ThreadSanitizer. Threads meet at test hooks, never at sleeps. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/db_compact.h"
+#include "lib/db_impl.h"
+#include "lib/options.h"
+#include "lib/util/env_fault.h"
+#include "tests/dbtest.h"
+#include "tests/testutil.h"
+
+static shale_options *small_options(void)
+{
+	return dbtest_options(32 * 1024, 32 * 1024, 128 * 1024);
+}
+
+/* A gate: threads wait at it until `need` have arrived (or it is opened). */
+struct gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int arrived;
+	int need;
+	int open;
+};
+
+static void gate_init(struct gate *g, int need)
+{
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->arrived = 0;
+	g->need = need;
+	g->open = 0;
+}
+
+static void gate_destroy(struct gate *g)
+{
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->cv);
+}
+
+
+/* ---- group commit ---- */
+
+#define WRITERS 8
+
+struct group_test {
+	struct gate queued;   /* counts writers in the queue */
+	int leader_held;
+	shale_db *db;
+};
+
+static struct group_test gt;
+
+static void group_hook(void *arg, enum db_hook_point p)
+{
+	(void)arg;
+	if (p == HOOK_WRITER_QUEUED) {
+		/* called with the DB mutex held: count, never block */
+		pthread_mutex_lock(&gt.queued.mu);
+		gt.queued.arrived++;
+		pthread_cond_broadcast(&gt.queued.cv);
+		pthread_mutex_unlock(&gt.queued.mu);
+	} else if (p == HOOK_LEADER_BEFORE_GROUP) {
+		/* hold the first leader until every writer is queued */
+		pthread_mutex_lock(&gt.queued.mu);
+		if (!gt.leader_held) {
+			gt.leader_held = 1;
+			while (gt.queued.arrived < WRITERS)
+				pthread_cond_wait(&gt.queued.cv, &gt.queued.mu);
+		}
+		pthread_mutex_unlock(&gt.queued.mu);
+	}
+}
+
+static void *sync_writer(void *arg)
+{
+	long i = (long)arg;
+	shale_writeopts *wo = shale_writeopts_create();
+	shale_writeopts_set_sync(wo, 1);
+	char k[16];
+	snprintf(k, sizeof(k), "w%ld", i);
+	int rc = shale_put(gt.db, wo, k, strlen(k), "v", 1);
+	shale_writeopts_destroy(wo);
+	return (void *)(long)rc;
+}
+
+START_TEST(group_commit_syncs_once_for_the_group)
+{
+	struct env *e;
+	ck_assert_ok(fault_env_create(env_posix_default(), &e));
+	shale_options *o = small_options();
+	options_set_env(o, e);
+	struct db_test_hooks hooks = { group_hook, NULL };
+	options_set_test_hooks(o, &hooks);
+	memset(&gt, 0, sizeof(gt));
+	gate_init(&gt.queued, WRITERS);
+	ck_assert_ok(shale_open(dbtest_path, o, &gt.db));
+	fault_env_reset_counts(e);
+
+	pthread_t t[WRITERS];
+	for (long i = 0; i < WRITERS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, sync_writer, (void *)i), 0);
+	for (int i = 0; i < WRITERS; i++) {
+		void *rc;
+		pthread_join(t[i], &rc);
+		ck_assert_int_eq((long)rc, 0);
+	}
+	ck_assert_uint_eq(fault_env_count(e, FAULT_SYNC, ".log"), 1);
+	for (int i = 0; i < WRITERS; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "w%d", i);
+		void *v;
+		size_t vl;
+		ck_assert_ok(shale_get(gt.db, NULL, k, strlen(k), &v, &vl));
+		shale_free(v);
+	}
+	ck_assert_ok(shale_close(gt.db));
+	gate_destroy(&gt.queued);
+	shale_options_destroy(o);
+	env_destroy(e);
+}
+END_TEST
+
+/* ---- readers racing with writes, flushes and compactions ---- */
+
+/* The writer writes key i = "k%06d" with value "v%d" for increasing i and
+ * publishes how far it got; each counter value is also stored under "count"
+ * in the same batch. Any consistent view holds keys 0..n-1 and count = n. */
+struct race {
+	shale_db *db;
+	int stop;
+	long written;
+	int failures;
+	char fail_msg[256];
+};
+
+static void race_fail(struct race *r, const char *msg)
+{
+	if (__atomic_add_fetch(&r->failures, 1, __ATOMIC_SEQ_CST) == 1)
+		snprintf(r->fail_msg, sizeof(r->fail_msg), "%s (%s)", msg, shale_errmsg());
+}
+
+static void *race_writer(void *arg)
+{
+	struct race *r = arg;
+	shale_batch *b = shale_batch_create();
+	for (long i = 0; !__atomic_load_n(&r->stop, __ATOMIC_SEQ_CST) && i < 6000; i++) {
+		char k[32], v[80], c[32];
+		int kl = snprintf(k, sizeof(k), "k%06ld", i);
+		int vl = snprintf(v, sizeof(v), "v%ld-%040d", i, 0);
+		int cl = snprintf(c, sizeof(c), "%ld", i + 1);
+		shale_batch_clear(b);
+		shale_batch_put(b, k, (size_t)kl, v, (size_t)vl);
+		shale_batch_put(b, "count", 5, c, (size_t)cl);
+		if (shale_write(r->db, NULL, b) != 0) {
+			race_fail(r, "write failed");
+			break;
+		}
+		__atomic_store_n(&r->written, i + 1, __ATOMIC_SEQ_CST);
+	}
+	shale_batch_destroy(b);
+	return NULL;
+}
+
+/* Checks one snapshot: "count" = n and keys k000000.. k(n-1) exactly. */
+static void check_view(struct race *r, const shale_snapshot *snap, int reverse)
+{
+	shale_readopts *ro = shale_readopts_create();
+	shale_readopts_set_snapshot(ro, snap);
+	void *v;
+	size_t vl;
+	long n = 0;
+	int rc = shale_get(r->db, ro, "count", 5, &v, &vl);
+	if (rc == 0) {
+		char tmp[32];
+		memcpy(tmp, v, vl < 31 ? vl : 31);
+		tmp[vl < 31 ? vl : 31] = '\0';
+		n = atol(tmp);
+		shale_free(v);
+	} else if (rc != SHALE_NOTFOUND) {
+		race_fail(r, "get count failed");
+	}
+	shale_readopts_set_upper_bound(ro, "l", 1);
+	shale_iter *it = shale_iter_create(r->db, ro);
+	long seen = 0;
+	if (!reverse) {
+		for (shale_iter_seek_first(it); shale_iter_valid(it); shale_iter_next(it)) {
+			size_t kl;
+			const char *k = shale_iter_key(it, &kl);
+			if (k[0] == 'c')
+				continue; /* "count" */
+			char want[32];
+			snprintf(want, sizeof(want), "k%06ld", seen);
+			if (kl != strlen(want) || memcmp(k, want, kl) != 0) {
+				race_fail(r, "forward scan out of order or with a gap");
+				break;
+			}
+			seen++;
+		}
+	} else {
+		for (shale_iter_seek_last(it); shale_iter_valid(it); shale_iter_prev(it)) {
+			size_t kl;
+			const char *k = shale_iter_key(it, &kl);
+			if (k[0] == 'c')
+				continue;
+			char want[32];
+			snprintf(want, sizeof(want), "k%06ld", n - 1 - seen);
+			if (kl != strlen(want) || memcmp(k, want, kl) != 0) {
+				race_fail(r, "reverse scan out of order or with a gap");
+				break;
+			}
+			seen++;
+		}
+	}
+	if (shale_iter_status(it) != 0)
+		race_fail(r, "iterator error");
+	if (seen != n)
+		race_fail(r, "scan count differs from the snapshot's count");
+	shale_iter_destroy(it);
+	shale_readopts_destroy(ro);
+}
+
+static void *race_reader(void *arg)
+{
+	struct race *r = arg;
+	struct rng g;
+	rng_seed(&g, (uint64_t)pthread_self());
+	for (int round = 0; round < 60; round++) {
+		const shale_snapshot *snap = shale_snapshot_create(r->db);
+		if (snap == NULL) {
+			race_fail(r, "snapshot");
+			break;
+		}
+		check_view(r, snap, round & 1);
+		/* point reads of keys already written must succeed */
+		long written = __atomic_load_n(&r->written, __ATOMIC_SEQ_CST);
+		for (int j = 0; written > 0 && j < 20; j++) {
+			char k[32];
+			long i = (long)rng_uniform(&g, (uint64_t)written);
+			snprintf(k, sizeof(k), "k%06ld", i);
+			void *v;
+			size_t vl;
+			if (shale_get(r->db, NULL, k, strlen(k), &v, &vl) != 0) {
+				race_fail(r, "a written key is missing");
+				break;
+			}
+			shale_free(v);
+		}
+		shale_snapshot_release(r->db, snap);
+	}
+	return NULL;
+}
+
+START_TEST(readers_snapshots_iterators_race_with_writes_flushes_compactions)
+{
+	shale_options *o = small_options();
+	struct race r;
+	memset(&r, 0, sizeof(r));
+	ck_assert_ok(shale_open(dbtest_path, o, &r.db));
+	pthread_t w, rd[3];
+	ck_assert_int_eq(pthread_create(&w, NULL, race_writer, &r), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(pthread_create(&rd[i], NULL, race_reader, &r), 0);
+	for (int i = 0; i < 3; i++)
+		pthread_join(rd[i], NULL);
+	__atomic_store_n(&r.stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(w, NULL);
+	ck_assert_msg(r.failures == 0, "%d failures, first: %s", r.failures, r.fail_msg);
+	ck_assert_int_gt(r.written, 100);
+	char *p = shale_property(r.db, "shale.stats");
+	ck_assert_ptr_nonnull(p);
+	shale_free(p);
+	ck_assert_ok(shale_close(r.db));
+	shale_options_destroy(o);
+}
+END_TEST
+
+/* ---- two compactions at once, and a flush while both are held ---- */
+
+struct concurrent {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int armed;
+	int in_compaction;  /* compactions inside the hook */
+	int max_in;
+	int release;
+	int flushes;
+};
+
+static struct concurrent cc;
+
+static void concurrent_hook(void *arg, enum db_hook_point p)
+{
+	(void)arg;
+	pthread_mutex_lock(&cc.mu);
+	if (p == HOOK_COMPACTION_BEGIN && cc.armed) {
+		cc.in_compaction++;
+		if (cc.in_compaction > cc.max_in)
+			cc.max_in = cc.in_compaction;
+		pthread_cond_broadcast(&cc.cv);
+		/* the first waits for the second; both wait to be released */
+		while (!cc.release)
+			pthread_cond_wait(&cc.cv, &cc.mu);
+		cc.in_compaction--;
+	} else if (p == HOOK_FLUSH_DONE) {
+		cc.flushes++;
+		pthread_cond_broadcast(&cc.cv);
+	}
+	pthread_mutex_unlock(&cc.mu);
+}
+
+static void put_part(shale_db *db, int part, const char *val)
+{
+	for (int i = 0; i < 300; i++) {
+		char k[32];
+		int kl = snprintf(k, sizeof(k), "p%d-%05d", part, i);
+		ck_assert_ok(shale_put(db, NULL, k, (size_t)kl, val, strlen(val)));
+	}
+}
+
+static void compact_part(shale_db *db, int level, int part)
+{
+	char b[16], e[16];
+	snprintf(b, sizeof(b), "p%d", part);
+	snprintf(e, sizeof(e), "p%d.", part);
+	struct slice bs = slice_from_str(b), es = slice_from_str(e);
+	mutex_lock(&db->mu);
+	int rc = db_compact_level(db, level, &bs, &es);
+	mutex_unlock(&db->mu);
+	ck_assert_ok(rc);
+}
+
+START_TEST(two_compactions_run_at_once_and_a_flush_completes_meanwhile)
+{
+	/* Setup, with automatic compaction kept away by huge budgets: eight
+	 * disjoint parts, each in level 2 and again (newer) in level 1. */
+	shale_options *o = small_options();
+	shale_options_set_max_bytes_for_level_base(o, 1ull << 40);
+	shale_options_set_l0_compaction_trigger(o, 100);
+	shale_options_set_l0_slowdown_trigger(o, 200);
+	shale_options_set_l0_stop_trigger(o, 300);
+	shale_db *db = NULL;
+	ck_assert_ok(shale_open(dbtest_path, o, &db));
+	char v1[200], v2[200];
+	memset(v1, 'a', sizeof(v1) - 1);
+	v1[sizeof(v1) - 1] = '\0';
+	memset(v2, 'b', sizeof(v2) - 1);
+	v2[sizeof(v2) - 1] = '\0';
+	for (int part = 0; part < 8; part++) {
+		put_part(db, part, v1);
+		ck_assert_ok(db_flush_memtable(db));
+		compact_part(db, 0, part);
+		compact_part(db, 1, part);
+	}
+	for (int part = 0; part < 8; part++) {
+		put_part(db, part, v2);
+		ck_assert_ok(db_flush_memtable(db));
+		compact_part(db, 0, part);
+	}
+	char *n1 = shale_property(db, "shale.num-files-at-level1");
+	char *n2 = shale_property(db, "shale.num-files-at-level2");
+	ck_assert_int_ge(atoi(n1), 8);
+	ck_assert_int_ge(atoi(n2), 8);
+	shale_free(n1);
+	shale_free(n2);
+	ck_assert_ok(shale_close(db));
+
+	/* Reopen with a tiny level-1 budget: two threads pick two parts and
+	 * are held inside their merges until both are there. */
+	shale_options_set_max_bytes_for_level_base(o, 16 * 1024);
+	shale_options_set_background_threads(o, 2);
+	struct db_test_hooks hooks = { concurrent_hook, NULL };
+	options_set_test_hooks(o, &hooks);
+	memset(&cc, 0, sizeof(cc));
+	pthread_mutex_init(&cc.mu, NULL);
+	pthread_cond_init(&cc.cv, NULL);
+	cc.armed = 1;
+	ck_assert_ok(shale_open(dbtest_path, o, &db));
+	pthread_mutex_lock(&cc.mu);
+	while (cc.in_compaction < 2)
+		pthread_cond_wait(&cc.cv, &cc.mu);
+	int flushes_before = cc.flushes;
+	pthread_mutex_unlock(&cc.mu);
+
+	/* both compactions are inside their merge: a flush still completes */
+	for (int i = 0; i < 300; i++) {
+		char k[32];
+		int kl = snprintf(k, sizeof(k), "q-%05d", i);
+		ck_assert_ok(shale_put(db, NULL, k, (size_t)kl, v1, sizeof(v1) - 1));
+	}
+	ck_assert_ok(db_flush_memtable(db));
+	pthread_mutex_lock(&cc.mu);
+	ck_assert_int_gt(cc.flushes, flushes_before);
+	ck_assert_int_eq(cc.max_in, 2);
+	cc.release = 1;
+	cc.armed = 0;
+	pthread_cond_broadcast(&cc.cv);
+	pthread_mutex_unlock(&cc.mu);
+
+	/* the newest values everywhere, after everything settles */
+	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
+	for (int part = 0; part < 8; part++)
+		for (int i = 0; i < 300; i += 37) {
+			char k[32];
+			int kl = snprintf(k, sizeof(k), "p%d-%05d", part, i);
+			void *got;
+			size_t gl;
+			ck_assert_ok(shale_get(db, NULL, k, (size_t)kl, &got, &gl));
+			ck_assert(gl == sizeof(v2) - 1 && memcmp(got, v2, gl) == 0);
+			shale_free(got);
+		}
+	ck_assert_ok(shale_close(db));
+	pthread_mutex_destroy(&cc.mu);
+	pthread_cond_destroy(&cc.cv);
+	shale_options_destroy(o);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("db_threads");
+	TCase *tc = tcase_create("threads");
+	tcase_add_checked_fixture(tc, dbtest_setup, dbtest_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, group_commit_syncs_once_for_the_group);
+	tcase_add_test(tc, readers_snapshots_iterators_race_with_writes_flushes_compactions);
+	tcase_add_test(tc, two_compactions_run_at_once_and_a_flush_completes_meanwhile);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run(suite());
+}
