@@ -301,6 +301,35 @@ static int pick_in_level(struct version_set *vs, const struct compaction_registr
 	return 0;
 }
 
+/* Read-triggered: the file reads have charged too often, if it is still
+ * there and free. REQUIRES: mu. */
+static int pick_for_seeks(struct version_set *vs, const struct compaction_registry *reg, struct compaction **out)
+{
+	struct version *v = vs->current;
+	int level = vs->seek_level;
+	*out = NULL;
+	if (vs->seek_file_number == 0 || level >= NUM_LEVELS - 1)
+		return 0;
+	struct file_meta *f = NULL;
+	for (int i = 0; i < v->nfiles[level] && f == NULL; i++)
+		if (v->files[level][i]->number == vs->seek_file_number)
+			f = v->files[level][i];
+	if (f == NULL) {
+		vs->seek_file_number = 0; /* compacted away meanwhile */
+		return 0;
+	}
+	int rc = candidate(vs, reg, level, f, out);
+	if (rc == 0 && *out) {
+		vs->seek_file_number = 0;
+		rc = advance_pointer(vs, *out);
+		if (rc) {
+			compaction_free(*out);
+			*out = NULL;
+		}
+	}
+	return rc; /* a conflict leaves the target for later */
+}
+
 int compaction_pick(struct version_set *vs, const struct compaction_registry *reg, struct compaction **out)
 {
 	mutex_assert_held(vs->mu);
@@ -319,7 +348,7 @@ int compaction_pick(struct version_set *vs, const struct compaction_registry *re
 			if (!tried[level] && score[level] >= 1.0 && (best < 0 || score[level] > score[best]))
 				best = level;
 		if (best < 0)
-			return 0;
+			return pick_for_seeks(vs, reg, out);
 		tried[best] = 1;
 		int rc = pick_in_level(vs, reg, best, out);
 		if (rc)

@@ -16,22 +16,28 @@ void db_delete_obsolete_files(struct shale_db *db, int at_open)
 	/* After a failed MANIFEST write nobody knows which version is on disk;
 	 * after a hard error nothing is certain. Collect nothing until reopen
 	 * or a successful MANIFEST write. */
-	if ((db->bg_error && !db->bg_soft) || db->vs.manifest_broken || db->deletions_disabled ||
-	    db->deleting)
+	if ((db->bg_error && !db->bg_soft) || db->vs.manifest_broken || db->deletions_disabled)
 		return;
+	if (db->deleting) {
+		db->delete_again = 1; /* the running pass goes round once more */
+		return;
+	}
+	db->deleting = 1;
+again:
+	db->delete_again = 0;
 
 	struct u64map live;
 	u64map_init(&live);
-	if (vset_add_live_files(&db->vs, &live) != 0) {
+	int rc = vset_add_live_files(&db->vs, &live);
+	for (size_t i = 0; rc == 0 && i < db->pending_outputs.cap; i++)
+		if (u64map_slot_live(&db->pending_outputs.slots[i]))
+			rc = u64map_put(&live, db->pending_outputs.slots[i].key, db);
+	if (rc) {
 		u64map_free(&live);
+		db->deleting = 0;
+		cond_broadcast(&db->bg_cv);
 		return;
 	}
-	for (size_t i = 0; i < db->pending_outputs.cap; i++)
-		if (u64map_slot_live(&db->pending_outputs.slots[i]) &&
-		    u64map_put(&live, db->pending_outputs.slots[i].key, db) != 0) {
-			u64map_free(&live);
-			return;
-		}
 	uint64_t log_number = db->vs.log_number;
 	uint64_t prev_log = db->vs.prev_log_number;
 	uint64_t manifest = db->vs.manifest_file_number;
@@ -39,7 +45,6 @@ void db_delete_obsolete_files(struct shale_db *db, int at_open)
 	 * created after this snapshot of what is live, and stays. */
 	uint64_t newer = db->vs.next_file_number;
 	/* Deletion happens without mu; a checkpoint waits until it is done. */
-	db->deleting = 1;
 	mutex_unlock(&db->mu);
 
 	char **names = NULL;
@@ -87,6 +92,9 @@ void db_delete_obsolete_files(struct shale_db *db, int at_open)
 	}
 	u64map_free(&live);
 	mutex_lock(&db->mu);
+	if (db->delete_again && !db->deletions_disabled && !db->vs.manifest_broken &&
+	    !(db->bg_error && !db->bg_soft))
+		goto again;
 	db->deleting = 0;
 	cond_broadcast(&db->bg_cv);
 }

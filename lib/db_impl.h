@@ -102,6 +102,7 @@ struct shale_db {
 	/* reads (mu) */
 	struct shale_snapshot snapshots; /* list head; oldest first */
 	int live_iters;
+	atomic_uint_fast64_t iter_seed; /* seeds each iterator's read sampling */
 	int active_calls;           /* calls in progress that close must wait for */
 	int closing;
 
@@ -117,6 +118,7 @@ struct shale_db {
 	struct u64map pending_outputs; /* table numbers being written */
 	int deletions_disabled;     /* checkpoints linking files */
 	int deleting;               /* db_delete_obsolete_files is deleting (without mu) */
+	int delete_again;           /* another pass was asked for meanwhile */
 	int flush_requested;        /* a writer or compact_range waits for imm to be flushed */
 	struct compaction_state *compactions;
 

@@ -13,6 +13,7 @@
 
 #include "lib/db_impl.h"
 #include "lib/merger.h"
+#include "lib/util/random.h"
 
 enum { DIR_FORWARD, DIR_REVERSE };
 
@@ -31,7 +32,32 @@ struct shale_iter {
 	int has_lower, has_upper;
 	struct buf lower, upper;
 	struct version *version;    /* pinned; memtables are pinned by their iterators */
+	int64_t bytes_until_sample; /* read sampling for read-triggered compaction */
+	struct rng rng;
 };
+
+/* About every 1 MiB read (randomised), an iterator tells the version set
+ * which file its position made it read for nothing (LevelDB's read sampling):
+ * a range of deletion markers scanned over and over gets compacted away. */
+#define READ_SAMPLE_PERIOD (1 << 20)
+
+static void sample_read(struct shale_iter *di)
+{
+	struct slice k = iter_key(di->it);
+	di->bytes_until_sample -= (int64_t)(k.size + iter_value(di->it).size);
+	if (di->bytes_until_sample > 0)
+		return;
+	while (di->bytes_until_sample <= 0)
+		di->bytes_until_sample += (int64_t)rng_uniform(&di->rng, 2 * READ_SAMPLE_PERIOD);
+	struct seek_charge charge;
+	version_read_sample(di->version, k, &charge);
+	if (vset_charge_seek(&charge)) {
+		mutex_lock(&di->db->mu);
+		vset_set_seek_target(&di->db->vs, &charge);
+		cond_signal(&di->db->compact_cv);
+		mutex_unlock(&di->db->mu);
+	}
+}
 
 /* Records an error from below (the thread's message is its message). */
 static void fail(struct shale_iter *di, int code)
@@ -56,6 +82,7 @@ static int ok(struct shale_iter *di)
 
 static int parse(struct shale_iter *di, struct parsed_ikey *p)
 {
+	sample_read(di);
 	if (!ikey_parse(iter_key(di->it), p)) {
 		fail(di, err_set(SHALE_ECORRUPT, "corruption: %s: malformed internal key met by an iterator",
 		                 di->db->dbname));
@@ -402,6 +429,8 @@ SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *r
 	}
 	di->db = db;
 	di->ucmp = db->ucmp;
+	rng_seed(&di->rng, atomic_fetch_add_explicit(&db->iter_seed, 1, memory_order_relaxed));
+	di->bytes_until_sample = (int64_t)rng_uniform(&di->rng, 2 * READ_SAMPLE_PERIOD);
 	buf_init(&di->saved_key);
 	buf_init(&di->saved_value);
 	buf_init(&di->target);

@@ -35,6 +35,7 @@ static int db_alloc(const char *path, const shale_options *opt, struct shale_db 
 	db->snapshots.prev = db->snapshots.next = &db->snapshots;
 	u64map_init(&db->pending_outputs);
 	atomic_init(&db->shutting_down, 0);
+	atomic_init(&db->iter_seed, 0);
 	int rc = mutex_init(&db->mu);
 	if (rc == 0 && (rc = cond_init(&db->bg_cv)) != 0)
 		mutex_destroy(&db->mu);

@@ -104,12 +104,18 @@ SHALE_EXPORT int shale_get(shale_db *db, const shale_readopts *ro, const void *k
 
 	void *val = NULL;
 	size_t vlen = 0;
+	struct seek_charge charge = { NULL, 0 };
 	if (!mem_lookup(mem, k, seq, &rc, &val, &vlen) && !(imm && mem_lookup(imm, k, seq, &rc, &val, &vlen)))
-		rc = version_get(v, &rop, k, seq, &val, &vlen);
+		rc = version_get(v, &rop, k, seq, &val, &vlen, &charge);
+	int exhausted = vset_charge_seek(&charge);
 
 	memtable_unref(mem);
 	memtable_unref(imm);
 	mutex_lock(&db->mu);
+	if (exhausted) {
+		vset_set_seek_target(&db->vs, &charge);
+		cond_signal(&db->compact_cv);
+	}
 	version_unref(v);
 	db_leave(db);
 	mutex_unlock(&db->mu);

@@ -33,6 +33,11 @@ struct file_meta *file_meta_new(uint64_t number, uint64_t size, struct slice sma
 	f->size = size;
 	f->smallest = slice_make(p, smallest.size);
 	f->largest = slice_make(p + smallest.size, largest.size);
+	/* As LevelDB reasons: a seek costs about as much as compacting 16 KiB
+	 * (one seek ~ 10 ms ~ 1 MB of I/O ~ 40 KB of compaction work, rounded
+	 * down), with at least 100 seeks allowed for a small file. */
+	uint64_t seeks = size / 16384;
+	atomic_init(&f->allowed_seeks, seeks < 100 ? 100 : seeks > INT32_MAX ? INT32_MAX : (int)seeks);
 	return f;
 }
 

@@ -5,6 +5,7 @@
 #ifndef SHALE_LIB_VERSION_EDIT_H
 #define SHALE_LIB_VERSION_EDIT_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include "lib/options.h"
 #include "lib/util/buf.h"
@@ -17,6 +18,9 @@ struct file_meta {
 	uint64_t size;
 	struct slice smallest; /* internal keys; bytes owned (one allocation, after the struct) */
 	struct slice largest;
+	/* Reads this file costs other files before it may be compacted away
+	 * (read-triggered compaction); decremented by readers without mu. */
+	atomic_int allowed_seeks;
 };
 
 /* Allocates a file_meta with copies of the keys, refs = 0. NULL: ENOMEM. */

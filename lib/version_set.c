@@ -671,8 +671,50 @@ static int search_file(struct version_set *vs, const struct read_opts *ro, struc
 	}
 }
 
+int vset_charge_seek(const struct seek_charge *charge)
+{
+	/* every charge past the allowance may name the file, in case another
+	 * target was waiting when it ran out */
+	return charge->f && atomic_fetch_sub_explicit(&charge->f->allowed_seeks, 1, memory_order_relaxed) <= 1;
+}
+
+void vset_set_seek_target(struct version_set *vs, const struct seek_charge *charge)
+{
+	mutex_assert_held(vs->mu);
+	if (vs->seek_file_number == 0) {
+		vs->seek_file_number = charge->f->number;
+		vs->seek_level = charge->level;
+	}
+}
+
+void version_read_sample(struct version *v, struct slice ikey, struct seek_charge *charge)
+{
+	struct version_set *vs = v->vset;
+	struct slice ukey = ikey_user_key(ikey);
+	int matches = 0;
+	charge->f = NULL;
+	for (int level = 0; level < NUM_LEVELS && matches < 2; level++) {
+		int n = v->nfiles[level];
+		/* level 0: every file; sorted levels: the one file that could hold it */
+		int i = level == 0 ? 0 : version_find_file(vs, v->files[level], n, ikey);
+		int end = level == 0 ? n : (i < n ? i + 1 : i);
+		for (; i < end && matches < 2; i++) {
+			struct file_meta *f = v->files[level][i];
+			if (comparator_compare(vs->ucmp, ukey, ikey_user_key(f->smallest)) < 0 ||
+			    comparator_compare(vs->ucmp, ukey, ikey_user_key(f->largest)) > 0)
+				continue;
+			if (matches++ == 0) {
+				charge->f = f;
+				charge->level = level;
+			}
+		}
+	}
+	if (matches < 2)
+		charge->f = NULL;
+}
+
 int version_get(struct version *v, const struct read_opts *ro, struct slice user_key, uint64_t seq,
-                void **valp, size_t *vlenp)
+                void **valp, size_t *vlenp, struct seek_charge *charge)
 {
 	struct version_set *vs = v->vset;
 	const struct comparator *ucmp = vs->ucmp;
@@ -688,13 +730,18 @@ int version_get(struct version *v, const struct read_opts *ro, struct slice user
 	encode_fixed64(kbuf + user_key.size, ikey_pack_tag(seq, IKEY_TYPE_FOR_SEEK));
 	struct slice ikey = slice_make(kbuf, user_key.size + 8);
 
-	int done = 0;
+	int done = 0, files_read = 0;
+	charge->f = NULL;
 	/* level 0: every file whose range holds the key, newest first */
 	for (int i = 0; !done && i < v->nfiles[0]; i++) {
 		struct file_meta *f = v->files[0][i];
 		if (comparator_compare(ucmp, user_key, ikey_user_key(f->smallest)) < 0 ||
 		    comparator_compare(ucmp, user_key, ikey_user_key(f->largest)) > 0)
 			continue;
+		if (files_read++ == 0) {
+			charge->f = f;
+			charge->level = 0;
+		}
 		done = search_file(vs, ro, f, ikey, &s, &rc);
 	}
 	for (int level = 1; !done && level < NUM_LEVELS; level++) {
@@ -707,8 +754,15 @@ int version_get(struct version *v, const struct read_opts *ro, struct slice user
 		struct file_meta *f = v->files[level][idx];
 		if (comparator_compare(ucmp, user_key, ikey_user_key(f->smallest)) < 0)
 			continue;
+		if (files_read++ == 0) {
+			charge->f = f;
+			charge->level = level;
+		}
 		done = search_file(vs, ro, f, ikey, &s, &rc);
 	}
+	/* The first file read cost a seek for nothing when another was read too. */
+	if (files_read < 2)
+		charge->f = NULL;
 	if (kbuf != small)
 		free(kbuf);
 	if (rc == 0 && s.state == GET_FOUND) {

@@ -66,6 +66,9 @@ struct version_set {
 	struct version dummy;           /* head of the live version list */
 	struct version *current;
 	struct buf compact_pointer[NUM_LEVELS]; /* internal keys; empty = none */
+	/* A file whose reads cost others too often (0 = none): read-triggered compaction. */
+	uint64_t seek_file_number;
+	int seek_level;
 	uint64_t level_max_bytes[NUM_LEVELS];
 };
 
@@ -118,10 +121,25 @@ int vset_snapshot_edit(struct version_set *vs, struct version_edit *e);
 
 /* ---- reading a version (a reference held; no mutex needed) ---- */
 
+/* A file a read has to charge for a wasted seek (f NULL: none). */
+struct seek_charge {
+	struct file_meta *f;
+	int level;
+};
+
 /* Looks user_key up at sequence seq. SHALE_OK with *valp, *vlenp malloc'd,
- * SHALE_NOTFOUND (absent or deleted), or an error. */
+ * SHALE_NOTFOUND (absent or deleted), or an error. When more than one file
+ * had to be read, *charge names the first (see vset_charge_seek). */
 int version_get(struct version *v, const struct read_opts *ro, struct slice user_key, uint64_t seq,
-                void **valp, size_t *vlenp);
+                void **valp, size_t *vlenp, struct seek_charge *charge);
+/* For an iterator's read sample at ikey: when two or more files hold the
+ * key's range, *charge names the first. */
+void version_read_sample(struct version *v, struct slice ikey, struct seek_charge *charge);
+/* Charges a seek to the file (no mutex); returns 1 when its allowance is
+ * used up, and then, under mu, vset_set_seek_target should be called. */
+int vset_charge_seek(const struct seek_charge *charge);
+/* Records the file for read-triggered compaction if none is waiting. REQUIRES: mu. */
+void vset_set_seek_target(struct version_set *vs, const struct seek_charge *charge);
 
 /* Appends iterators over the version's tables to its (level 0: one per file,
  * newest first; other levels: one per non-empty level). Each holds table

@@ -496,11 +496,17 @@ START_TEST(missing_table_or_bad_manifest_fails_open)
 			continue;
 		if (t == FILE_TABLE)
 			snprintf(table, sizeof(table), "%s/%s", dbtest_path, names[i]);
-		if (t == FILE_MANIFEST)
-			snprintf(manifest, sizeof(manifest), "%s/%s", dbtest_path, names[i]);
+		(void)manifest;
 	}
 	env_free_names(names, n);
-	ck_assert(table[0] && manifest[0]);
+	ck_assert(table[0]);
+	/* the MANIFEST that CURRENT names */
+	char cur[FNAME_MAX], *cdata;
+	fname_current(cur, dbtest_path);
+	size_t cn = tu_read_file(cur, &cdata);
+	ck_assert(cn > 1 && cdata[cn - 1] == '\n');
+	snprintf(manifest, sizeof(manifest), "%s/%.*s", dbtest_path, (int)(cn - 1), cdata);
+	free(cdata);
 
 	char *saved;
 	size_t saved_n = tu_read_file(table, &saved);
@@ -520,8 +526,6 @@ START_TEST(missing_table_or_bad_manifest_fails_open)
 	tu_write_file(manifest, m, mn);
 	free(m);
 
-	char cur[FNAME_MAX];
-	fname_current(cur, dbtest_path);
 	tu_write_file(cur, "garbage", 7);
 	ck_assert_int_eq(shale_open(dbtest_path, o, &db), SHALE_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "CURRENT"));
