@@ -12,3 +12,8 @@ benchmarks_memtable_bench_LDADD = libshale_memtable.la libshale_util.la
 noinst_PROGRAMS += benchmarks/shale_bench
 benchmarks_shale_bench_SOURCES = benchmarks/shale_bench.c
 benchmarks_shale_bench_LDADD = libshale.la $(CODEC_LIBS) -lm
+
+# space_bench: bytes on disk after churn and a full compaction vs a fresh copy (public header only).
+noinst_PROGRAMS += benchmarks/space_bench
+benchmarks_space_bench_SOURCES = benchmarks/space_bench.c
+benchmarks_space_bench_LDADD = libshale.la $(CODEC_LIBS)

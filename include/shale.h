@@ -1,8 +1,7 @@
 /*
  * shale — an LSM-tree storage engine library (LevelDB-compatible files).
  *
- * The contract of every declaration here is ../doc/API.md (the project's
- * spec/API.md). Summary of conventions:
+ * The contract of every declaration here is doc/api.md. Conventions:
  *  - All objects are opaque; create with *_create / shale_open, free with
  *    *_destroy / shale_close. Every destroy/close/free accepts NULL.
  *  - Functions that can fail return SHALE_OK (0), SHALE_NOTFOUND (1, not an

@@ -16,6 +16,7 @@
 #include "lib/db_compact.h"
 #include "lib/db_impl.h"
 #include "lib/util/filename.h"
+#include "sstable/compress.h"
 #include "wal/wal_reader.h"
 
 #define TABLE_CACHE_RESERVED_FILES 10
@@ -354,6 +355,9 @@ SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db
 		return err_set(SHALE_EINVAL, "invalid argument: shale_open: path longer than %d bytes", DBPATH_MAX - 1);
 	if (opt && (rc = options_validate(opt)) != 0)
 		return rc;
+	unsigned char block_type;
+	if (opt && (rc = compress_type_for(opt->compression, &block_type)) != 0)
+		return rc; /* a codec not built in: say so now, not at the first flush */
 	rc = db_alloc(path, opt, &db);
 	if (rc)
 		return rc;

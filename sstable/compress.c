@@ -23,9 +23,9 @@ int compress_type_for(int api_compression, unsigned char *type)
 		                               BLOCK_TYPE_ZLIB };
 	static const char *const names[] = { "none", "snappy", "lz4", "zlib" };
 	if (api_compression < 0 || api_compression > SHALE_COMPRESSION_ZLIB)
-		return err_set(SHALE_EINVAL, "invalid compression type %d", api_compression);
+		return err_set(SHALE_EINVAL, "invalid argument: unknown compression type %d", api_compression);
 	if (!compress_type_supported(types[api_compression]))
-		return err_set(SHALE_ENOTSUP, "compression %s is not built in",
+		return err_set(SHALE_ENOTSUP, "not supported: compression %s is not built into this shale",
 		               names[api_compression]);
 	*type = types[api_compression];
 	return 0;

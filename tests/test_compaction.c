@@ -385,7 +385,9 @@ END_TEST
 
 START_TEST(scans_over_deleted_keys_trigger_a_compaction_that_clears_them)
 {
-	shale_options *o = tiny_options();
+	/* a write buffer that holds every deletion marker: they land in one
+	 * level-0 file spanning the whole range, below every trigger */
+	shale_options *o = dbtest_options(1 << 20, 64 * 1024, 256 * 1024);
 	shale_db *db = NULL;
 	ck_assert_ok(shale_open(dbtest_path, o, &db));
 	char val[100];
@@ -396,35 +398,26 @@ START_TEST(scans_over_deleted_keys_trigger_a_compaction_that_clears_them)
 		ck_assert_ok(shale_put(db, NULL, k, strlen(k), val, sizeof(val)));
 	}
 	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
-	/* delete everything; the markers land in a few level-0 files, below the
-	 * size and count triggers */
 	for (int i = 0; i < 5000; i++) {
 		char k[16];
 		snprintf(k, sizeof(k), "k%05d", i);
 		ck_assert_ok(shale_delete(db, NULL, k, strlen(k)));
 	}
 	ck_assert_ok(db_flush_memtable(db));
-	int l0 = files_at(db, 0);
-	ck_assert_int_ge(l0, 1);
-	ck_assert_int_lt(l0, 4); /* below the count trigger */
-	/* scanning (all markers, nothing live) costs the level-0 file a seek
-	 * about every MiB read; once a file's allowance is gone it is compacted */
+	ck_assert_int_eq(files_at(db, 0), 1);
+	/* Scanning (all markers, nothing live) charges the level-0 file a seek
+	 * about every MiB read; with its allowance (100) gone it is compacted in
+	 * the background. Scans go on meanwhile; the bound is far above the
+	 * ~200 scans the allowance takes. */
 	int scans = 0;
-	for (; scans < 3000 && files_at(db, 0) > 0; scans++) {
+	for (; scans < 20000 && files_at(db, 0) > 0; scans++) {
 		shale_iter *it = shale_iter_create(db, NULL);
 		shale_iter_seek_first(it);
 		ck_assert(!shale_iter_valid(it));
 		ck_assert_int_eq(shale_iter_status(it), 0);
 		shale_iter_destroy(it);
 	}
-	/* the last compaction may still be running: wait for it (a compaction
-	 * that never comes shows as the test's timeout) */
-	mutex_lock(&db->mu);
-	while (db->vs.current->nfiles[0] > 0)
-		cond_wait(&db->bg_cv, &db->mu);
-	mutex_unlock(&db->mu);
 	ck_assert_int_eq(files_at(db, 0), 0);
-	ck_assert_int_lt(scans, 3000);
 	ck_assert_ok(shale_close(db));
 	shale_options_destroy(o);
 }

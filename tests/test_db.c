@@ -1,6 +1,8 @@
 /* The database through the public API: open paths, writes, reads, batches,
  * snapshots, iterators (bounds, seek_for_prev), properties, sizes,
  * checkpoints, destroy, option checking. */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +180,49 @@ START_TEST(bad_arguments_rejected)
 	shale_cache_destroy(NULL);
 	shale_comparator_destroy(NULL);
 	ck_assert_str_eq(shale_version(), "0.1.0");
+}
+END_TEST
+
+START_TEST(every_compression_type_works_or_is_not_supported)
+{
+	int built[4] = { 1, 0, 0, 0 };
+#ifdef HAVE_SNAPPY
+	built[SHALE_COMPRESSION_SNAPPY] = 1;
+#endif
+#ifdef HAVE_LZ4
+	built[SHALE_COMPRESSION_LZ4] = 1;
+#endif
+#ifdef HAVE_ZLIB
+	built[SHALE_COMPRESSION_ZLIB] = 1;
+#endif
+	for (int type = 0; type < 4; type++) {
+		shale_options *o = small_options();
+		shale_options_set_compression(o, type);
+		shale_db *db = NULL;
+		int rc = shale_open(dbtest_path, o, &db);
+		if (!built[type]) {
+			ck_assert_int_eq(rc, SHALE_ENOTSUP);
+			ck_assert_ptr_nonnull(strstr(shale_errmsg(), "not built in"));
+			ck_assert_ptr_null(db);
+			shale_options_destroy(o);
+			continue;
+		}
+		ck_assert_ok(rc);
+		char val[400];
+		memset(val, 'a' + type, sizeof(val) - 1);
+		val[sizeof(val) - 1] = '\0';
+		for (int i = 0; i < 500; i++) {
+			char k[16];
+			snprintf(k, sizeof(k), "t%d-%04d", type, i);
+			ck_assert_ok(shale_put(db, NULL, k, strlen(k), val, strlen(val)));
+		}
+		ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
+		char k[16];
+		snprintf(k, sizeof(k), "t%d-%04d", type, 123);
+		ck_assert_str_eq(get(db, k), val);
+		ck_assert_ok(shale_close(db));
+		shale_options_destroy(o);
+	}
 }
 END_TEST
 
@@ -909,6 +954,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, second_open_is_busy);
 	tcase_add_test(tc, absurd_options_rejected_by_name);
 	tcase_add_test(tc, bad_arguments_rejected);
+	tcase_add_test(tc, every_compression_type_works_or_is_not_supported);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rw");
