@@ -320,7 +320,10 @@ static int pick_for_seeks(struct version_set *vs, const struct compaction_regist
 	}
 	int rc = candidate(vs, reg, level, f, out);
 	if (rc == 0 && *out) {
+		/* the target is restored if this compaction fails (compaction_failed) */
 		vs->seek_file_number = 0;
+		(*out)->seek_triggered = 1;
+		(*out)->seek_file_number = f->number;
 		rc = advance_pointer(vs, *out);
 		if (rc) {
 			compaction_free(*out);
@@ -406,6 +409,15 @@ int compaction_pick_range(struct version_set *vs, const struct compaction_regist
 	}
 	*out = c;
 	return 0;
+}
+
+void compaction_failed(struct version_set *vs, const struct compaction *c)
+{
+	mutex_assert_held(vs->mu);
+	if (c->seek_triggered && vs->seek_file_number == 0) {
+		vs->seek_file_number = c->seek_file_number;
+		vs->seek_level = c->level;
+	}
 }
 
 void compaction_register(struct compaction_registry *reg, struct compaction *c)

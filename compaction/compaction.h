@@ -29,6 +29,8 @@
 struct compaction {
 	int level;                        /* inputs from level and level+1; output to level+1 */
 	int manual;
+	int seek_triggered;               /* picked for the file reads charged (see version_set.h) */
+	uint64_t seek_file_number;
 	struct version *input_version;    /* referenced while the compaction lives */
 	struct file_meta **inputs[2];
 	int ninputs[2];
@@ -60,6 +62,9 @@ int compaction_pick_range(struct version_set *vs, const struct compaction_regist
                           const struct slice *begin, const struct slice *end, struct compaction **out,
                           int *conflict);
 
+/* A compaction that was not installed: what picked it is remembered so the
+ * same work is retried (a read-triggered target is restored). REQUIRES: mu. */
+void compaction_failed(struct version_set *vs, const struct compaction *c);
 void compaction_register(struct compaction_registry *reg, struct compaction *c);
 void compaction_unregister(struct compaction_registry *reg, struct compaction *c);
 /* 1 when some running compaction reserves part of [smallest, largest] (user keys) in level. */

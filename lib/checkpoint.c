@@ -95,7 +95,7 @@ SHALE_EXPORT int shale_checkpoint(shale_db *db, const char *dir)
 		cond_wait(&db->bg_cv, &db->mu);
 	rc = vset_snapshot_edit(&db->vs, &snap);
 	uint64_t log_number = db->vs.log_number, prev_log = db->vs.prev_log_number;
-	uint64_t manifest_number = db->vs.next_file_number;
+	uint64_t manifest_number = vset_new_file_number(&db->vs); /* unused by the DB itself */
 	if (rc == 0) {
 		tables = malloc((snap.nadded + 1) * sizeof(*tables));
 		if (tables == NULL)
@@ -148,7 +148,8 @@ SHALE_EXPORT int shale_checkpoint(shale_db *db, const char *dir)
 	}
 
 	mutex_lock(&db->mu);
-	db->deletions_disabled--;
+	if (--db->deletions_disabled == 0 && db->delete_again)
+		db_delete_obsolete_files(db, 0); /* what was held off meanwhile */
 	db_leave(db);
 	mutex_unlock(&db->mu);
 	env_free_names(names, nnames);

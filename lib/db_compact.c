@@ -7,11 +7,14 @@
  * compactions wake the threads (compact_cv); finished compactions wake
  * writers and compact_range (bg_cv).
  *
- * Seek-triggered compaction (LevelDB's allowed_seeks) is not built: with
- * bloom filters a point read touches a data block of a file that cannot hold
- * the key only at the filter's false-positive rate, so the seeks it counts
- * are mostly for keys that are there; size- and count-triggered compaction
- * keep reads bounded.
+ * Besides size and file count, reads pick compactions (LevelDB's
+ * allowed_seeks and iterator read sampling, version_set.h): a file whose key
+ * range keeps making reads look in more than one file is compacted.
+ *
+ * Errors: a background compaction's failure is the DB's background error
+ * (ENOSPC soft: retried after bg_retry_micros; others sticky). A manual one
+ * (shale_compact_range) returns its error to the caller; it is sticky too
+ * unless it is ENOSPC, which changed nothing on disk.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +113,8 @@ static int run_compaction(struct shale_db *db, struct compaction *c)
 			s->count++;
 		}
 	}
+	if (rc)
+		compaction_failed(&db->vs, c);
 	compaction_unregister(&cs->reg, c);
 	compaction_free(c);
 	cond_broadcast(&db->bg_cv);
@@ -127,6 +132,7 @@ static int run_compaction(struct shale_db *db, struct compaction *c)
 static void *compact_main(void *arg)
 {
 	struct shale_db *db = arg;
+	int retrying = 0;
 	mutex_lock(&db->mu);
 	while (!atomic_load(&db->shutting_down)) {
 		if (db->bg_error && !db->bg_soft) {
@@ -136,17 +142,26 @@ static void *compact_main(void *arg)
 		struct compaction *c = NULL;
 		int rc = compaction_pick(&db->vs, &db->compactions->reg, &c);
 		if (rc == 0 && c == NULL) {
+			/* After a retry wait with nothing left to retry (the work went
+			 * away meanwhile), a soft error of ours has nothing to clear it:
+			 * writes resume and meet the disk themselves. */
+			if (retrying)
+				db_clear_soft_error(db);
+			retrying = 0;
 			cond_wait(&db->compact_cv, &db->mu);
 			continue;
 		}
+		retrying = 0;
 		if (rc == 0)
 			rc = run_compaction(db, c);
 		if (rc == 0) {
 			db_clear_soft_error(db);
 		} else if (rc != SHALE_ECLOSED || !atomic_load(&db->shutting_down)) {
 			db_set_bg_error(db, rc);
-			if (rc == SHALE_ENOSPC)
+			if (rc == SHALE_ENOSPC) {
 				db_retry_wait(db, &db->compact_cv);
+				retrying = 1;
+			}
 		}
 	}
 	mutex_unlock(&db->mu);
@@ -225,6 +240,8 @@ int db_compact_level(struct shale_db *db, int level, const struct slice *begin, 
 			rc = run_compaction(db, c);
 		else
 			compaction_free(c);
+		if (rc && rc != SHALE_ENOSPC && rc != SHALE_ECLOSED)
+			db_set_bg_error(db, rc); /* a failed MANIFEST write or damage: sticky */
 		if (single_round)
 			break;
 	}

@@ -16,10 +16,12 @@ void db_delete_obsolete_files(struct shale_db *db, int at_open)
 	/* After a failed MANIFEST write nobody knows which version is on disk;
 	 * after a hard error nothing is certain. Collect nothing until reopen
 	 * or a successful MANIFEST write. */
-	if ((db->bg_error && !db->bg_soft) || db->vs.manifest_broken || db->deletions_disabled)
+	if ((db->bg_error && !db->bg_soft) || db->vs.manifest_broken)
 		return;
-	if (db->deleting) {
-		db->delete_again = 1; /* the running pass goes round once more */
+	if (db->deleting || db->deletions_disabled) {
+		/* the running pass goes round once more, or the checkpoint that
+		 * holds deletions off runs one when it is done */
+		db->delete_again = 1;
 		return;
 	}
 	db->deleting = 1;

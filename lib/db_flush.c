@@ -96,13 +96,18 @@ static int flush_imm(struct shale_db *db)
 		db_hook(db, HOOK_FLUSH_DONE);
 		mutex_lock(&db->mu);
 		db_delete_obsolete_files(db, 0);
-	} else if (bytes > 0 && !db->vs.manifest_broken) {
-		/* The table never made it into a version. (A failed MANIFEST write
-		 * may have recorded it: then it stays.) The retry rewrites it under
-		 * the same number, which stays reserved. */
-		char path[FNAME_MAX];
-		fname_table(path, db->dbname, number);
-		env_remove(db->env, path);
+	} else {
+		/* The retry writes a new table under a fresh number: a failed
+		 * MANIFEST write may have recorded this one, and CURRENT may name
+		 * that MANIFEST, so the file must not be rewritten in place. It
+		 * stops being pending; once a MANIFEST without it is written (or if
+		 * none named it) obsolete-file deletion removes it. A fresh number
+		 * keeps level 0 in order: no later memtable has one while imm is set. */
+		uint64_t fresh = vset_new_file_number(&db->vs);
+		if (u64map_put(&db->pending_outputs, fresh, db) == 0) {
+			u64map_remove(&db->pending_outputs, number);
+			db->imm_table_number = fresh;
+		}
 	}
 	edit_free(&edit);
 	return rc;

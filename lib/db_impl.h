@@ -119,7 +119,6 @@ struct shale_db {
 	int deletions_disabled;     /* checkpoints linking files */
 	int deleting;               /* db_delete_obsolete_files is deleting (without mu) */
 	int delete_again;           /* another pass was asked for meanwhile */
-	int flush_requested;        /* a writer or compact_range waits for imm to be flushed */
 	struct compaction_state *compactions;
 
 	/* statistics (mu) */

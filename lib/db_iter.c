@@ -114,6 +114,8 @@ static void find_next_user_entry(struct shale_iter *di, int skipping)
 	for (; iter_valid(di->it); iter_next(di->it)) {
 		if (!parse(di, &p))
 			return;
+		if (past_upper(di, p.user_key))
+			break; /* (also stops scans of deletion markers beyond the bound) */
 		if (p.seq > di->seq)
 			continue;
 		if (skipping && ucmp(di, p.user_key, buf_slice(&di->saved_key)) <= 0)
@@ -127,8 +129,6 @@ static void find_next_user_entry(struct shale_iter *di, int skipping)
 			skipping = 1;
 			continue;
 		}
-		if (past_upper(di, p.user_key))
-			break;
 		di->valid = 1;
 		return;
 	}
@@ -145,6 +145,8 @@ static void find_prev_user_entry(struct shale_iter *di)
 	for (; iter_valid(di->it); iter_prev(di->it)) {
 		if (!parse(di, &p))
 			return;
+		if (below_lower(di, p.user_key))
+			break;
 		if (p.seq > di->seq)
 			continue;
 		if (type != IKEY_TYPE_DELETION && ucmp(di, p.user_key, buf_slice(&di->saved_key)) < 0)
@@ -382,17 +384,26 @@ static void iter_free(struct shale_iter *di)
 	free(di);
 }
 
-SHALE_EXPORT void shale_iter_destroy(shale_iter *di)
+/* Releases what the iterator holds of the DB (none for one made while it closed). */
+static void iter_detach(struct shale_iter *di)
 {
-	if (di == NULL)
-		return;
 	struct shale_db *db = di->db;
-	iter_destroy(di->it);
+	if (db == NULL)
+		return;
 	mutex_lock(&db->mu);
 	if (di->version)
 		version_unref(di->version);
 	db->live_iters--;
 	mutex_unlock(&db->mu);
+	di->db = NULL;
+}
+
+SHALE_EXPORT void shale_iter_destroy(shale_iter *di)
+{
+	if (di == NULL)
+		return;
+	iter_destroy(di->it);
+	iter_detach(di);
 	iter_free(di);
 }
 
@@ -405,11 +416,7 @@ static shale_iter *failed_iter(struct shale_iter *di, int code)
 	err_copy(di->msg, sizeof(di->msg));
 	di->it = iter_empty(code);
 	if (di->it == NULL) {
-		mutex_lock(&di->db->mu);
-		if (di->version)
-			version_unref(di->version);
-		di->db->live_iters--;
-		mutex_unlock(&di->db->mu);
+		iter_detach(di);
 		iter_free(di);
 		return NULL;
 	}
@@ -453,11 +460,14 @@ SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *r
 	struct read_opts rop = { ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1 };
 
 	mutex_lock(&db->mu);
-	db->live_iters++;
 	if (db->closing) {
+		/* Close is past its check for live iterators: this one must not
+		 * hold on to the DB. It only reports the error. */
 		mutex_unlock(&db->mu);
+		di->db = NULL;
 		return failed_iter(di, err_set(SHALE_ECLOSED, "closed: %s: the database is closing", db->dbname));
 	}
+	db->live_iters++;
 	di->seq = ro && ro->snapshot ? ro->snapshot->seq : db->vs.last_sequence;
 	struct memtable *mem = db->mem, *imm = db->imm;
 	struct version *v = db->vs.current;

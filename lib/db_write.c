@@ -30,7 +30,10 @@ void db_set_bg_error(struct shale_db *db, int code)
 void db_clear_soft_error(struct shale_db *db)
 {
 	mutex_assert_held(&db->mu);
-	if (db->bg_error && db->bg_soft && !db->log_broken) {
+	/* Not while a broken WAL's data is only in memory: until its memtable
+	 * (mem while the WAL is broken, imm after the switch) is in a table, a
+	 * later write must not reach the disk before it. */
+	if (db->bg_error && db->bg_soft && !db->log_broken && db->imm == NULL) {
 		logger_printf(db->info_log, "background error cleared by a successful retry");
 		db->bg_error = 0;
 		db->bg_soft = 0;
@@ -144,7 +147,8 @@ static int make_room(struct shale_db *db, int force, int recovery)
 	for (;;) {
 		if (db->bg_error && !(recovery && db->bg_soft)) {
 			return db_bg_error(db);
-		} else if (atomic_load(&db->shutting_down)) {
+		} else if (db->closing || atomic_load(&db->shutting_down)) {
+			/* a write that raced with close (close waits for queued writers) */
 			return err_set(SHALE_ECLOSED, "closed: %s: the database is closing", db->dbname);
 		} else if (allow_delay && level0_files(db) >= (uint64_t)db->opt.l0_slowdown_trigger) {
 			/* Level 0 is filling: give compaction a little time, once per write,
@@ -164,7 +168,8 @@ static int make_room(struct shale_db *db, int force, int recovery)
 			logger_printf(db->info_log, "write waits: memtable full, flush in progress");
 			cond_wait(&db->bg_cv, &db->mu);
 			note_stall(db, start);
-		} else if (level0_files(db) >= (uint64_t)db->opt.l0_stop_trigger) {
+		} else if (!recovery && level0_files(db) >= (uint64_t)db->opt.l0_stop_trigger) {
+			/* (replacing a broken WAL adds no data: it does not wait here) */
 			uint64_t start = env_now_micros(db->env);
 			logger_printf(db->info_log, "write waits: %llu level-0 files",
 			              (unsigned long long)level0_files(db));
@@ -280,8 +285,12 @@ int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recov
 		mutex_lock(&db->mu);
 		if (wal_failed) {
 			/* Nothing more goes to this WAL; the error is sticky (ENOSPC until
-			 * a background retry replaces the WAL). */
+			 * a background retry replaces the WAL). The group's sequences are
+			 * used up all the same: its record may be on disk, and no later
+			 * write may reuse them. Nothing was inserted, so publishing them
+			 * shows readers nothing new. */
 			db->log_broken = 1;
+			db->vs.last_sequence = seq + count - 1;
 			db_set_bg_error(db, rc);
 		} else if (rc == 0) {
 			/* Published after the inserts: readers never see half a group. */

@@ -563,9 +563,8 @@ int vset_log_and_apply(struct version_set *vs, struct version_edit *edit)
 		install_version(vs, v);
 		vs->log_number = edit->log_number;
 		vs->prev_log_number = edit->prev_log_number;
-		for (size_t i = 0; i < edit->npointers; i++)
-			buf_set(&vs->compact_pointer[edit->pointers[i].level], edit->pointers[i].key.data,
-			        edit->pointers[i].key.len);
+		/* (compact pointers in edits were set in memory when the compaction
+		 * was picked: installs in another order must not move them back) */
 	} else {
 		version_free(v);
 		/* The record may or may not be on disk: the next edit starts a new
