@@ -443,6 +443,11 @@ SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *r
 	buf_init(&di->target);
 	buf_init(&di->lower);
 	buf_init(&di->upper);
+	if (ro && (ro->lower_failed || ro->upper_failed)) {
+		/* (the setter ran out of memory copying the bound) */
+		di->db = NULL;
+		return failed_iter(di, err_nomem("iterator bound"));
+	}
 	if (ro && ro->has_lower) {
 		di->has_lower = 1;
 		if (buf_set(&di->lower, ro->lower.data, ro->lower.len)) {

@@ -38,30 +38,31 @@ static int db_alloc(const char *path, const shale_options *opt, struct shale_db 
 	atomic_init(&db->shutting_down, 0);
 	atomic_init(&db->iter_seed, 0);
 	int rc = mutex_init(&db->mu);
-	if (rc == 0 && (rc = cond_init(&db->bg_cv)) != 0)
-		mutex_destroy(&db->mu);
-	if (rc == 0 && (rc = cond_init(&db->flush_cv)) != 0) {
-		cond_destroy(&db->bg_cv);
-		mutex_destroy(&db->mu);
-	}
-	if (rc == 0 && (rc = cond_init(&db->compact_cv)) != 0) {
-		cond_destroy(&db->flush_cv);
-		cond_destroy(&db->bg_cv);
-		mutex_destroy(&db->mu);
-	}
-	if (rc == 0 && (rc = batch_init(&db->group)) != 0) {
-		cond_destroy(&db->compact_cv);
-		cond_destroy(&db->flush_cv);
-		cond_destroy(&db->bg_cv);
-		mutex_destroy(&db->mu);
-	}
-	if (rc) {
-		free(db->dbname);
-		free(db);
-		return rc;
-	}
+	if (rc)
+		goto free_db;
+	if ((rc = cond_init(&db->bg_cv)) != 0)
+		goto destroy_mu;
+	if ((rc = cond_init(&db->flush_cv)) != 0)
+		goto destroy_bg_cv;
+	if ((rc = cond_init(&db->compact_cv)) != 0)
+		goto destroy_flush_cv;
+	if ((rc = batch_init(&db->group)) != 0)
+		goto destroy_compact_cv;
 	*out = db;
 	return 0;
+
+destroy_compact_cv:
+	cond_destroy(&db->compact_cv);
+destroy_flush_cv:
+	cond_destroy(&db->flush_cv);
+destroy_bg_cv:
+	cond_destroy(&db->bg_cv);
+destroy_mu:
+	mutex_destroy(&db->mu);
+free_db:
+	free(db->dbname);
+	free(db);
+	return rc;
 }
 
 /* Frees everything; threads must be stopped. Safe on a half-opened DB. */

@@ -179,29 +179,32 @@ SHALE_EXPORT void shale_readopts_set_snapshot(shale_readopts *r, const shale_sna
 		r->snapshot = s;
 }
 
-/* A bound that cannot be copied (out of memory) is dropped rather than
- * half-set; the setter has no way to report, so it records the failure in
- * the thread's message. */
-static void set_bound(int *has, struct buf *b, const void *key, size_t klen)
+/* The setters cannot report: a bound that cannot be copied (out of memory)
+ * is remembered as failed, and iterators made with these options are then
+ * invalid with SHALE_ENOMEM rather than silently unbounded. */
+static void set_bound(int *has, int *failed, struct buf *b, const void *key, size_t klen)
 {
+	*failed = 0;
 	if (key == NULL) {
 		*has = 0;
 		buf_clear(b);
 		return;
 	}
-	*has = buf_set(b, key, klen) == 0;
+	*has = 1;
+	if (buf_set(b, key, klen) != 0)
+		*failed = 1;
 }
 
 SHALE_EXPORT void shale_readopts_set_lower_bound(shale_readopts *r, const void *key, size_t klen)
 {
 	if (r)
-		set_bound(&r->has_lower, &r->lower, key, klen);
+		set_bound(&r->has_lower, &r->lower_failed, &r->lower, key, klen);
 }
 
 SHALE_EXPORT void shale_readopts_set_upper_bound(shale_readopts *r, const void *key, size_t klen)
 {
 	if (r)
-		set_bound(&r->has_upper, &r->upper, key, klen);
+		set_bound(&r->has_upper, &r->upper_failed, &r->upper, key, klen);
 }
 
 /* ---- comparators ---- */

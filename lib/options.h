@@ -98,6 +98,7 @@ struct shale_readopts {
 	int fill_cache;
 	const shale_snapshot *snapshot;
 	int has_lower, has_upper;
+	int lower_failed, upper_failed; /* a bound could not be copied */
 	struct buf lower, upper;
 };
 

@@ -393,14 +393,11 @@ int vset_recover(struct version_set *vs)
 		 * writes a fresh one holding a snapshot. */
 		vs->manifest_file_number = manifest_number;
 	}
-	builder_free(&b);
 	mutex_unlock(vs->mu);
-	wal_reader_destroy(r);
-	seq_file_close(f);
-	edit_free(&e);
-	return rc;
 
 out:
+	/* (recovery runs before any other thread: the metas the new version
+	 * took have refs > 0 and stay) */
 	builder_free(&b);
 	wal_reader_destroy(r);
 	seq_file_close(f);

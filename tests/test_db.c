@@ -599,6 +599,35 @@ START_TEST(iterator_bounds)
 }
 END_TEST
 
+START_TEST(bound_that_could_not_be_copied_fails_the_iterator)
+{
+	/* What a setter leaves when copying the bound ran out of memory: the
+	 * iterator must refuse, not run unbounded. */
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	fill_abc(db);
+	shale_readopts *ro = shale_readopts_create();
+	shale_readopts_set_upper_bound(ro, "c", 1);
+	ro->upper_failed = 1;
+	shale_iter *it = shale_iter_create(db, ro);
+	ck_assert_ptr_nonnull(it);
+	shale_iter_seek_first(it);
+	ck_assert(!shale_iter_valid(it));
+	ck_assert_int_eq(shale_iter_status(it), SHALE_ENOMEM);
+	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "bound"));
+	shale_iter_destroy(it);
+	/* setting the bound again (successfully) clears it */
+	shale_readopts_set_upper_bound(ro, "c", 1);
+	it = shale_iter_create(db, ro);
+	shale_iter_seek_last(it);
+	ck_assert_str_eq(at(it), "b");
+	shale_iter_destroy(it);
+	shale_readopts_destroy(ro);
+	ck_assert_ok(shale_close(db)); /* the failed iterator held nothing of the DB */
+	shale_options_destroy(o);
+}
+END_TEST
+
 START_TEST(iterator_edges_empty_and_all_deleted)
 {
 	shale_options *o = small_options();
@@ -974,6 +1003,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, iterator_both_directions_and_direction_changes);
 	tcase_add_test(tc, iterator_bounds);
 	tcase_add_test(tc, iterator_edges_empty_and_all_deleted);
+	tcase_add_test(tc, bound_that_could_not_be_copied_fails_the_iterator);
 	tcase_add_test(tc, iterator_sees_db_as_of_creation_and_blocks_close);
 	tcase_add_test(tc, random_iteration_matches_model);
 	tcase_add_test(tc, custom_comparator_orders_and_is_checked);
