@@ -65,12 +65,11 @@ static int conflicts(const struct compaction_registry *reg, const struct compact
 	       compaction_range_reserved(reg, c->level + 1, s, l, ucmp);
 }
 
-void compaction_free(struct compaction *c)
+void compaction_free(struct version_set *vs, struct compaction *c)
 {
 	if (c == NULL)
 		return;
-	if (c->input_version)
-		version_unref(c->input_version);
+	version_unref(vs, c->input_version);
 	free(c->inputs[0]);
 	free(c->inputs[1]);
 	free(c->grandparents);
@@ -80,7 +79,7 @@ void compaction_free(struct compaction *c)
 	free(c);
 }
 
-static struct compaction *compaction_new(struct version_set *vs, int level)
+static struct compaction *compaction_new(struct version_set *vs, int level) SHALE_REQUIRES(vs->mu)
 {
 	struct compaction *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -89,9 +88,9 @@ static struct compaction *compaction_new(struct version_set *vs, int level)
 	}
 	c->level = level;
 	c->input_version = vs->current;
-	version_ref(c->input_version);
-	c->max_output_file_size = vs->opt->max_file_size;
-	c->max_grandparent_overlap = GRANDPARENT_OVERLAP_FILES * (uint64_t)vs->opt->max_file_size;
+	version_ref(vs, c->input_version);
+	c->max_output_file_size = vs->cfg.max_file_size;
+	c->max_grandparent_overlap = GRANDPARENT_OVERLAP_FILES * (uint64_t)vs->cfg.max_file_size;
 	buf_init(&c->smallest);
 	buf_init(&c->largest);
 	edit_init(&c->edit);
@@ -176,7 +175,7 @@ static int setup_other_inputs(struct version_set *vs, struct compaction *c)
 			free(exp0);
 			return rc;
 		}
-		uint64_t limit = EXPANSION_LIMIT_FILES * (uint64_t)vs->opt->max_file_size;
+		uint64_t limit = EXPANSION_LIMIT_FILES * (uint64_t)vs->cfg.max_file_size;
 		if (nexp0 > c->ninputs[0] &&
 		    total_size(exp0, nexp0) + compaction_input_bytes(c, 1) < limit) {
 			struct slice ns, nl;
@@ -220,7 +219,7 @@ static int setup_other_inputs(struct version_set *vs, struct compaction *c)
 
 /* Sets the compact pointer: the next compaction of this level starts after
  * the largest key compacted now (also when this one fails). */
-static int advance_pointer(struct version_set *vs, struct compaction *c)
+static int advance_pointer(struct version_set *vs, struct compaction *c) SHALE_REQUIRES(vs->mu)
 {
 	struct file_meta **in = c->inputs[0];
 	struct slice largest = in[0]->largest;
@@ -237,6 +236,7 @@ static int advance_pointer(struct version_set *vs, struct compaction *c)
  * conflicts with a running compaction. */
 static int candidate(struct version_set *vs, const struct compaction_registry *reg, int level,
                      struct file_meta *seed, struct compaction **out)
+	SHALE_REQUIRES(vs->mu)
 {
 	*out = NULL;
 	struct compaction *c = compaction_new(vs, level);
@@ -258,7 +258,7 @@ static int candidate(struct version_set *vs, const struct compaction_registry *r
 	if (rc == 0)
 		rc = setup_other_inputs(vs, c);
 	if (rc || conflicts(reg, c, vs->ucmp)) {
-		compaction_free(c);
+		compaction_free(vs, c);
 		return rc;
 	}
 	*out = c;
@@ -269,6 +269,7 @@ static int candidate(struct version_set *vs, const struct compaction_registry *r
  * that conflicts with nothing running. */
 static int pick_in_level(struct version_set *vs, const struct compaction_registry *reg, int level,
                          struct compaction **out)
+	SHALE_REQUIRES(vs->mu)
 {
 	struct version *v = vs->current;
 	int n = v->nfiles[level];
@@ -302,8 +303,9 @@ static int pick_in_level(struct version_set *vs, const struct compaction_registr
 }
 
 /* Read-triggered: the file reads have charged too often, if it is still
- * there and free. REQUIRES: mu. */
+ * there and free. */
 static int pick_for_seeks(struct version_set *vs, const struct compaction_registry *reg, struct compaction **out)
+	SHALE_REQUIRES(vs->mu)
 {
 	struct version *v = vs->current;
 	int level = vs->seek_level;
@@ -326,7 +328,7 @@ static int pick_for_seeks(struct version_set *vs, const struct compaction_regist
 		(*out)->seek_file_number = f->number;
 		rc = advance_pointer(vs, *out);
 		if (rc) {
-			compaction_free(*out);
+			compaction_free(vs, *out);
 			*out = NULL;
 		}
 	}
@@ -335,11 +337,11 @@ static int pick_for_seeks(struct version_set *vs, const struct compaction_regist
 
 int compaction_pick(struct version_set *vs, const struct compaction_registry *reg, struct compaction **out)
 {
-	mutex_assert_held(vs->mu);
+	mutex_assert_held(&vs->mu);
 	struct version *v = vs->current;
 	double score[NUM_LEVELS - 1];
 	*out = NULL;
-	score[0] = (double)v->nfiles[0] / (double)vs->opt->l0_compaction_trigger;
+	score[0] = (double)v->nfiles[0] / (double)vs->cfg.l0_compaction_trigger;
 	for (int level = 1; level < NUM_LEVELS - 1; level++)
 		score[level] = (double)v->level_bytes[level] / (double)vs->level_max_bytes[level];
 
@@ -359,7 +361,7 @@ int compaction_pick(struct version_set *vs, const struct compaction_registry *re
 		if (*out) {
 			rc = advance_pointer(vs, *out);
 			if (rc) {
-				compaction_free(*out);
+				compaction_free(vs, *out);
 				*out = NULL;
 			}
 			return rc;
@@ -371,7 +373,7 @@ int compaction_pick_range(struct version_set *vs, const struct compaction_regist
                           const struct slice *begin, const struct slice *end, struct compaction **out,
                           int *conflict)
 {
-	mutex_assert_held(vs->mu);
+	mutex_assert_held(&vs->mu);
 	*out = NULL;
 	*conflict = 0;
 	struct compaction *c = compaction_new(vs, level);
@@ -380,12 +382,12 @@ int compaction_pick_range(struct version_set *vs, const struct compaction_regist
 	c->manual = 1;
 	int rc = version_overlapping_inputs(c->input_version, level, begin, end, &c->inputs[0], &c->ninputs[0]);
 	if (rc == 0 && c->ninputs[0] == 0) {
-		compaction_free(c);
+		compaction_free(vs, c);
 		return 0;
 	}
 	if (rc == 0 && level > 0) {
 		/* A large range goes in pieces of about one output file. */
-		uint64_t limit = vs->opt->max_file_size, sum = 0;
+		uint64_t limit = vs->cfg.max_file_size, sum = 0;
 		for (int i = 0; i < c->ninputs[0]; i++) {
 			sum += c->inputs[0][i]->size;
 			if (sum >= limit) {
@@ -398,13 +400,13 @@ int compaction_pick_range(struct version_set *vs, const struct compaction_regist
 		rc = setup_other_inputs(vs, c);
 	if (rc == 0 && conflicts(reg, c, vs->ucmp)) {
 		*conflict = 1;
-		compaction_free(c);
+		compaction_free(vs, c);
 		return 0;
 	}
 	if (rc == 0)
 		rc = advance_pointer(vs, c);
 	if (rc) {
-		compaction_free(c);
+		compaction_free(vs, c);
 		return rc;
 	}
 	*out = c;
@@ -413,7 +415,7 @@ int compaction_pick_range(struct version_set *vs, const struct compaction_regist
 
 void compaction_failed(struct version_set *vs, const struct compaction *c)
 {
-	mutex_assert_held(vs->mu);
+	mutex_assert_held(&vs->mu);
 	if (c->seek_triggered && vs->seek_file_number == 0) {
 		vs->seek_file_number = c->seek_file_number;
 		vs->seek_level = c->level;

@@ -1,6 +1,6 @@
 /*
  * Leveled compaction: choosing what to compact (compaction.c) and doing it
- * (compaction_job.c). The database drives both (lib/db_compact.c).
+ * (compaction_job.c). The database drives both (lib/db/db_compact.c).
  *
  * Concurrency: several compactions run at once when their key ranges do not
  * overlap in any level they read or write. Each running compaction is in a
@@ -11,8 +11,8 @@
  * that finds no file for a key in the levels below its output (in the version
  * it started from) may drop that key's deletion marker.
  *
- * Locking: picking, registering and freeing require the DB mutex; running
- * does not.
+ * Locking: picking, registering and freeing require the database mutex
+ * (vs->mu); running does not.
  */
 #ifndef SHALE_COMPACTION_COMPACTION_H
 #define SHALE_COMPACTION_COMPACTION_H
@@ -20,16 +20,15 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "lib/options.h"
 #include "lib/util/logger.h"
-#include "lib/version_edit.h"
-#include "lib/version_set.h"
+#include "lib/version/version.h"
+#include "lib/version/version_edit.h"
 #include "sstable/table_options.h"
 
 struct compaction {
 	int level;                        /* inputs from level and level+1; output to level+1 */
 	int manual;
-	int seek_triggered;               /* picked for the file reads charged (see version_set.h) */
+	int seek_triggered;               /* picked for the file reads charged (see lib/version/version.h) */
 	uint64_t seek_file_number;
 	struct version *input_version;    /* referenced while the compaction lives */
 	struct file_meta **inputs[2];
@@ -50,21 +49,22 @@ struct compaction_registry {
 
 /* The most needed compaction (highest score >= 1: level 0 by file count,
  * other levels by bytes over budget) that conflicts with nothing running;
- * *out is NULL when there is none. Advances the level's compact pointer.
- * REQUIRES: mu. */
-int compaction_pick(struct version_set *vs, const struct compaction_registry *reg, struct compaction **out);
+ * *out is NULL when there is none. Advances the level's compact pointer. */
+int compaction_pick(struct version_set *vs, const struct compaction_registry *reg, struct compaction **out)
+	SHALE_REQUIRES(vs->mu);
 
 /* A manual compaction of level's overlap with [begin, end] (user keys; NULL
  * = open), at most about max_file_size of inputs above level 0. *out NULL
  * and *conflict 0: nothing overlaps; *conflict 1: it must wait for a running
- * compaction. REQUIRES: mu. */
+ * compaction. */
 int compaction_pick_range(struct version_set *vs, const struct compaction_registry *reg, int level,
                           const struct slice *begin, const struct slice *end, struct compaction **out,
-                          int *conflict);
+                          int *conflict) SHALE_REQUIRES(vs->mu);
 
 /* A compaction that was not installed: what picked it is remembered so the
- * same work is retried (a read-triggered target is restored). REQUIRES: mu. */
-void compaction_failed(struct version_set *vs, const struct compaction *c);
+ * same work is retried (a read-triggered target is restored). */
+void compaction_failed(struct version_set *vs, const struct compaction *c) SHALE_REQUIRES(vs->mu);
+/* The registry is the database's, guarded by the database mutex (vs->mu). */
 void compaction_register(struct compaction_registry *reg, struct compaction *c);
 void compaction_unregister(struct compaction_registry *reg, struct compaction *c);
 /* 1 when some running compaction reserves part of [smallest, largest] (user keys) in level. */
@@ -75,8 +75,8 @@ int compaction_range_reserved(const struct compaction_registry *reg, int level, 
  * down: the file can move down in the MANIFEST without being rewritten. */
 int compaction_is_trivial_move(const struct compaction *c);
 uint64_t compaction_input_bytes(const struct compaction *c, int which);
-/* Unreferences the input version and frees. REQUIRES: mu. NULL ok. */
-void compaction_free(struct compaction *c);
+/* Unreferences the input version and frees. NULL ok. */
+void compaction_free(struct version_set *vs, struct compaction *c) SHALE_REQUIRES(vs->mu);
 
 /* ---- running (no mutex) ---- */
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "compaction/compaction.h"
-#include "lib/merger.h"
+#include "lib/version/merger.h"
 #include "lib/util/error.h"
 #include "lib/util/filename.h"
 #include "sstable/table_builder.h"
@@ -196,13 +196,13 @@ int compaction_run(struct compaction *c, const struct compaction_env *ce, struct
 
 	for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
 		if (atomic_load_explicit(ce->shutting_down, memory_order_relaxed)) {
-			rc = err_set(SHALE_ECLOSED, "closed: %s: compaction abandoned at close", ce->dbname);
+			rc = err_set(SHALE_ECLOSED, "%s: compaction abandoned at close", ce->dbname);
 			break;
 		}
 		struct slice key = iter_key(it);
 		struct parsed_ikey p;
 		if (!ikey_parse(key, &p)) {
-			rc = err_set(SHALE_ECORRUPT, "corruption: %s: compaction of level %d met a malformed key",
+			rc = err_set(SHALE_ECORRUPT, "%s: compaction of level %d met a malformed key",
 			             ce->dbname, c->level);
 			break;
 		}

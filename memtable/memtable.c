@@ -172,7 +172,7 @@ int memtable_add(struct memtable *m, uint64_t seq, int type, struct slice key, s
 	if (type == IKEY_TYPE_DELETION)
 		value = slice_make(NULL, 0);
 	if (key.size > UINT32_MAX - IKEY_TRAILER || value.size > UINT32_MAX)
-		return err_set(SHALE_EINVAL, "memtable: entry too large (key %zu bytes, value %zu bytes)",
+		return err_set(SHALE_EINVAL, "entry too large (key %zu bytes, value %zu bytes)",
 		               key.size, value.size);
 
 	uint32_t ik_len = (uint32_t)key.size + IKEY_TRAILER;

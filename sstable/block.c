@@ -8,7 +8,7 @@
 
 static int bad_block(const char *path, uint64_t offset, const char *what)
 {
-	return err_set(SHALE_ECORRUPT, "corruption: %s: %s in block at offset %llu", path, what,
+	return err_set(SHALE_ECORRUPT, "%s: %s in block at offset %llu", path, what,
 	               (unsigned long long)offset);
 }
 
@@ -98,7 +98,7 @@ static void invalidate(struct block_iter *it)
 static void corruption(struct block_iter *it, uint32_t at, const char *what)
 {
 	it->status = err_set(SHALE_ECORRUPT,
-	                     "corruption: %s: %s at entry offset %u in block at offset %llu",
+	                     "%s: %s at entry offset %u in block at offset %llu",
 	                     it->path, what, at, (unsigned long long)it->block_offset);
 	invalidate(it);
 }

@@ -23,9 +23,9 @@ int compress_type_for(int api_compression, unsigned char *type)
 		                               BLOCK_TYPE_ZLIB };
 	static const char *const names[] = { "none", "snappy", "lz4", "zlib" };
 	if (api_compression < 0 || api_compression > SHALE_COMPRESSION_ZLIB)
-		return err_set(SHALE_EINVAL, "invalid argument: unknown compression type %d", api_compression);
+		return err_set(SHALE_EINVAL, "unknown compression type %d", api_compression);
 	if (!compress_type_supported(types[api_compression]))
-		return err_set(SHALE_ENOTSUP, "not supported: compression %s is not built into this shale",
+		return err_set(SHALE_ENOTSUP, "compression %s is not built into this shale",
 		               names[api_compression]);
 	*type = types[api_compression];
 	return 0;
@@ -136,7 +136,7 @@ int compress_block(unsigned char type, struct slice raw, struct buf *out)
 
 static int corrupt(const char *path, uint64_t offset, unsigned char type, const char *what)
 {
-	return err_set(SHALE_ECORRUPT, "corruption: %s: block of type %u: %s at offset %llu", path,
+	return err_set(SHALE_ECORRUPT, "%s: block of type %u: %s at offset %llu", path,
 	               type, what, (unsigned long long)offset);
 }
 

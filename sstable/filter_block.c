@@ -93,12 +93,12 @@ int filter_block_reader_init(struct filter_block_reader *r, struct slice content
 	r->internal_keys = internal_keys;
 	size_t n = contents.size;
 	if (n < 5)
-		return err_set(SHALE_ECORRUPT, "corruption: %s: filter block too short at offset %llu",
+		return err_set(SHALE_ECORRUPT, "%s: filter block too short at offset %llu",
 		               path, (unsigned long long)offset);
 	uint32_t array = decode_fixed32(contents.data + n - 5);
 	int base_lg = (unsigned char)contents.data[n - 1];
 	if (array > n - 5 || base_lg > 40)
-		return err_set(SHALE_ECORRUPT, "corruption: %s: bad filter block header at offset %llu",
+		return err_set(SHALE_ECORRUPT, "%s: bad filter block header at offset %llu",
 		               path, (unsigned long long)offset);
 	r->data = contents.data;
 	r->offsets = contents.data + array;

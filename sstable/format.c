@@ -40,7 +40,7 @@ int format_check_handle(const struct block_handle *h, uint64_t data_limit, const
 	if (h->size > data_limit || h->offset > data_limit - h->size ||
 	    data_limit - h->size - h->offset < BLOCK_TRAILER_LEN)
 		return err_set(SHALE_ECORRUPT,
-		               "corruption: %s: %s handle (offset %llu, size %llu) runs past the "
+		               "%s: %s handle (offset %llu, size %llu) runs past the "
 		               "data end at offset %llu",
 		               path, what, (unsigned long long)h->offset, (unsigned long long)h->size,
 		               (unsigned long long)data_limit);
@@ -53,11 +53,11 @@ int footer_decode(const char *src, uint64_t file_size, const char *path, struct 
 	uint64_t magic = (uint64_t)decode_fixed32(src + FOOTER_LEN - 8) |
 	                 ((uint64_t)decode_fixed32(src + FOOTER_LEN - 4) << 32);
 	if (magic != TABLE_MAGIC)
-		return err_set(SHALE_ECORRUPT, "corruption: %s: bad table magic number at offset %llu",
+		return err_set(SHALE_ECORRUPT, "%s: bad table magic number at offset %llu",
 		               path, (unsigned long long)(footer_off + FOOTER_LEN - 8));
 	struct slice in = slice_make(src, FOOTER_LEN - 8);
 	if (!block_handle_decode(&in, &f->metaindex) || !block_handle_decode(&in, &f->index))
-		return err_set(SHALE_ECORRUPT, "corruption: %s: bad block handle in footer at offset %llu",
+		return err_set(SHALE_ECORRUPT, "%s: bad block handle in footer at offset %llu",
 		               path, (unsigned long long)footer_off);
 	int rc = format_check_handle(&f->metaindex, footer_off, path, "footer's metaindex");
 	if (rc == 0)
@@ -86,7 +86,7 @@ int format_read_block(struct rand_file *file, const char *path, uint64_t data_li
 	if (rc)
 		goto fail;
 	if (got.size != n + BLOCK_TRAILER_LEN) {
-		rc = err_set(SHALE_ECORRUPT, "corruption: %s: truncated block read at offset %llu", path,
+		rc = err_set(SHALE_ECORRUPT, "%s: truncated block read at offset %llu", path,
 		             (unsigned long long)h->offset);
 		goto fail;
 	}
@@ -97,7 +97,7 @@ int format_read_block(struct rand_file *file, const char *path, uint64_t data_li
 		uint32_t actual = crc32c_value(data, n + 1);
 		if (stored != actual) {
 			rc = err_set(SHALE_ECORRUPT,
-			             "corruption: %s: block checksum mismatch at offset %llu", path,
+			             "%s: block checksum mismatch at offset %llu", path,
 			             (unsigned long long)h->offset);
 			goto fail;
 		}

@@ -26,7 +26,7 @@ noinst_HEADERS += \
 	sstable/two_level_iter.h
 
 if HAVE_CHECK
-SSTABLE_TEST_LDADD = libshale_sstable.la libshale_util.la $(CODEC_LIBS) $(CHECK_LIBS)
+SSTABLE_TEST_LDADD = libshale_sstable.la libshale_testing.la libshale_util.la $(CODEC_LIBS) $(CHECK_LIBS)
 check_PROGRAMS += tests/test_block tests/test_filter tests/test_table
 tests_test_block_SOURCES = tests/test_block.c $(TEST_UTIL)
 tests_test_block_CFLAGS = $(TEST_CFLAGS)

@@ -64,7 +64,7 @@ static int read_filter(struct table *t, const struct block *meta)
 		struct block_handle h;
 		if (!block_handle_decode(&v, &h)) {
 			rc = err_set(SHALE_ECORRUPT,
-			             "corruption: %s: bad filter handle in metaindex at offset %llu",
+			             "%s: bad filter handle in metaindex at offset %llu",
 			             t->path, (unsigned long long)t->metaindex.offset);
 		} else {
 			rc = format_read_block(t->file, t->path, t->data_limit, &h, 1,
@@ -89,7 +89,7 @@ int table_open(const struct table_options *opt, struct rand_file *file, const ch
 	*out = NULL;
 
 	if (size < FOOTER_LEN) {
-		rc = err_set(SHALE_ECORRUPT, "corruption: %s: file of %llu bytes is too short to be a table",
+		rc = err_set(SHALE_ECORRUPT, "%s: file of %llu bytes is too short to be a table",
 		             path, (unsigned long long)size);
 		goto fail;
 	}
@@ -108,7 +108,7 @@ int table_open(const struct table_options *opt, struct rand_file *file, const ch
 	if ((rc = rand_file_read(file, t->data_limit, FOOTER_LEN, scratch, &got)) != 0)
 		goto fail;
 	if (got.size != FOOTER_LEN) {
-		rc = err_set(SHALE_ECORRUPT, "corruption: %s: truncated footer at offset %llu", path,
+		rc = err_set(SHALE_ECORRUPT, "%s: truncated footer at offset %llu", path,
 		             (unsigned long long)t->data_limit);
 		goto fail;
 	}
@@ -197,7 +197,7 @@ static void release_block(struct table *t, struct block *blk, struct cache_handl
 
 static int bad_index_entry(const struct table *t)
 {
-	return err_set(SHALE_ECORRUPT, "corruption: %s: bad block handle in index block at offset %llu",
+	return err_set(SHALE_ECORRUPT, "%s: bad block handle in index block at offset %llu",
 	               t->path, (unsigned long long)t->index->offset);
 }
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "lib/options.h"
+#include "lib/db/options.h"
 #include "tests/testutil.h"
 
 char *dbtest_dir;

@@ -1,7 +1,7 @@
 # Check suites of the utilities and the WAL, and the integration tests. Each
 # links the convenience libraries it needs so it can reach module internals.
 if HAVE_CHECK
-UTIL_TEST_LDADD = libshale_wal.la libshale_util.la $(CHECK_LIBS)
+UTIL_TEST_LDADD = libshale_wal.la libshale_testing.la libshale_util.la $(CHECK_LIBS)
 
 check_PROGRAMS += tests/test_util tests/test_env tests/test_wal tests/test_cache
 tests_test_util_SOURCES = tests/test_util.c $(TEST_UTIL)

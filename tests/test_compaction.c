@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "lib/db_compact.h"
-#include "lib/db_impl.h"
-#include "lib/options.h"
+#include "lib/db/db_compact.h"
+#include "lib/db/db_impl.h"
+#include "lib/db/options.h"
 #include "lib/util/filename.h"
 #include "sstable/table_builder.h"
 #include "tests/model.h"
@@ -180,9 +180,9 @@ START_TEST(deleted_keys_never_resurrect)
 		ck_assert_ok(shale_put(db, NULL, k, strlen(k), val, sizeof(val)));
 	}
 	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	ck_assert_ok(db_compact_level(db, 1, NULL, NULL)); /* one level deeper */
-	mutex_unlock(&db->mu);
+	mutex_unlock(&db->vs.mu);
 	int bottom = 0;
 	for (int level = 1; level < 7; level++)
 		if (files_at(db, level) > 0)
@@ -197,10 +197,10 @@ START_TEST(deleted_keys_never_resurrect)
 	ck_assert_ok(db_flush_memtable(db));
 	/* compact only the upper levels: the markers move down but the old
 	 * values stay below them */
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	for (int level = 0; level < bottom - 1; level++)
 		ck_assert_ok(db_compact_level(db, level, NULL, NULL));
-	mutex_unlock(&db->mu);
+	mutex_unlock(&db->vs.mu);
 	for (int i = 0; i < 3000; i++) {
 		char k[16];
 		snprintf(k, sizeof(k), "k%05d", i);
@@ -299,10 +299,10 @@ START_TEST(sequential_fill_moves_files_without_rewriting)
 	}
 	ck_assert_ok(db_flush_memtable(db));
 	/* wait for background compaction to settle */
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	while (db->compactions && db->vs.current->nfiles[0] >= db->opt.l0_compaction_trigger)
-		cond_wait(&db->bg_cv, &db->mu);
-	mutex_unlock(&db->mu);
+		cond_wait(&db->bg_cv, &db->vs.mu);
+	mutex_unlock(&db->vs.mu);
 	char *stats = shale_property(db, "shale.stats");
 	ck_assert_ptr_nonnull(stats);
 	char *tm = strstr(stats, "trivial moves: ");
@@ -354,23 +354,23 @@ START_TEST(compaction_keeps_versions_of_a_user_key_split_across_files_together)
 	shale_options *o = tiny_options();
 	shale_db *db = NULL;
 	ck_assert_ok(shale_open(dbtest_path, o, &db));
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	uint64_t n1 = vset_new_file_number(&db->vs), n2 = vset_new_file_number(&db->vs);
 	db->vs.last_sequence = 100;
-	mutex_unlock(&db->mu);
+	mutex_unlock(&db->vs.mu);
 	struct version_edit e;
 	edit_init(&e);
 	const char *k1[] = { "a", "m" }, *k2[] = { "m", "z" };
 	uint64_t s1[] = { 60, 50 }, s2[] = { 40, 30 };
 	write_table(db, n1, k1, s1, 2, &e, 1);
 	write_table(db, n2, k2, s2, 2, &e, 1);
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	ck_assert_ok(vset_log_and_apply(&db->vs, &e));
 	/* compact level 1 over ["a", "a"]: the first file, and with it the second */
 	struct slice a = slice_from_str("a");
 	ck_assert_ok(db_compact_level(db, 1, &a, &a));
 	ck_assert_int_eq(db->vs.current->nfiles[1], 0);
-	mutex_unlock(&db->mu);
+	mutex_unlock(&db->vs.mu);
 	edit_free(&e);
 	void *v;
 	size_t vl;

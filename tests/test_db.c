@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/options.h"
+#include "lib/db/options.h"
 #include "lib/util/filename.h"
 #include "tests/model.h"
 #include "tests/dbtest.h"

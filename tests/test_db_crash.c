@@ -9,9 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/db_impl.h"
-#include "lib/options.h"
-#include "lib/util/env_fault.h"
+#include "lib/db/db_impl.h"
+#include "lib/db/options.h"
+#include "lib/testing/env_fault.h"
 #include "lib/util/filename.h"
 #include "tests/model.h"
 #include "tests/dbtest.h"

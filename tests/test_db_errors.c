@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/db_impl.h"
-#include "lib/options.h"
-#include "lib/util/env_fault.h"
+#include "lib/db/db_impl.h"
+#include "lib/db/options.h"
+#include "lib/testing/env_fault.h"
 #include "tests/dbtest.h"
 #include "tests/testutil.h"
 
@@ -177,9 +177,9 @@ START_TEST(soft_wal_error_stays_until_the_broken_wals_memtable_is_flushed)
 	hold(&flushes, 1);
 	struct fault_rule r = { .ops = FAULT_SYNC, .path_contains = ".log", .count = 1, .kind = FAULT_ENOSPC };
 	ck_assert_ok(fault_env_add_rule(e, &r));
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	uint64_t failed_seq = db->vs.last_sequence + 1;
-	mutex_unlock(&db->mu);
+	mutex_unlock(&db->vs.mu);
 	ck_assert_int_eq(shale_put(db, wo, "k", 1, "A", 1), SHALE_ENOSPC);
 	wait_arrived(&flushes, 1); /* the broken WAL was replaced; its memtable's flush is held */
 
@@ -194,9 +194,9 @@ START_TEST(soft_wal_error_stays_until_the_broken_wals_memtable_is_flushed)
 	while ((rc = shale_put(db, wo, "k", 1, "C", 1)) == SHALE_ENOSPC)
 		usleep(1000); /* the flush thread's retry finishes in the background */
 	ck_assert_ok(rc);
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	ck_assert_uint_gt(db->vs.last_sequence, failed_seq);
-	mutex_unlock(&db->mu);
+	mutex_unlock(&db->vs.mu);
 	ck_assert_int_eq(present(db, "x"), 1);
 	ck_assert_ok(shale_close(db));
 
@@ -283,15 +283,15 @@ START_TEST(flush_retry_after_failed_manifest_write_uses_a_new_table)
 	dir_fail_armed = 1;
 	ck_assert_ok(db_write(db, 0, NULL, 0)); /* switch: the flush starts and is held */
 	wait_arrived(&flushes, 1);
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	uint64_t first = db->imm_table_number;
-	mutex_unlock(&db->mu);
+	mutex_unlock(&db->vs.mu);
 	release(&flushes, 1);
 	wait_arrived(&flushes, 2); /* the first attempt failed; the retry is held */
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	ck_assert(db->vs.manifest_broken);
 	ck_assert_uint_ne(db->imm_table_number, first);
-	mutex_unlock(&db->mu);
+	mutex_unlock(&db->vs.mu);
 	/* whatever a directory sync makes durable now, then the power goes */
 	ck_assert_ok(env_sync_dir(e, dbtest_path));
 	fault_env_freeze(e);
@@ -341,11 +341,11 @@ START_TEST(failed_read_triggered_compaction_is_retried)
 	struct fault_rule full = { .ops = FAULT_APPEND, .path_contains = ".ldb", .count = -1, .kind = FAULT_ENOSPC };
 	ck_assert_ok(fault_env_add_rule(e, &full));
 	release(&compactions, 1);
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	while (db->bg_error == 0)
-		cond_wait(&db->bg_cv, &db->mu);
+		cond_wait(&db->bg_cv, &db->vs.mu);
 	ck_assert_int_eq(db->bg_error, SHALE_ENOSPC);
-	mutex_unlock(&db->mu);
+	mutex_unlock(&db->vs.mu);
 	fault_env_clear_rules(e); /* room again */
 	int rc;
 	while ((rc = shale_put(db, NULL, "x", 1, "1", 1)) == SHALE_ENOSPC)

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/db_compact.h"
-#include "lib/db_impl.h"
-#include "lib/options.h"
-#include "lib/util/env_fault.h"
+#include "lib/db/db_compact.h"
+#include "lib/db/db_impl.h"
+#include "lib/db/options.h"
+#include "lib/testing/env_fault.h"
 #include "tests/dbtest.h"
 #include "tests/testutil.h"
 
@@ -335,9 +335,9 @@ static void compact_part(shale_db *db, int level, int part)
 	snprintf(b, sizeof(b), "p%d", part);
 	snprintf(e, sizeof(e), "p%d.", part);
 	struct slice bs = slice_from_str(b), es = slice_from_str(e);
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	int rc = db_compact_level(db, level, &bs, &es);
-	mutex_unlock(&db->mu);
+	mutex_unlock(&db->vs.mu);
 	ck_assert_ok(rc);
 }
 

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "lib/util/env.h"
-#include "lib/util/env_fault.h"
+#include "lib/testing/env_fault.h"
 #include "lib/util/error.h"
 #include "lib/util/filename.h"
 #include "lib/util/logger.h"

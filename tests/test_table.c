@@ -14,7 +14,7 @@
 #include "lib/util/coding.h"
 #include "lib/util/crc32c.h"
 #include "lib/util/env.h"
-#include "lib/util/env_fault.h"
+#include "lib/testing/env_fault.h"
 #include "lib/util/error.h"
 #include "lib/util/filename.h"
 #include "lib/util/ikey.h"

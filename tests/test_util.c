@@ -2,6 +2,7 @@
  * file names, errors. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -443,7 +444,7 @@ END_TEST
 
 START_TEST(errors_have_codes_and_thread_local_messages)
 {
-	ck_assert_int_eq(err_set(SHALE_ECORRUPT, "corruption: %s: bad at %d", "x.ldb", 40960), SHALE_ECORRUPT);
+	ck_assert_int_eq(err_set(SHALE_ECORRUPT, "%s: bad at %d", "x.ldb", 40960), SHALE_ECORRUPT);
 	ck_assert_str_eq(shale_errmsg(), "corruption: x.ldb: bad at 40960");
 	ck_assert_int_eq(err_errno(ENOSPC, "write", "/db/1.log"), SHALE_ENOSPC);
 	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "/db/1.log"));
@@ -473,7 +474,34 @@ START_TEST(error_message_not_clobbered_by_other_thread)
 	pthread_t t;
 	ck_assert_int_eq(pthread_create(&t, NULL, other_thread, NULL), 0);
 	pthread_join(t, NULL);
-	ck_assert_str_eq(shale_errmsg(), "mine");
+	ck_assert_str_eq(shale_errmsg(), "invalid argument: mine");
+}
+END_TEST
+
+/* Every message begins with its code's kind, the words shale_strerror gives,
+ * whichever way it was set. */
+START_TEST(error_messages_begin_with_their_kind)
+{
+	int codes[] = { SHALE_ECORRUPT, SHALE_EIO, SHALE_EINVAL, SHALE_ENOTSUP, SHALE_EBUSY,
+	                SHALE_ENOMEM, SHALE_ENOSPC, SHALE_ECLOSED };
+	char want[128];
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		snprintf(want, sizeof(want), "%s: ", shale_strerror(codes[i]));
+		ck_assert_int_eq(err_set(codes[i], "%s: detail", "f.ldb"), codes[i]);
+		ck_assert_msg(strncmp(shale_errmsg(), want, strlen(want)) == 0, "%d: %s", codes[i], shale_errmsg());
+		ck_assert_ptr_nonnull(strstr(shale_errmsg(), "f.ldb: detail"));
+	}
+	struct { int errnum, code; } sys[] = {
+		{ ENOSPC, SHALE_ENOSPC }, { EDQUOT, SHALE_ENOSPC }, { ENOMEM, SHALE_ENOMEM },
+		{ EIO, SHALE_EIO }, { EACCES, SHALE_EIO },
+	};
+	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
+		ck_assert_int_eq(err_errno(sys[i].errnum, "write", "/db/1.log"), sys[i].code);
+		snprintf(want, sizeof(want), "%s: /db/1.log: write: ", shale_strerror(sys[i].code));
+		ck_assert_msg(strncmp(shale_errmsg(), want, strlen(want)) == 0, "%s", shale_errmsg());
+	}
+	ck_assert_int_eq(err_nomem("arena block"), SHALE_ENOMEM);
+	ck_assert_str_eq(shale_errmsg(), "out of memory: arena block");
 }
 END_TEST
 
@@ -509,6 +537,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, filenames_roundtrip_and_reject);
 	tcase_add_test(tc, errors_have_codes_and_thread_local_messages);
 	tcase_add_test(tc, error_message_not_clobbered_by_other_thread);
+	tcase_add_test(tc, error_messages_begin_with_their_kind);
 	suite_add_tcase(s, tc);
 	return s;
 }

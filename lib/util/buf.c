@@ -93,7 +93,7 @@ int buf_append_varint64(struct buf *b, uint64_t v)
 int buf_append_lenprefixed(struct buf *b, const void *data, size_t n)
 {
 	if (n > UINT32_MAX)
-		return err_set(SHALE_EINVAL, "invalid argument: length-prefixed string of %zu bytes exceeds 4 GiB", n);
+		return err_set(SHALE_EINVAL, "length-prefixed string of %zu bytes exceeds 4 GiB", n);
 	int rc = buf_reserve(b, n + 5);
 	if (rc)
 		return rc;

@@ -1,6 +1,6 @@
 /*
  * Key orderings. A comparator is an immutable object shared by every thread;
- * the public shale_comparator wraps one around user callbacks (lib/options.c).
+ * the public shale_comparator wraps one around user callbacks (lib/db/options.c).
  */
 #ifndef SHALE_UTIL_COMPARATOR_H
 #define SHALE_UTIL_COMPARATOR_H

@@ -437,7 +437,7 @@ static int px_link(struct env *e, const char *from, const char *to)
 	(void)e;
 	if (link(from, to) != 0) {
 		if (errno == EXDEV || errno == EPERM || errno == EMLINK)
-			return err_set(SHALE_ENOTSUP, "not supported: cannot hard-link %s to %s: %s",
+			return err_set(SHALE_ENOTSUP, "cannot hard-link %s to %s: %s",
 			               from, to, strerror(errno));
 		return err_errno(errno, "link", from);
 	}
@@ -498,7 +498,7 @@ static int px_lock(struct env *e, const char *path, struct file_lock **out)
 	if (r != 0) {
 		int rc;
 		if (errno == EAGAIN || errno == EACCES)
-			rc = err_set(SHALE_EBUSY, "busy: %s: the database is locked by another process or handle", path);
+			rc = err_set(SHALE_EBUSY, "%s: the database is locked by another process or handle", path);
 		else
 			rc = err_errno(errno, "lock", path);
 		close(l->fd);

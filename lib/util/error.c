@@ -17,9 +17,12 @@ const char *err_msg(void)
 
 int err_set(int code, const char *fmt, ...)
 {
+	/* "<kind>: <what>": the kind is shale_strerror's, so messages and codes
+	 * never disagree */
+	int n = snprintf(tls_msg, sizeof(tls_msg), "%s: ", shale_strerror(code));
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(tls_msg, sizeof(tls_msg), fmt, ap);
+	vsnprintf(tls_msg + n, sizeof(tls_msg) - (size_t)n, fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -29,29 +32,25 @@ int err_errno(int errnum, const char *what, const char *path)
 	char ebuf[128];
 	const char *es = strerror_r(errnum, ebuf, sizeof(ebuf));
 	int code;
-	const char *kind;
 
 	switch (errnum) {
 	case ENOSPC:
 	case EDQUOT:
 		code = SHALE_ENOSPC;
-		kind = "no space";
 		break;
 	case ENOMEM:
 		code = SHALE_ENOMEM;
-		kind = "out of memory";
 		break;
 	default:
 		code = SHALE_EIO;
-		kind = "io error";
 		break;
 	}
-	return err_set(code, "%s: %s: %s: %s", kind, path ? path : "(none)", what, es);
+	return err_set(code, "%s: %s: %s", path ? path : "(none)", what, es);
 }
 
 int err_nomem(const char *what)
 {
-	return err_set(SHALE_ENOMEM, "out of memory: %s", what);
+	return err_set(SHALE_ENOMEM, "%s", what);
 }
 
 int err_restore(int code, const char *msg)
@@ -82,7 +81,7 @@ SHALE_EXPORT const char *shale_strerror(int code)
 	case SHALE_EIO:      return "I/O error";
 	case SHALE_EINVAL:   return "invalid argument";
 	case SHALE_ENOTSUP:  return "not supported";
-	case SHALE_EBUSY:    return "busy (locked or in use)";
+	case SHALE_EBUSY:    return "busy";
 	case SHALE_ENOMEM:   return "out of memory";
 	case SHALE_ENOSPC:   return "no space left on device";
 	case SHALE_ECLOSED:  return "database is closing";

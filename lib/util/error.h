@@ -13,11 +13,13 @@
 
 #define ERR_MSG_MAX 512
 
-/* Formats the calling thread's message and returns code (a SHALE_E* value). */
+/* Sets the calling thread's message to "<kind>: <formatted>", the kind being
+ * shale_strerror(code), and returns code (a SHALE_E* value). The format
+ * starts with what failed, usually the file: "%s: bad block handle". */
 int err_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Maps an errno value to a code (ENOSPC/EDQUOT -> SHALE_ENOSPC, ENOMEM ->
- * SHALE_ENOMEM, anything else -> SHALE_EIO), sets "io error: <path>: <what>:
- * <strerror>" (or "no space: ...") and returns the code. */
+ * SHALE_ENOMEM, anything else -> SHALE_EIO), sets "<kind>: <path>: <what>:
+ * <strerror>" and returns the code. */
 int err_errno(int errnum, const char *what, const char *path);
 /* Sets the out-of-memory message naming what was being allocated. */
 int err_nomem(const char *what);

@@ -8,7 +8,6 @@ libshale_util_la_SOURCES = \
 	lib/util/comparator.c \
 	lib/util/crc32c.c \
 	lib/util/env.c \
-	lib/util/env_fault.c \
 	lib/util/env_posix.c \
 	lib/util/error.c \
 	lib/util/filename.c \
@@ -28,7 +27,6 @@ noinst_HEADERS += \
 	lib/util/comparator.h \
 	lib/util/crc32c.h \
 	lib/util/env.h \
-	lib/util/env_fault.h \
 	lib/util/error.h \
 	lib/util/filename.h \
 	lib/util/hash.h \

@@ -1,5 +1,5 @@
 #include "config.h"
-#include "lib/options.h"
+#include "lib/db/options.h"
 
 #include <stdlib.h>
 
@@ -38,7 +38,7 @@ void options_init_defaults(struct shale_options *o)
 
 int options_validate(const struct shale_options *o)
 {
-#define BAD(opt, fmt, ...) err_set(SHALE_EINVAL, "invalid argument: option " opt ": " fmt, __VA_ARGS__)
+#define BAD(opt, fmt, ...) err_set(SHALE_EINVAL, "option " opt ": " fmt, __VA_ARGS__)
 	if (o->write_buffer_size < 4096 || o->write_buffer_size > ((size_t)1 << 40))
 		return BAD("write_buffer_size", "%zu bytes (must be 4 KiB .. 1 TiB)", o->write_buffer_size);
 	if (o->max_open_files < 20 || o->max_open_files > 1000000)
@@ -70,6 +70,15 @@ int options_validate(const struct shale_options *o)
 		return BAD("level_multiplier", "%d (must be 2 .. 1000)", o->level_multiplier);
 #undef BAD
 	return 0;
+}
+
+void options_vset_config(const struct shale_options *o, struct vset_config *cfg)
+{
+	cfg->max_file_size = o->max_file_size;
+	cfg->l0_compaction_trigger = o->l0_compaction_trigger;
+	cfg->max_bytes_for_level_base = o->max_bytes_for_level_base;
+	cfg->level_multiplier = o->level_multiplier;
+	cfg->max_manifest_size = o->max_manifest_size;
 }
 
 /* ---- public options ---- */
@@ -226,7 +235,7 @@ SHALE_EXPORT shale_comparator *shale_comparator_create(void *state, void (*destr
     int (*compare)(void *, const void *, size_t, const void *, size_t), const char *(*name)(void *))
 {
 	if (compare == NULL || name == NULL) {
-		err_set(SHALE_EINVAL, "invalid argument: shale_comparator_create needs compare and name");
+		err_set(SHALE_EINVAL, "shale_comparator_create needs compare and name");
 		return NULL;
 	}
 	shale_comparator *c = calloc(1, sizeof(*c));

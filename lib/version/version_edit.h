@@ -1,14 +1,16 @@
 /*
- * Version edits: the records of the MANIFEST (DESIGN.md, "MANIFEST version
+ * Version edits: the records of the MANIFEST (doc/format.md, "MANIFEST version
  * edit"). An edit owns copies of every key and name it holds.
  */
-#ifndef SHALE_LIB_VERSION_EDIT_H
-#define SHALE_LIB_VERSION_EDIT_H
+#ifndef SHALE_VERSION_VERSION_EDIT_H
+#define SHALE_VERSION_VERSION_EDIT_H
 
 #include <stdatomic.h>
 #include <stdint.h>
-#include "lib/options.h"
 #include "lib/util/buf.h"
+
+/* Levels 0..NUM_LEVELS-1, as LevelDB (its MANIFEST rejects level >= 7). */
+#define NUM_LEVELS 7
 
 /* Metadata of one table file. Shared by the versions that hold it (refs is
  * guarded by the DB mutex). */

@@ -1,9 +1,13 @@
 /*
- * The database: shared state of the files lib/db_*.c.
+ * The database: shared state of the files lib/db/db_*.c.
  *
  * Threads: any number of user threads; one flush thread; `background_threads`
- * compaction threads. One mutex (mu) guards everything marked "mu" below; it
- * is held briefly and never across file I/O.
+ * compaction threads. One mutex guards everything marked "mu" below: the
+ * database mutex, which lives in the version set (vs.mu) because it guards
+ * the set too. It is held briefly and never across file I/O: the info log is
+ * only queued under it (logger_printf does no I/O) and written out by
+ * db_unlock after the mutex is released. Lock rules are checked by clang
+ * (SHALE_REQUIRES / SHALE_EXCLUDES below, lib/util/thread.h).
  *
  * Write path (db_write.c): writers queue; the head (the leader) merges the
  * queued batches into one group, assigns sequences, releases mu, appends one
@@ -23,20 +27,22 @@
  * background thread retries the failed work (after bg_retry_micros) and
  * succeeds; a WAL that failed is replaced (and the memtable flushed) first.
  */
-#ifndef SHALE_LIB_DB_IMPL_H
-#define SHALE_LIB_DB_IMPL_H
+#ifndef SHALE_DB_DB_IMPL_H
+#define SHALE_DB_DB_IMPL_H
 
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "lib/options.h"
+#include "lib/db/db_hooks.h"
+#include "lib/db/options.h"
+#include "lib/db/write_batch.h"
 #include "lib/util/error.h"
 #include "lib/util/ikey.h"
 #include "lib/util/logger.h"
 #include "lib/util/thread.h"
 #include "lib/util/u64map.h"
-#include "lib/version_set.h"
-#include "lib/write_batch.h"
+#include "lib/version/manifest.h"
+#include "lib/version/version.h"
 #include "memtable/memtable.h"
 #include "sstable/table_cache.h"
 #include "wal/wal_writer.h"
@@ -80,10 +86,9 @@ struct shale_db {
 	struct cache *block_cache;
 	shale_cache *owned_cache;   /* made by the DB when the options gave none */
 	struct table_cache *table_cache;
-	struct version_set vs;      /* its fields are guarded by mu */
+	struct version_set vs;      /* holds mu, the database mutex */
 	const struct db_test_hooks *hooks;
 
-	struct mutex mu;
 	struct condvar bg_cv;       /* background work finished; writers, compact_range and close wait on it */
 	struct condvar flush_cv;    /* wakes the flush thread */
 	struct condvar compact_cv;  /* wakes the compaction threads */
@@ -132,15 +137,15 @@ struct shale_db {
 
 /* Records a background failure (keeping the first hard one). REQUIRES: mu;
  * the thread's message is the failure's. */
-void db_set_bg_error(struct shale_db *db, int code);
+void db_set_bg_error(struct shale_db *db, int code) SHALE_REQUIRES(db->vs.mu);
 /* Clears a soft (ENOSPC) error after a successful retry. REQUIRES: mu. */
-void db_clear_soft_error(struct shale_db *db);
+void db_clear_soft_error(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
 /* Returns the sticky error with its message copied to the calling thread, or 0. REQUIRES: mu. */
-int db_bg_error(struct shale_db *db);
+int db_bg_error(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
 
 /* Deletes files nothing needs (see db_files.c). REQUIRES: mu; releases it
  * while deleting. at_open also removes leftover temporary files. */
-void db_delete_obsolete_files(struct shale_db *db, int at_open);
+void db_delete_obsolete_files(struct shale_db *db, int at_open) SHALE_REQUIRES(db->vs.mu);
 
 /* Writes the memtable's contents to table `number` (synced; not yet in any
  * version) and adds it to edit at level 0. An empty memtable writes nothing.
@@ -149,22 +154,32 @@ int db_write_level0_table(struct shale_db *db, struct memtable *mem, uint64_t nu
                           struct version_edit *edit, uint64_t *bytes_written);
 
 /* The write path (db_write.c). batch NULL forces a memtable switch. */
-int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recovery);
+int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recovery) SHALE_EXCLUDES(db->vs.mu);
 
-/* Background threads (db_flush.c). */
-int db_start_threads(struct shale_db *db);
-void db_stop_threads(struct shale_db *db);
-/* Flushes the memtable and waits for it. */
-int db_flush_memtable(struct shale_db *db);
+/* The flush thread (db_flush.c): started by open; joined once shutting_down
+ * is set and the thread woken. */
+int db_flush_start_thread(struct shale_db *db);
+void db_flush_join_thread(struct shale_db *db);
+/* Switches the memtable and waits until it is flushed. */
+int db_flush_memtable(struct shale_db *db) SHALE_EXCLUDES(db->vs.mu);
 /* Waits bg_retry_micros (or until woken) before retrying background work
  * after ENOSPC. REQUIRES: mu. */
-void db_retry_wait(struct shale_db *db, struct condvar *cv);
+void db_retry_wait(struct shale_db *db, struct condvar *cv) SHALE_REQUIRES(db->vs.mu);
 /* Smallest sequence a live snapshot may read (mu). */
-uint64_t db_smallest_snapshot(struct shale_db *db);
+uint64_t db_smallest_snapshot(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
 
 /* Enters/leaves a call that close must wait for. REQUIRES: mu. */
-int db_enter(struct shale_db *db);
-void db_leave(struct shale_db *db);
+int db_enter(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
+void db_leave(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
+
+/* Releases the database mutex, then writes out the info-log lines queued
+ * under it. Every release of mu in lib/db goes through here (cond waits
+ * aside), so the log never waits long. */
+static inline void db_unlock(struct shale_db *db) SHALE_RELEASE(db->vs.mu)
+{
+	mutex_unlock(&db->vs.mu);
+	logger_flush(db->info_log);
+}
 
 static inline void db_hook(struct shale_db *db, enum db_hook_point p)
 {

@@ -4,8 +4,8 @@
  * all yielded. When a child reports an error the merger becomes invalid with
  * that status at once: it never steps over damage.
  */
-#ifndef SHALE_LIB_MERGER_H
-#define SHALE_LIB_MERGER_H
+#ifndef SHALE_VERSION_MERGER_H
+#define SHALE_VERSION_MERGER_H
 
 #include "lib/util/comparator.h"
 #include "lib/util/iter.h"

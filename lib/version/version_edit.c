@@ -1,4 +1,4 @@
-#include "lib/version_edit.h"
+#include "lib/version/version_edit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +261,6 @@ int edit_decode(struct version_edit *e, struct slice in, const char *what)
 	if (rc)
 		return rc;
 	if (bad)
-		return err_set(SHALE_ECORRUPT, "corruption: %s: bad version edit: %s", what, bad);
+		return err_set(SHALE_ECORRUPT, "%s: bad version edit: %s", what, bad);
 	return 0;
 }

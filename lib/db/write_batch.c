@@ -1,4 +1,4 @@
-#include "lib/write_batch.h"
+#include "lib/db/write_batch.h"
 
 #include <stdlib.h>
 
@@ -43,7 +43,7 @@ int batch_append(struct shale_batch *dst, const struct shale_batch *src)
 int batch_iterate(struct slice rep, const struct batch_handler *h, const char *what)
 {
 	if (rep.size < BATCH_HEADER)
-		return err_set(SHALE_ECORRUPT, "corruption: %s: write batch of %zu bytes is shorter than its header",
+		return err_set(SHALE_ECORRUPT, "%s: write batch of %zu bytes is shorter than its header",
 		               what, rep.size);
 	uint32_t want = batch_rep_count(rep);
 	uint32_t found = 0;
@@ -56,14 +56,14 @@ int batch_iterate(struct slice rep, const struct batch_handler *h, const char *w
 		int rc;
 		if (tag == IKEY_TYPE_VALUE) {
 			if (!get_lenprefixed(&in, &key) || !get_lenprefixed(&in, &value))
-				return err_set(SHALE_ECORRUPT, "corruption: %s: write batch: bad put record", what);
+				return err_set(SHALE_ECORRUPT, "%s: write batch: bad put record", what);
 			rc = h->put(h->arg, key, value);
 		} else if (tag == IKEY_TYPE_DELETION) {
 			if (!get_lenprefixed(&in, &key))
-				return err_set(SHALE_ECORRUPT, "corruption: %s: write batch: bad delete record", what);
+				return err_set(SHALE_ECORRUPT, "%s: write batch: bad delete record", what);
 			rc = h->del(h->arg, key);
 		} else {
-			return err_set(SHALE_ECORRUPT, "corruption: %s: write batch: unknown operation %d", what,
+			return err_set(SHALE_ECORRUPT, "%s: write batch: unknown operation %d", what,
 			               (unsigned char)tag);
 		}
 		if (rc)
@@ -71,7 +71,7 @@ int batch_iterate(struct slice rep, const struct batch_handler *h, const char *w
 		found++;
 	}
 	if (found != want)
-		return err_set(SHALE_ECORRUPT, "corruption: %s: write batch holds %u operations, header says %u",
+		return err_set(SHALE_ECORRUPT, "%s: write batch holds %u operations, header says %u",
 		               what, found, want);
 	return 0;
 }
@@ -124,14 +124,14 @@ SHALE_EXPORT void shale_batch_destroy(shale_batch *b)
 static int check_len(size_t n, const char *what)
 {
 	if (n > UINT32_MAX)
-		return err_set(SHALE_EINVAL, "invalid argument: %s of %zu bytes (at most 4 GiB - 1)", what, n);
+		return err_set(SHALE_EINVAL, "%s of %zu bytes (at most 4 GiB - 1)", what, n);
 	return 0;
 }
 
 SHALE_EXPORT int shale_batch_put(shale_batch *b, const void *key, size_t klen, const void *val, size_t vlen)
 {
 	if (b == NULL || (key == NULL && klen) || (val == NULL && vlen))
-		return err_set(SHALE_EINVAL, "invalid argument: shale_batch_put: NULL batch or buffer");
+		return err_set(SHALE_EINVAL, "shale_batch_put: NULL batch or buffer");
 	int rc = check_len(klen, "key");
 	if (rc == 0)
 		rc = check_len(vlen, "value");
@@ -156,7 +156,7 @@ SHALE_EXPORT int shale_batch_put(shale_batch *b, const void *key, size_t klen, c
 SHALE_EXPORT int shale_batch_delete(shale_batch *b, const void *key, size_t klen)
 {
 	if (b == NULL || (key == NULL && klen))
-		return err_set(SHALE_EINVAL, "invalid argument: shale_batch_delete: NULL batch or key");
+		return err_set(SHALE_EINVAL, "shale_batch_delete: NULL batch or key");
 	int rc = check_len(klen, "key");
 	if (rc)
 		return rc;

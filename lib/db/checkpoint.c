@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/db_impl.h"
+#include "lib/db/db_impl.h"
 #include "lib/util/filename.h"
 
 static int copy_file(struct env *env, const char *from, const char *to)
@@ -68,12 +68,12 @@ static void remove_dir(struct env *env, const char *dir)
 SHALE_EXPORT int shale_checkpoint(shale_db *db, const char *dir)
 {
 	if (db == NULL || dir == NULL || dir[0] == '\0')
-		return err_set(SHALE_EINVAL, "invalid argument: shale_checkpoint: NULL database or empty directory");
+		return err_set(SHALE_EINVAL, "shale_checkpoint: NULL database or empty directory");
 	if (strlen(dir) >= DBPATH_MAX)
-		return err_set(SHALE_EINVAL, "invalid argument: shale_checkpoint: directory path too long");
+		return err_set(SHALE_EINVAL, "shale_checkpoint: directory path too long");
 	struct env *env = db->env;
 	if (env_exists(env, dir))
-		return err_set(SHALE_EINVAL, "invalid argument: shale_checkpoint: %s already exists", dir);
+		return err_set(SHALE_EINVAL, "shale_checkpoint: %s already exists", dir);
 
 	struct version_edit snap;
 	struct buf rec = BUF_INIT;
@@ -84,15 +84,15 @@ SHALE_EXPORT int shale_checkpoint(shale_db *db, const char *dir)
 	int created = 0;
 
 	edit_init(&snap);
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	int rc = db_enter(db);
 	if (rc) {
-		mutex_unlock(&db->mu);
+		db_unlock(db);
 		return rc;
 	}
 	db->deletions_disabled++;
 	while (db->deleting)
-		cond_wait(&db->bg_cv, &db->mu);
+		cond_wait(&db->bg_cv, &db->vs.mu);
 	rc = vset_snapshot_edit(&db->vs, &snap);
 	uint64_t log_number = db->vs.log_number, prev_log = db->vs.prev_log_number;
 	uint64_t manifest_number = vset_new_file_number(&db->vs); /* unused by the DB itself */
@@ -103,7 +103,7 @@ SHALE_EXPORT int shale_checkpoint(shale_db *db, const char *dir)
 		for (size_t i = 0; rc == 0 && i < snap.nadded; i++)
 			tables[ntables++] = snap.added[i].f->number;
 	}
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 
 	edit_set_next_file(&snap, manifest_number + 1);
 	if (rc == 0)
@@ -147,11 +147,11 @@ SHALE_EXPORT int shale_checkpoint(shale_db *db, const char *dir)
 		err_restore(rc, msg);
 	}
 
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	if (--db->deletions_disabled == 0 && db->delete_again)
 		db_delete_obsolete_files(db, 0); /* what was held off meanwhile */
 	db_leave(db);
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	env_free_names(names, nnames);
 	free(tables);
 	buf_free(&rec);

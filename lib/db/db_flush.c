@@ -4,8 +4,7 @@
  */
 #include <stdlib.h>
 
-#include "lib/db_compact.h"
-#include "lib/db_impl.h"
+#include "lib/db/db_impl.h"
 #include "lib/util/filename.h"
 #include "sstable/table_builder.h"
 
@@ -57,7 +56,7 @@ int db_write_level0_table(struct shale_db *db, struct memtable *mem, uint64_t nu
 }
 
 /* Flushes imm. REQUIRES: mu held, imm set; releases mu during the I/O. */
-static int flush_imm(struct shale_db *db)
+static int flush_imm(struct shale_db *db) SHALE_REQUIRES(db->vs.mu)
 {
 	struct memtable *imm = db->imm;
 	uint64_t number = db->imm_table_number;
@@ -65,7 +64,7 @@ static int flush_imm(struct shale_db *db)
 	uint64_t bytes = 0;
 	struct version_edit edit;
 	edit_init(&edit);
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 
 	db_hook(db, HOOK_FLUSH_BEGIN);
 	int rc = db_write_level0_table(db, imm, number, &edit, &bytes);
@@ -73,7 +72,7 @@ static int flush_imm(struct shale_db *db)
 	if (rc == 0 && bytes > 0)
 		rc = env_sync_dir(db->env, db->dbname);
 
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	if (rc == 0) {
 		/* Every WAL before the current one is now obsolete. */
 		edit_set_log_number(&edit, db->logfile_number);
@@ -91,10 +90,10 @@ static int flush_imm(struct shale_db *db)
 		              (unsigned long long)number, (unsigned long long)bytes);
 		cond_broadcast(&db->bg_cv);
 		cond_broadcast(&db->compact_cv);
-		mutex_unlock(&db->mu);
+		db_unlock(db);
 		memtable_unref(imm); /* freeing a large arena is slow: not under mu */
 		db_hook(db, HOOK_FLUSH_DONE);
-		mutex_lock(&db->mu);
+		mutex_lock(&db->vs.mu);
 		db_delete_obsolete_files(db, 0);
 	} else {
 		/* The retry writes a new table under a fresh number: a failed
@@ -113,24 +112,14 @@ static int flush_imm(struct shale_db *db)
 	return rc;
 }
 
-/* Waits before retrying background work after ENOSPC. REQUIRES: mu. */
-void db_retry_wait(struct shale_db *db, struct condvar *cv)
-{
-	mutex_unlock(&db->mu);
-	db_hook(db, HOOK_BG_RETRY);
-	mutex_lock(&db->mu);
-	if (!atomic_load(&db->shutting_down))
-		cond_timedwait(cv, &db->mu, db->opt.bg_retry_micros);
-}
-
 static void *flush_main(void *arg)
 {
 	struct shale_db *db = arg;
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	while (!atomic_load(&db->shutting_down)) {
 		int hard = db->bg_error && !db->bg_soft;
 		if (hard || (db->imm == NULL && !(db->bg_soft && db->log_broken))) {
-			cond_wait(&db->flush_cv, &db->mu);
+			cond_wait(&db->flush_cv, &db->vs.mu);
 			continue;
 		}
 		int rc;
@@ -139,9 +128,9 @@ static void *flush_main(void *arg)
 		} else {
 			/* The WAL failed with ENOSPC: replace it, moving its memtable to imm
 			 * (flushed on the next turn), as a writer would. */
-			mutex_unlock(&db->mu);
+			db_unlock(db);
 			rc = db_write(db, 0, NULL, 1);
-			mutex_lock(&db->mu);
+			mutex_lock(&db->vs.mu);
 		}
 		if (rc == 0 && db->imm == NULL) {
 			db_clear_soft_error(db);
@@ -151,7 +140,7 @@ static void *flush_main(void *arg)
 				db_retry_wait(db, &db->flush_cv);
 		}
 	}
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	return NULL;
 }
 
@@ -160,35 +149,27 @@ int db_flush_memtable(struct shale_db *db)
 	int rc = db_write(db, 0, NULL, 0);
 	if (rc)
 		return rc;
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	while (db->imm != NULL && !db->bg_error && !atomic_load(&db->shutting_down))
-		cond_wait(&db->bg_cv, &db->mu);
+		cond_wait(&db->bg_cv, &db->vs.mu);
 	rc = db_bg_error(db);
 	if (rc == 0 && db->imm != NULL)
-		rc = err_set(SHALE_ECLOSED, "closed: %s: the database is closing", db->dbname);
-	mutex_unlock(&db->mu);
+		rc = err_set(SHALE_ECLOSED, "%s: the database is closing", db->dbname);
+	db_unlock(db);
 	return rc;
 }
 
-int db_start_threads(struct shale_db *db)
+int db_flush_start_thread(struct shale_db *db)
 {
 	int rc = thread_start(&db->flush_thread, flush_main, db, "flush");
-	if (rc)
-		return rc;
-	db->flush_thread_started = 1;
-	return db_compact_start_threads(db);
+	if (rc == 0)
+		db->flush_thread_started = 1;
+	return rc;
 }
 
-void db_stop_threads(struct shale_db *db)
+void db_flush_join_thread(struct shale_db *db)
 {
-	mutex_lock(&db->mu);
-	atomic_store(&db->shutting_down, 1);
-	cond_broadcast(&db->flush_cv);
-	cond_broadcast(&db->compact_cv);
-	cond_broadcast(&db->bg_cv);
-	mutex_unlock(&db->mu);
 	if (db->flush_thread_started)
 		thread_join(db->flush_thread);
 	db->flush_thread_started = 0;
-	db_compact_stop_threads(db);
 }

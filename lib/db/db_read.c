@@ -2,20 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/db_impl.h"
-
-uint64_t db_smallest_snapshot(struct shale_db *db)
-{
-	mutex_assert_held(&db->mu);
-	if (db->snapshots.next != &db->snapshots)
-		return db->snapshots.next->seq;
-	return db->vs.last_sequence;
-}
+#include "lib/db/db_impl.h"
 
 SHALE_EXPORT const shale_snapshot *shale_snapshot_create(shale_db *db)
 {
 	if (db == NULL) {
-		err_set(SHALE_EINVAL, "invalid argument: shale_snapshot_create: NULL database");
+		err_set(SHALE_EINVAL, "shale_snapshot_create: NULL database");
 		return NULL;
 	}
 	struct shale_snapshot *s = malloc(sizeof(*s));
@@ -23,11 +15,11 @@ SHALE_EXPORT const shale_snapshot *shale_snapshot_create(shale_db *db)
 		err_nomem("snapshot");
 		return NULL;
 	}
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	if (db->closing) {
-		mutex_unlock(&db->mu);
+		db_unlock(db);
 		free(s);
-		err_set(SHALE_ECLOSED, "closed: %s: the database is closing", db->dbname);
+		err_set(SHALE_ECLOSED, "%s: the database is closing", db->dbname);
 		return NULL;
 	}
 	/* Sequences only grow, so appending keeps the list oldest first. */
@@ -36,7 +28,7 @@ SHALE_EXPORT const shale_snapshot *shale_snapshot_create(shale_db *db)
 	s->prev = db->snapshots.prev;
 	s->prev->next = s;
 	db->snapshots.prev = s;
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	return s;
 }
 
@@ -45,10 +37,10 @@ SHALE_EXPORT void shale_snapshot_release(shale_db *db, const shale_snapshot *sna
 	if (db == NULL || snap == NULL)
 		return;
 	struct shale_snapshot *s = (struct shale_snapshot *)snap;
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	s->prev->next = s->next;
 	s->next->prev = s->prev;
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	free(s);
 }
 
@@ -83,14 +75,14 @@ SHALE_EXPORT int shale_get(shale_db *db, const shale_readopts *ro, const void *k
 	if (vlenp)
 		*vlenp = 0;
 	if (db == NULL || valp == NULL || vlenp == NULL || (key == NULL && klen))
-		return err_set(SHALE_EINVAL, "invalid argument: shale_get: NULL database, key or output");
+		return err_set(SHALE_EINVAL, "shale_get: NULL database, key or output");
 	struct read_opts rop = { ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1 };
 	struct slice k = slice_make(key, klen);
 
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	int rc = db_enter(db);
 	if (rc) {
-		mutex_unlock(&db->mu);
+		db_unlock(db);
 		return rc;
 	}
 	uint64_t seq = ro && ro->snapshot ? ro->snapshot->seq : db->vs.last_sequence;
@@ -99,8 +91,8 @@ SHALE_EXPORT int shale_get(shale_db *db, const shale_readopts *ro, const void *k
 	memtable_ref(mem);
 	if (imm)
 		memtable_ref(imm);
-	version_ref(v);
-	mutex_unlock(&db->mu);
+	version_ref(&db->vs, v);
+	db_unlock(db);
 
 	void *val = NULL;
 	size_t vlen = 0;
@@ -111,14 +103,14 @@ SHALE_EXPORT int shale_get(shale_db *db, const shale_readopts *ro, const void *k
 
 	memtable_unref(mem);
 	memtable_unref(imm);
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	if (exhausted) {
 		vset_set_seek_target(&db->vs, &charge);
 		cond_signal(&db->compact_cv);
 	}
-	version_unref(v);
+	version_unref(&db->vs, v);
 	db_leave(db);
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	if (rc == SHALE_OK) {
 		*valp = val;
 		*vlenp = vlen;

@@ -11,7 +11,7 @@
  *    opened before it stay ghosts).
  * Hooks run without the lock.
  */
-#include "lib/util/env_fault.h"
+#include "lib/testing/env_fault.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -192,8 +192,8 @@ static int check_op(struct fault_env *fe, unsigned op, const char *path, uint64_
 static int fault_error(int kind, const char *what, const char *path)
 {
 	if (kind == FAULT_ENOSPC)
-		return err_set(SHALE_ENOSPC, "no space: %s: %s: injected ENOSPC", path, what);
-	return err_set(SHALE_EIO, "io error: %s: %s: injected fault", path, what);
+		return err_set(SHALE_ENOSPC, "%s: %s: injected ENOSPC", path, what);
+	return err_set(SHALE_EIO, "%s: %s: injected fault", path, what);
 }
 
 /* ---- files ---- */
@@ -290,7 +290,7 @@ static int fw_append(struct wfile *f, const char *data, size_t n)
 		pthread_mutex_unlock(&w->fe->mu);
 		if (rc)
 			return rc;
-		return err_set(SHALE_EIO, "io error: %s: write: injected short write (%zu of %zu bytes)",
+		return err_set(SHALE_EIO, "%s: write: injected short write (%zu of %zu bytes)",
 		               w->path, half, n);
 	}
 	if (k > 0)

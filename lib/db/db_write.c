@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/db_impl.h"
+#include "lib/db/db_impl.h"
 #include "lib/util/filename.h"
 
 /* A group is capped at about 1 MiB, and at 128 KiB past the leader's own batch
@@ -13,65 +13,12 @@
 #define GROUP_MAX_BYTES (1u << 20)
 #define GROUP_SMALL_BYTES (128u << 10)
 
-void db_set_bg_error(struct shale_db *db, int code)
-{
-	mutex_assert_held(&db->mu);
-	if (db->bg_error && !db->bg_soft)
-		return; /* the first hard error stays */
-	db->bg_error = code;
-	db->bg_soft = code == SHALE_ENOSPC;
-	err_copy(db->bg_msg, sizeof(db->bg_msg));
-	logger_printf(db->info_log, "background error (%s): %s", db->bg_soft ? "retried" : "sticky", db->bg_msg);
-	cond_broadcast(&db->bg_cv);
-	if (db->bg_soft)
-		cond_signal(&db->flush_cv); /* the flush thread runs the retry */
-}
-
-void db_clear_soft_error(struct shale_db *db)
-{
-	mutex_assert_held(&db->mu);
-	/* Not while a broken WAL's data is only in memory: until its memtable
-	 * (mem while the WAL is broken, imm after the switch) is in a table, a
-	 * later write must not reach the disk before it. */
-	if (db->bg_error && db->bg_soft && !db->log_broken && db->imm == NULL) {
-		logger_printf(db->info_log, "background error cleared by a successful retry");
-		db->bg_error = 0;
-		db->bg_soft = 0;
-		db->bg_msg[0] = '\0';
-		cond_broadcast(&db->bg_cv);
-	}
-}
-
-int db_bg_error(struct shale_db *db)
-{
-	mutex_assert_held(&db->mu);
-	if (db->bg_error)
-		return err_restore(db->bg_error, db->bg_msg);
-	return 0;
-}
-
-int db_enter(struct shale_db *db)
-{
-	mutex_assert_held(&db->mu);
-	if (db->closing)
-		return err_set(SHALE_ECLOSED, "closed: %s: the database is closing", db->dbname);
-	db->active_calls++;
-	return 0;
-}
-
-void db_leave(struct shale_db *db)
-{
-	mutex_assert_held(&db->mu);
-	if (--db->active_calls == 0 && db->closing)
-		cond_broadcast(&db->bg_cv);
-}
-
 /* Starts a new WAL and memtable and hands the old memtable to the flush
  * thread. REQUIRES: mu held, the caller is the leader, imm is NULL. Releases
  * mu during the I/O. */
-static int switch_memtable(struct shale_db *db)
+static int switch_memtable(struct shale_db *db) SHALE_REQUIRES(db->vs.mu)
 {
-	mutex_assert_held(&db->mu);
+	mutex_assert_held(&db->vs.mu);
 	uint64_t log_number = vset_new_file_number(&db->vs);
 	uint64_t table_number = vset_new_file_number(&db->vs);
 	int rc = u64map_put(&db->pending_outputs, table_number, db);
@@ -83,7 +30,7 @@ static int switch_memtable(struct shale_db *db)
 	struct memtable *mem = NULL;
 	char path[FNAME_MAX];
 	fname_log(path, db->dbname, log_number);
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 
 	/* The old WAL is made durable before any write goes to the new one, so a
 	 * crash can never keep a later write and lose an earlier one. A broken
@@ -105,7 +52,7 @@ static int switch_memtable(struct shale_db *db)
 		env_remove(db->env, path);
 	}
 
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	if (rc) {
 		u64map_remove(&db->pending_outputs, table_number);
 		return rc;
@@ -120,18 +67,18 @@ static int switch_memtable(struct shale_db *db)
 	logger_printf(db->info_log, "memtable switched: new WAL %06llu, flush to %06llu.ldb",
 	              (unsigned long long)log_number, (unsigned long long)table_number);
 	cond_signal(&db->flush_cv);
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	db_hook(db, HOOK_WAL_SWITCHED);
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	return 0;
 }
 
-static uint64_t level0_files(struct shale_db *db)
+static uint64_t level0_files(struct shale_db *db) SHALE_REQUIRES(db->vs.mu)
 {
 	return (uint64_t)db->vs.current->nfiles[0];
 }
 
-static void note_stall(struct shale_db *db, uint64_t start)
+static void note_stall(struct shale_db *db, uint64_t start) SHALE_REQUIRES(db->vs.mu)
 {
 	uint64_t us = env_now_micros(db->env) - start;
 	db->stall_micros += us;
@@ -140,23 +87,23 @@ static void note_stall(struct shale_db *db, uint64_t start)
 }
 
 /* Makes sure mem has room (or switches it when force). REQUIRES: mu, leader. */
-static int make_room(struct shale_db *db, int force, int recovery)
+static int make_room(struct shale_db *db, int force, int recovery) SHALE_REQUIRES(db->vs.mu)
 {
-	mutex_assert_held(&db->mu);
+	mutex_assert_held(&db->vs.mu);
 	int allow_delay = !force;
 	for (;;) {
 		if (db->bg_error && !(recovery && db->bg_soft)) {
 			return db_bg_error(db);
 		} else if (db->closing || atomic_load(&db->shutting_down)) {
 			/* a write that raced with close (close waits for queued writers) */
-			return err_set(SHALE_ECLOSED, "closed: %s: the database is closing", db->dbname);
+			return err_set(SHALE_ECLOSED, "%s: the database is closing", db->dbname);
 		} else if (allow_delay && level0_files(db) >= (uint64_t)db->opt.l0_slowdown_trigger) {
 			/* Level 0 is filling: give compaction a little time, once per write,
 			 * rather than stopping every writer later for a long time. */
 			uint64_t start = env_now_micros(db->env);
-			mutex_unlock(&db->mu);
+			db_unlock(db);
 			env_sleep_micros(db->env, 1000);
-			mutex_lock(&db->mu);
+			mutex_lock(&db->vs.mu);
 			note_stall(db, start);
 			allow_delay = 0;
 		} else if (!force && !db->log_broken &&
@@ -166,7 +113,7 @@ static int make_room(struct shale_db *db, int force, int recovery)
 			/* The previous memtable is still being flushed. */
 			uint64_t start = env_now_micros(db->env);
 			logger_printf(db->info_log, "write waits: memtable full, flush in progress");
-			cond_wait(&db->bg_cv, &db->mu);
+			cond_wait(&db->bg_cv, &db->vs.mu);
 			note_stall(db, start);
 		} else if (!recovery && level0_files(db) >= (uint64_t)db->opt.l0_stop_trigger) {
 			/* (replacing a broken WAL adds no data: it does not wait here) */
@@ -174,7 +121,7 @@ static int make_room(struct shale_db *db, int force, int recovery)
 			logger_printf(db->info_log, "write waits: %llu level-0 files",
 			              (unsigned long long)level0_files(db));
 			cond_signal(&db->compact_cv);
-			cond_wait(&db->bg_cv, &db->mu);
+			cond_wait(&db->bg_cv, &db->vs.mu);
 			note_stall(db, start);
 		} else {
 			if (force && memtable_count(db->mem) == 0 && !db->log_broken)
@@ -193,7 +140,7 @@ static int make_room(struct shale_db *db, int force, int recovery)
 
 /* Merges the queued batches behind the leader into one group. REQUIRES: mu.
  * Returns the batch to write and sets *last to the last member. */
-static struct shale_batch *build_group(struct shale_db *db, struct writer **last, int *sync)
+static struct shale_batch *build_group(struct shale_db *db, struct writer **last, int *sync) SHALE_REQUIRES(db->vs.mu)
 {
 	struct writer *first = db->writers_head;
 	struct shale_batch *result = first->batch;
@@ -235,11 +182,11 @@ int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recov
 	if (rc)
 		return rc;
 
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	if (db->closing && !recovery) {
-		mutex_unlock(&db->mu);
+		db_unlock(db);
 		cond_destroy(&w.cv);
-		return err_set(SHALE_ECLOSED, "closed: %s: the database is closing", db->dbname);
+		return err_set(SHALE_ECLOSED, "%s: the database is closing", db->dbname);
 	}
 	if (db->writers_tail)
 		db->writers_tail->next = &w;
@@ -248,18 +195,18 @@ int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recov
 	db->writers_tail = &w;
 	db_hook(db, HOOK_WRITER_QUEUED);
 	while (!w.done && db->writers_head != &w)
-		cond_wait(&w.cv, &db->mu);
+		cond_wait(&w.cv, &db->vs.mu);
 	if (w.done) {
-		mutex_unlock(&db->mu);
+		db_unlock(db);
 		cond_destroy(&w.cv);
 		return w.status ? err_restore(w.status, w.msg) : 0;
 	}
 
 	/* This writer leads. */
 	if (db->hooks) {
-		mutex_unlock(&db->mu);
+		db_unlock(db);
 		db_hook(db, HOOK_LEADER_BEFORE_GROUP);
-		mutex_lock(&db->mu);
+		mutex_lock(&db->vs.mu);
 	}
 	struct writer *last = &w;
 	rc = make_room(db, batch == NULL, recovery);
@@ -269,7 +216,7 @@ int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recov
 		uint64_t seq = db->vs.last_sequence + 1;
 		uint32_t count = batch_rep_count(batch_rep(group));
 		batch_set_sequence(group, seq);
-		mutex_unlock(&db->mu);
+		db_unlock(db);
 
 		/* Only the leader touches the WAL and inserts into mem: mu is not needed. */
 		struct slice rep = batch_rep(group);
@@ -282,7 +229,7 @@ int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recov
 		if (rc == 0)
 			rc = batch_insert(rep, db->mem, "write batch");
 
-		mutex_lock(&db->mu);
+		mutex_lock(&db->vs.mu);
 		if (wal_failed) {
 			/* Nothing more goes to this WAL; the error is sticky (ENOSPC until
 			 * a background retry replaces the WAL). The group's sequences are
@@ -328,7 +275,7 @@ int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recov
 		cond_signal(&db->writers_head->cv);
 	else if (db->closing)
 		cond_broadcast(&db->bg_cv);
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	cond_destroy(&w.cv);
 	return rc ? err_restore(rc, msg) : 0;
 }
@@ -338,7 +285,7 @@ int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recov
 static int check_db(shale_db *db, const char *fn)
 {
 	if (db == NULL)
-		return err_set(SHALE_EINVAL, "invalid argument: %s: NULL database", fn);
+		return err_set(SHALE_EINVAL, "%s: NULL database", fn);
 	return 0;
 }
 
@@ -348,7 +295,7 @@ SHALE_EXPORT int shale_write(shale_db *db, const shale_writeopts *wo, shale_batc
 	if (rc)
 		return rc;
 	if (batch == NULL)
-		return err_set(SHALE_EINVAL, "invalid argument: shale_write: NULL batch");
+		return err_set(SHALE_EINVAL, "shale_write: NULL batch");
 	return db_write(db, wo ? wo->sync : 0, batch, 0);
 }
 
@@ -357,7 +304,7 @@ static int write_one(shale_db *db, const shale_writeopts *wo, int type, const vo
                      const void *val, size_t vlen)
 {
 	if (klen > UINT32_MAX || vlen > UINT32_MAX)
-		return err_set(SHALE_EINVAL, "invalid argument: key or value longer than 4 GiB - 1");
+		return err_set(SHALE_EINVAL, "key or value longer than 4 GiB - 1");
 	char small[512];
 	size_t need = BATCH_HEADER + 1 + 10 + klen + vlen;
 	struct shale_batch b;
@@ -390,7 +337,7 @@ SHALE_EXPORT int shale_put(shale_db *db, const shale_writeopts *wo, const void *
 	if (rc)
 		return rc;
 	if ((key == NULL && klen) || (val == NULL && vlen))
-		return err_set(SHALE_EINVAL, "invalid argument: shale_put: NULL key or value with a length");
+		return err_set(SHALE_EINVAL, "shale_put: NULL key or value with a length");
 	return write_one(db, wo, IKEY_TYPE_VALUE, key, klen, val, vlen);
 }
 
@@ -400,6 +347,6 @@ SHALE_EXPORT int shale_delete(shale_db *db, const shale_writeopts *wo, const voi
 	if (rc)
 		return rc;
 	if (key == NULL && klen)
-		return err_set(SHALE_EINVAL, "invalid argument: shale_delete: NULL key with a length");
+		return err_set(SHALE_EINVAL, "shale_delete: NULL key with a length");
 	return write_one(db, wo, IKEY_TYPE_DELETION, key, klen, NULL, 0);
 }

@@ -1,4 +1,4 @@
-#include "lib/merger.h"
+#include "lib/version/merger.h"
 
 #include <stdlib.h>
 

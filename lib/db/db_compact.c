@@ -8,7 +8,7 @@
  * writers and compact_range (bg_cv).
  *
  * Besides size and file count, reads pick compactions (LevelDB's
- * allowed_seeks and iterator read sampling, version_set.h): a file whose key
+ * allowed_seeks and iterator read sampling, lib/version/version.h): a file whose key
  * range keeps making reads look in more than one file is compacted.
  *
  * Errors: a background compaction's failure is the DB's background error
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 
 #include "compaction/compaction.h"
-#include "lib/db_compact.h"
+#include "lib/db/db_compact.h"
 #include "lib/util/filename.h"
 
 struct compaction_state {
@@ -45,24 +45,24 @@ void db_compact_free(struct shale_db *db)
 static uint64_t new_output(void *arg)
 {
 	struct shale_db *db = arg;
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	uint64_t n = vset_new_file_number(&db->vs);
 	if (u64map_put(&db->pending_outputs, n, db) != 0)
 		n = 0;
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	return n;
 }
 
 static void drop_output(void *arg, uint64_t number)
 {
 	struct shale_db *db = arg;
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	u64map_remove(&db->pending_outputs, number);
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 }
 
 /* Runs c and installs it. REQUIRES: mu held; released while working. Frees c. */
-static int run_compaction(struct shale_db *db, struct compaction *c)
+static int run_compaction(struct shale_db *db, struct compaction *c) SHALE_REQUIRES(db->vs.mu)
 {
 	struct compaction_state *cs = db->compactions;
 	int out_level = c->level + 1;
@@ -96,10 +96,10 @@ static int run_compaction(struct shale_db *db, struct compaction *c)
 			.drop_output = drop_output,
 			.arg = db,
 		};
-		mutex_unlock(&db->mu);
+		db_unlock(db);
 		db_hook(db, HOOK_COMPACTION_BEGIN);
 		rc = compaction_run(c, &ce, &st);
-		mutex_lock(&db->mu);
+		mutex_lock(&db->vs.mu);
 		if (rc == 0)
 			rc = vset_log_and_apply(&db->vs, &c->edit);
 		/* Installed (or failed): the outputs are no longer pending. */
@@ -116,13 +116,13 @@ static int run_compaction(struct shale_db *db, struct compaction *c)
 	if (rc)
 		compaction_failed(&db->vs, c);
 	compaction_unregister(&cs->reg, c);
-	compaction_free(c);
+	compaction_free(&db->vs, c);
 	cond_broadcast(&db->bg_cv);
 	cond_broadcast(&db->compact_cv);
 	if (rc == 0 && db->hooks) {
-		mutex_unlock(&db->mu);
+		db_unlock(db);
 		db_hook(db, HOOK_COMPACTION_DONE);
-		mutex_lock(&db->mu);
+		mutex_lock(&db->vs.mu);
 	}
 	if (rc == 0)
 		db_delete_obsolete_files(db, 0);
@@ -133,10 +133,10 @@ static void *compact_main(void *arg)
 {
 	struct shale_db *db = arg;
 	int retrying = 0;
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	while (!atomic_load(&db->shutting_down)) {
 		if (db->bg_error && !db->bg_soft) {
-			cond_wait(&db->compact_cv, &db->mu);
+			cond_wait(&db->compact_cv, &db->vs.mu);
 			continue;
 		}
 		struct compaction *c = NULL;
@@ -148,7 +148,7 @@ static void *compact_main(void *arg)
 			if (retrying)
 				db_clear_soft_error(db);
 			retrying = 0;
-			cond_wait(&db->compact_cv, &db->mu);
+			cond_wait(&db->compact_cv, &db->vs.mu);
 			continue;
 		}
 		retrying = 0;
@@ -164,7 +164,7 @@ static void *compact_main(void *arg)
 			}
 		}
 	}
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	return NULL;
 }
 
@@ -202,13 +202,13 @@ int db_compact_describe(struct shale_db *db, struct buf *b)
 
 int db_compact_level(struct shale_db *db, int level, const struct slice *begin, const struct slice *end)
 {
-	mutex_assert_held(&db->mu);
+	mutex_assert_held(&db->vs.mu);
 	struct buf from = BUF_INIT;
 	int has_from = begin != NULL;
 	int rc = has_from ? buf_set(&from, begin->data, begin->size) : 0;
 	while (rc == 0) {
 		if (atomic_load(&db->shutting_down)) {
-			rc = err_set(SHALE_ECLOSED, "closed: %s: the database is closing", db->dbname);
+			rc = err_set(SHALE_ECLOSED, "%s: the database is closing", db->dbname);
 			break;
 		}
 		if ((rc = db_bg_error(db)) != 0)
@@ -221,7 +221,7 @@ int db_compact_level(struct shale_db *db, int level, const struct slice *begin, 
 		if (rc)
 			break;
 		if (conflict) {
-			cond_wait(&db->bg_cv, &db->mu);
+			cond_wait(&db->bg_cv, &db->vs.mu);
 			continue;
 		}
 		if (c == NULL)
@@ -239,7 +239,7 @@ int db_compact_level(struct shale_db *db, int level, const struct slice *begin, 
 		if (rc == 0)
 			rc = run_compaction(db, c);
 		else
-			compaction_free(c);
+			compaction_free(&db->vs, c);
 		if (rc && rc != SHALE_ENOSPC && rc != SHALE_ECLOSED)
 			db_set_bg_error(db, rc); /* a failed MANIFEST write or damage: sticky */
 		if (single_round)
@@ -252,16 +252,16 @@ int db_compact_level(struct shale_db *db, int level, const struct slice *begin, 
 SHALE_EXPORT int shale_compact_range(shale_db *db, const void *begin, size_t blen, const void *end, size_t elen)
 {
 	if (db == NULL)
-		return err_set(SHALE_EINVAL, "invalid argument: shale_compact_range: NULL database");
+		return err_set(SHALE_EINVAL, "shale_compact_range: NULL database");
 	struct slice b = slice_make(begin, blen), e = slice_make(end, elen);
 	const struct slice *bp = begin ? &b : NULL, *ep = end ? &e : NULL;
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	int rc = db_enter(db);
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	if (rc)
 		return rc;
 	rc = db_flush_memtable(db);
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	int max_level = 1;
 	for (int level = 1; level < NUM_LEVELS; level++)
 		if (version_overlap_in_level(db->vs.current, level, bp, ep))
@@ -269,6 +269,6 @@ SHALE_EXPORT int shale_compact_range(shale_db *db, const void *begin, size_t ble
 	for (int level = 0; rc == 0 && level < max_level; level++)
 		rc = db_compact_level(db, level, bp, ep);
 	db_leave(db);
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	return rc;
 }

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/db_impl.h"
-#include "lib/merger.h"
+#include "lib/db/db_impl.h"
+#include "lib/version/merger.h"
 #include "lib/util/random.h"
 
 enum { DIR_FORWARD, DIR_REVERSE };
@@ -52,10 +52,10 @@ static void sample_read(struct shale_iter *di)
 	struct seek_charge charge;
 	version_read_sample(di->version, k, &charge);
 	if (vset_charge_seek(&charge)) {
-		mutex_lock(&di->db->mu);
+		mutex_lock(&di->db->vs.mu);
 		vset_set_seek_target(&di->db->vs, &charge);
 		cond_signal(&di->db->compact_cv);
-		mutex_unlock(&di->db->mu);
+		db_unlock(di->db);
 	}
 }
 
@@ -84,7 +84,7 @@ static int parse(struct shale_iter *di, struct parsed_ikey *p)
 {
 	sample_read(di);
 	if (!ikey_parse(iter_key(di->it), p)) {
-		fail(di, err_set(SHALE_ECORRUPT, "corruption: %s: malformed internal key met by an iterator",
+		fail(di, err_set(SHALE_ECORRUPT, "%s: malformed internal key met by an iterator",
 		                 di->db->dbname));
 		return 0;
 	}
@@ -368,7 +368,7 @@ SHALE_EXPORT const void *shale_iter_value(const shale_iter *di, size_t *vlen)
 SHALE_EXPORT int shale_iter_status(const shale_iter *di)
 {
 	if (di == NULL)
-		return err_set(SHALE_EINVAL, "invalid argument: shale_iter_status: NULL iterator");
+		return err_set(SHALE_EINVAL, "shale_iter_status: NULL iterator");
 	if (di->status)
 		return err_restore(di->status, di->msg);
 	return 0;
@@ -385,16 +385,16 @@ static void iter_free(struct shale_iter *di)
 }
 
 /* Releases what the iterator holds of the DB (none for one made while it closed). */
-static void iter_detach(struct shale_iter *di)
+static void iter_detach(struct shale_iter *di) SHALE_EXCLUDES(di->db->vs.mu)
 {
 	struct shale_db *db = di->db;
 	if (db == NULL)
 		return;
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	if (di->version)
-		version_unref(di->version);
+		version_unref(&db->vs, di->version);
 	db->live_iters--;
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	di->db = NULL;
 }
 
@@ -426,7 +426,7 @@ static shale_iter *failed_iter(struct shale_iter *di, int code)
 SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *ro)
 {
 	if (db == NULL) {
-		err_set(SHALE_EINVAL, "invalid argument: shale_iter_create: NULL database");
+		err_set(SHALE_EINVAL, "shale_iter_create: NULL database");
 		return NULL;
 	}
 	struct shale_iter *di = calloc(1, sizeof(*di));
@@ -464,25 +464,25 @@ SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *r
 	}
 	struct read_opts rop = { ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1 };
 
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	if (db->closing) {
 		/* Close is past its check for live iterators: this one must not
 		 * hold on to the DB. It only reports the error. */
-		mutex_unlock(&db->mu);
+		db_unlock(db);
 		di->db = NULL;
-		return failed_iter(di, err_set(SHALE_ECLOSED, "closed: %s: the database is closing", db->dbname));
+		return failed_iter(di, err_set(SHALE_ECLOSED, "%s: the database is closing", db->dbname));
 	}
 	db->live_iters++;
 	di->seq = ro && ro->snapshot ? ro->snapshot->seq : db->vs.last_sequence;
 	struct memtable *mem = db->mem, *imm = db->imm;
 	struct version *v = db->vs.current;
-	version_ref(v);
+	version_ref(&db->vs, v);
 	di->version = v;
 	/* memtable_iter takes its own reference; these keep them alive until then */
 	memtable_ref(mem);
 	if (imm)
 		memtable_ref(imm);
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 
 	int n = 0, rc = 0;
 	struct iter **children = malloc(((size_t)v->nfiles[0] + NUM_LEVELS + 2) * sizeof(*children));

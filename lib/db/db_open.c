@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/db_compact.h"
-#include "lib/db_impl.h"
+#include "lib/db/db_compact.h"
+#include "lib/db/db_impl.h"
 #include "lib/util/filename.h"
 #include "sstable/compress.h"
 #include "wal/wal_reader.h"
@@ -37,11 +37,9 @@ static int db_alloc(const char *path, const shale_options *opt, struct shale_db 
 	u64map_init(&db->pending_outputs);
 	atomic_init(&db->shutting_down, 0);
 	atomic_init(&db->iter_seed, 0);
-	int rc = mutex_init(&db->mu);
+	int rc = cond_init(&db->bg_cv);
 	if (rc)
 		goto free_db;
-	if ((rc = cond_init(&db->bg_cv)) != 0)
-		goto destroy_mu;
 	if ((rc = cond_init(&db->flush_cv)) != 0)
 		goto destroy_bg_cv;
 	if ((rc = cond_init(&db->compact_cv)) != 0)
@@ -57,8 +55,6 @@ destroy_flush_cv:
 	cond_destroy(&db->flush_cv);
 destroy_bg_cv:
 	cond_destroy(&db->bg_cv);
-destroy_mu:
-	mutex_destroy(&db->mu);
 free_db:
 	free(db->dbname);
 	free(db);
@@ -78,10 +74,8 @@ static void db_free(struct shale_db *db)
 	memtable_unref(db->mem);
 	memtable_unref(db->imm);
 	wfile_close(db->logfile);
-	if (db->table_cache) {
-		vset_destroy(&db->vs);
-		table_cache_destroy(db->table_cache);
-	}
+	vset_destroy(&db->vs);
+	table_cache_destroy(db->table_cache);
 	db_compact_free(db);
 	shale_cache_destroy(db->owned_cache);
 	logger_close(db->info_log);
@@ -93,13 +87,12 @@ static void db_free(struct shale_db *db)
 	cond_destroy(&db->compact_cv);
 	cond_destroy(&db->flush_cv);
 	cond_destroy(&db->bg_cv);
-	mutex_destroy(&db->mu);
 	free(db->dbname);
 	free(db);
 }
 
 /* Writes the MANIFEST and CURRENT of an empty database. */
-static int new_db(struct shale_db *db)
+static int new_db(struct shale_db *db) SHALE_EXCLUDES(db->vs.mu)
 {
 	struct version_edit e;
 	struct buf rec = BUF_INIT;
@@ -118,7 +111,7 @@ static int new_db(struct shale_db *db)
 }
 
 /* Every table the version names must exist. */
-static int check_tables_exist(struct shale_db *db, char **names, size_t n)
+static int check_tables_exist(struct shale_db *db, char **names, size_t n) SHALE_EXCLUDES(db->vs.mu)
 {
 	struct u64map present;
 	u64map_init(&present);
@@ -141,7 +134,7 @@ static int check_tables_exist(struct shale_db *db, char **names, size_t n)
 			}
 	u64map_free(&present);
 	if (missing)
-		return err_set(SHALE_ECORRUPT, "corruption: %s: %d table file%s named by the MANIFEST missing, e.g. %06llu.ldb",
+		return err_set(SHALE_ECORRUPT, "%s: %d table file%s named by the MANIFEST missing, e.g. %06llu.ldb",
 		               db->dbname, missing, missing == 1 ? " is" : "s are", (unsigned long long)example);
 	return 0;
 }
@@ -204,9 +197,9 @@ static int replay_log(struct shale_db *db, uint64_t number, struct memtable **me
 		records++;
 		if (memtable_memory_usage(*mem) > db->opt.write_buffer_size) {
 			uint64_t bytes;
-			mutex_lock(&db->mu);
+			mutex_lock(&db->vs.mu);
 			uint64_t tnum = vset_new_file_number(&db->vs);
-			mutex_unlock(&db->mu);
+			db_unlock(db);
 			rc = db_write_level0_table(db, *mem, tnum, edit, &bytes);
 			memtable_unref(*mem);
 			*mem = NULL;
@@ -216,7 +209,7 @@ static int replay_log(struct shale_db *db, uint64_t number, struct memtable **me
 	seq_file_close(f);
 	if (rc == 0 && rep.damaged) {
 		if (db->opt.paranoid_checks)
-			return err_set(SHALE_ECORRUPT, "corruption: %s: %s", path, rep.reason);
+			return err_set(SHALE_ECORRUPT, "%s: %s", path, rep.reason);
 		logger_printf(db->info_log, "%s: damaged (%s); dropping the rest of it and every later WAL",
 		              path, rep.reason);
 		*stop = 1;
@@ -233,7 +226,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* Everything between taking the lock and accepting writes. */
-static int recover(struct shale_db *db)
+static int recover(struct shale_db *db) SHALE_EXCLUDES(db->vs.mu)
 {
 	char path[FNAME_MAX];
 	char **names = NULL;
@@ -247,7 +240,7 @@ static int recover(struct shale_db *db)
 	fname_current(path, db->dbname);
 	if (!env_exists(db->env, path)) {
 		if (!db->opt.create_if_missing) {
-			rc = err_set(SHALE_EINVAL, "invalid argument: %s: does not exist (create_if_missing is off)",
+			rc = err_set(SHALE_EINVAL, "%s: does not exist (create_if_missing is off)",
 			             db->dbname);
 			goto out;
 		}
@@ -256,7 +249,7 @@ static int recover(struct shale_db *db)
 		if (rc)
 			goto out;
 	} else if (db->opt.error_if_exists) {
-		rc = err_set(SHALE_EINVAL, "invalid argument: %s: exists (error_if_exists is on)", db->dbname);
+		rc = err_set(SHALE_EINVAL, "%s: exists (error_if_exists is on)", db->dbname);
 		goto out;
 	}
 
@@ -277,7 +270,7 @@ static int recover(struct shale_db *db)
 		rc = err_nomem("log list");
 		goto out;
 	}
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	uint64_t min_log = db->vs.log_number, prev_log = db->vs.prev_log_number;
 	for (size_t i = 0; i < nnames; i++) {
 		uint64_t num;
@@ -288,7 +281,7 @@ static int recover(struct shale_db *db)
 		}
 	}
 	uint64_t max_seq = db->vs.last_sequence;
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	qsort(logs, nlogs, sizeof(*logs), cmp_u64);
 
 	int stop = 0;
@@ -298,9 +291,9 @@ static int recover(struct shale_db *db)
 		goto out;
 	if (mem) {
 		uint64_t bytes;
-		mutex_lock(&db->mu);
+		mutex_lock(&db->vs.mu);
 		uint64_t tnum = vset_new_file_number(&db->vs);
-		mutex_unlock(&db->mu);
+		db_unlock(db);
 		rc = db_write_level0_table(db, mem, tnum, &edit, &bytes);
 		if (rc)
 			goto out;
@@ -312,11 +305,11 @@ static int recover(struct shale_db *db)
 	}
 
 	/* A new WAL, recorded with the replayed tables in a fresh MANIFEST. */
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	if (max_seq > db->vs.last_sequence)
 		db->vs.last_sequence = max_seq;
 	uint64_t log_number = vset_new_file_number(&db->vs);
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	fname_log(path, db->dbname, log_number);
 	rc = env_open_write(db->env, path, &db->logfile);
 	if (rc == 0)
@@ -327,11 +320,11 @@ static int recover(struct shale_db *db)
 	wal_writer_init(&db->log, db->logfile, 0);
 	edit_set_log_number(&edit, log_number);
 	edit_set_prev_log_number(&edit, 0);
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	rc = vset_log_and_apply(&db->vs, &edit); /* syncs the directory with CURRENT */
 	if (rc == 0)
 		db_delete_obsolete_files(db, 1);
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 
 out:
 	memtable_unref(mem);
@@ -341,6 +334,29 @@ out:
 	return rc;
 }
 
+/* The flush thread and the compaction threads. */
+static int start_threads(struct shale_db *db)
+{
+	int rc = db_flush_start_thread(db);
+	if (rc == 0)
+		rc = db_compact_start_threads(db);
+	return rc;
+}
+
+/* Stops and joins every background thread (running compactions are
+ * abandoned at their next entry). */
+static void stop_threads(struct shale_db *db) SHALE_EXCLUDES(db->vs.mu)
+{
+	mutex_lock(&db->vs.mu);
+	atomic_store(&db->shutting_down, 1);
+	cond_broadcast(&db->flush_cv);
+	cond_broadcast(&db->compact_cv);
+	cond_broadcast(&db->bg_cv);
+	db_unlock(db);
+	db_flush_join_thread(db);
+	db_compact_stop_threads(db);
+}
+
 SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db **dbp)
 {
 	struct shale_db *db = NULL;
@@ -348,12 +364,12 @@ SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db
 	int rc;
 
 	if (dbp == NULL)
-		return err_set(SHALE_EINVAL, "invalid argument: shale_open: NULL handle pointer");
+		return err_set(SHALE_EINVAL, "shale_open: NULL handle pointer");
 	*dbp = NULL;
 	if (path == NULL || path[0] == '\0')
-		return err_set(SHALE_EINVAL, "invalid argument: shale_open: empty path");
+		return err_set(SHALE_EINVAL, "shale_open: empty path");
 	if (strlen(path) >= DBPATH_MAX)
-		return err_set(SHALE_EINVAL, "invalid argument: shale_open: path longer than %d bytes", DBPATH_MAX - 1);
+		return err_set(SHALE_EINVAL, "shale_open: path longer than %d bytes", DBPATH_MAX - 1);
 	if (opt && (rc = options_validate(opt)) != 0)
 		return rc;
 	unsigned char block_type;
@@ -378,7 +394,7 @@ SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db
 
 	if (!env_exists(db->env, path)) {
 		if (!db->opt.create_if_missing) {
-			rc = err_set(SHALE_EINVAL, "invalid argument: %s: does not exist (create_if_missing is off)", path);
+			rc = err_set(SHALE_EINVAL, "%s: does not exist (create_if_missing is off)", path);
 			goto fail;
 		}
 		rc = env_mkdir(db->env, path);
@@ -420,12 +436,11 @@ SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db
 	                        db->opt.max_open_files - TABLE_CACHE_RESERVED_FILES, &db->table_cache);
 	if (rc)
 		goto fail;
-	rc = vset_init(&db->vs, db->dbname, db->env, &db->opt, db->table_cache, &db->icmp.base, db->info_log, &db->mu);
-	if (rc) {
-		table_cache_destroy(db->table_cache);
-		db->table_cache = NULL;
+	struct vset_config cfg;
+	options_vset_config(&db->opt, &cfg);
+	rc = vset_init(&db->vs, db->dbname, db->env, &cfg, db->table_cache, &db->icmp.base, db->ucmp, db->info_log);
+	if (rc)
 		goto fail;
-	}
 	rc = db_compact_init(db);
 	if (rc)
 		goto fail;
@@ -433,14 +448,14 @@ SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db
 	rc = recover(db);
 	if (rc)
 		goto fail;
-	rc = db_start_threads(db);
+	rc = start_threads(db);
 	if (rc) {
-		db_stop_threads(db);
+		stop_threads(db);
 		goto fail;
 	}
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	cond_broadcast(&db->compact_cv);
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	*dbp = db;
 	return 0;
 
@@ -459,23 +474,23 @@ SHALE_EXPORT int shale_close(shale_db *db)
 {
 	if (db == NULL)
 		return 0;
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	if (db->live_iters > 0) {
 		int n = db->live_iters;
-		mutex_unlock(&db->mu);
-		return err_set(SHALE_EBUSY, "busy: %s: %d iterator%s still alive; destroy them before closing",
+		db_unlock(db);
+		return err_set(SHALE_EBUSY, "%s: %d iterator%s still alive; destroy them before closing",
 		               db->dbname, n, n == 1 ? " is" : "s are");
 	}
 	if (db->closing) {
-		mutex_unlock(&db->mu);
-		return err_set(SHALE_ECLOSED, "closed: %s: already closing", db->dbname);
+		db_unlock(db);
+		return err_set(SHALE_ECLOSED, "%s: already closing", db->dbname);
 	}
 	db->closing = 1;
 	/* Let calls in progress finish: queued writers, reads, compact_range. */
 	while (db->writers_head != NULL || db->active_calls > 0)
-		cond_wait(&db->bg_cv, &db->mu);
-	mutex_unlock(&db->mu);
-	db_stop_threads(db);
+		cond_wait(&db->bg_cv, &db->vs.mu);
+	db_unlock(db);
+	stop_threads(db);
 	logger_printf(db->info_log, "closed");
 	db_free(db);
 	return 0;
@@ -484,9 +499,9 @@ SHALE_EXPORT int shale_close(shale_db *db)
 SHALE_EXPORT int shale_destroy(const char *path, const shale_options *opt)
 {
 	if (path == NULL || path[0] == '\0')
-		return err_set(SHALE_EINVAL, "invalid argument: shale_destroy: empty path");
+		return err_set(SHALE_EINVAL, "shale_destroy: empty path");
 	if (strlen(path) >= DBPATH_MAX)
-		return err_set(SHALE_EINVAL, "invalid argument: shale_destroy: path too long");
+		return err_set(SHALE_EINVAL, "shale_destroy: path too long");
 	struct env *env = opt && opt->env ? opt->env : env_posix_default();
 	if (!env_exists(env, path))
 		return 0;
@@ -520,6 +535,6 @@ SHALE_EXPORT int shale_destroy(const char *path, const shale_options *opt)
 SHALE_EXPORT int shale_repair(const char *path, const shale_options *opt)
 {
 	(void)opt;
-	return err_set(SHALE_ENOTSUP, "not supported: shale_repair (%s): repair is not built yet",
+	return err_set(SHALE_ENOTSUP, "shale_repair (%s): repair is not built yet",
 	               path ? path : "(null)");
 }

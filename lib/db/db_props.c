@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/db_compact.h"
-#include "lib/db_impl.h"
+#include "lib/db/db_compact.h"
+#include "lib/db/db_impl.h"
 
 static int append(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -33,7 +33,7 @@ static char *finish(struct buf *b, int rc)
 }
 
 /* REQUIRES: mu. */
-static char *stats(struct shale_db *db)
+static char *stats(struct shale_db *db) SHALE_REQUIRES(db->vs.mu)
 {
 	struct buf b = BUF_INIT;
 	struct version *v = db->vs.current;
@@ -67,7 +67,7 @@ static char *stats(struct shale_db *db)
 }
 
 /* REQUIRES: mu. */
-static char *sstables(struct shale_db *db)
+static char *sstables(struct shale_db *db) SHALE_REQUIRES(db->vs.mu)
 {
 	struct buf b = BUF_INIT;
 	struct version *v = db->vs.current;
@@ -101,7 +101,7 @@ static char *sstables(struct shale_db *db)
 SHALE_EXPORT char *shale_property(shale_db *db, const char *name)
 {
 	if (db == NULL || name == NULL) {
-		err_set(SHALE_EINVAL, "invalid argument: shale_property: NULL database or name");
+		err_set(SHALE_EINVAL, "shale_property: NULL database or name");
 		return NULL;
 	}
 	const char *p;
@@ -113,9 +113,9 @@ SHALE_EXPORT char *shale_property(shale_db *db, const char *name)
 		return NULL;
 
 	char *result = NULL;
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	if (db_enter(db)) {
-		mutex_unlock(&db->mu);
+		db_unlock(db);
 		return NULL;
 	}
 	if (strncmp(p, "num-files-at-level", 18) == 0) {
@@ -141,7 +141,7 @@ SHALE_EXPORT char *shale_property(shale_db *db, const char *name)
 		result = strdup(tmp);
 	}
 	db_leave(db);
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	return result;
 }
 
@@ -150,16 +150,16 @@ SHALE_EXPORT int shale_approximate_sizes(shale_db *db, int n, const void *const 
 {
 	if (db == NULL || n < 0 || (n > 0 && (starts == NULL || start_lens == NULL || limits == NULL ||
 	                                      limit_lens == NULL || sizes == NULL)))
-		return err_set(SHALE_EINVAL, "invalid argument: shale_approximate_sizes: NULL argument");
-	mutex_lock(&db->mu);
+		return err_set(SHALE_EINVAL, "shale_approximate_sizes: NULL argument");
+	mutex_lock(&db->vs.mu);
 	int rc = db_enter(db);
 	if (rc) {
-		mutex_unlock(&db->mu);
+		db_unlock(db);
 		return rc;
 	}
 	struct version *v = db->vs.current;
-	version_ref(v);
-	mutex_unlock(&db->mu);
+	version_ref(&db->vs, v);
+	db_unlock(db);
 
 	struct buf k = BUF_INIT;
 	for (int i = 0; rc == 0 && i < n; i++) {
@@ -176,9 +176,9 @@ SHALE_EXPORT int shale_approximate_sizes(shale_db *db, int n, const void *const 
 		sizes[i] = b > a ? b - a : 0;
 	}
 	buf_free(&k);
-	mutex_lock(&db->mu);
-	version_unref(v);
+	mutex_lock(&db->vs.mu);
+	version_unref(&db->vs, v);
 	db_leave(db);
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 	return rc;
 }

@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "lib/db_impl.h"
+#include "lib/db/db_impl.h"
 #include "lib/util/filename.h"
 
 void db_delete_obsolete_files(struct shale_db *db, int at_open)
 {
-	mutex_assert_held(&db->mu);
+	mutex_assert_held(&db->vs.mu);
 	/* After a failed MANIFEST write nobody knows which version is on disk;
 	 * after a hard error nothing is certain. Collect nothing until reopen
 	 * or a successful MANIFEST write. */
@@ -47,7 +47,7 @@ again:
 	 * created after this snapshot of what is live, and stays. */
 	uint64_t newer = db->vs.next_file_number;
 	/* Deletion happens without mu; a checkpoint waits until it is done. */
-	mutex_unlock(&db->mu);
+	db_unlock(db);
 
 	char **names = NULL;
 	size_t n = 0;
@@ -93,7 +93,7 @@ again:
 		env_free_names(names, n);
 	}
 	u64map_free(&live);
-	mutex_lock(&db->mu);
+	mutex_lock(&db->vs.mu);
 	if (db->delete_again && !db->deletions_disabled && !db->vs.manifest_broken &&
 	    !(db->bg_error && !db->bg_soft))
 		goto again;

@@ -3,8 +3,8 @@
  * the database runs with. Everything here is plain data owned by whoever
  * created it; the DB copies the options it needs at open.
  */
-#ifndef SHALE_LIB_OPTIONS_H
-#define SHALE_LIB_OPTIONS_H
+#ifndef SHALE_DB_OPTIONS_H
+#define SHALE_DB_OPTIONS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -13,9 +13,8 @@
 #include "lib/util/cache.h"
 #include "lib/util/comparator.h"
 #include "lib/util/env.h"
+#include "lib/version/version.h"
 #include "shale.h"
-
-#define NUM_LEVELS 7
 
 /* Defaults (doc/api.md gives the reasons). */
 #define DEFAULT_WRITE_BUFFER_SIZE (4u << 20)
@@ -33,22 +32,7 @@
 #define DEFAULT_CACHE_SIZE (8u << 20)
 #define DEFAULT_MAX_MANIFEST_SIZE (64ull << 20)
 
-/* Points where a test can hold or observe a database thread (db_test_hooks). */
-enum db_hook_point {
-	HOOK_WRITER_QUEUED,        /* a writer joined the queue (DB mutex held; do not block) */
-	HOOK_LEADER_BEFORE_GROUP,  /* a leader is about to gather its group (no lock held) */
-	HOOK_WAL_SWITCHED,         /* a memtable switch installed a new WAL (no lock held) */
-	HOOK_FLUSH_BEGIN,          /* the flush thread starts writing a table (no lock held) */
-	HOOK_FLUSH_DONE,           /* a flush was installed (no lock held) */
-	HOOK_COMPACTION_BEGIN,     /* a compaction starts its merge (no lock held) */
-	HOOK_COMPACTION_DONE,      /* a compaction was installed (no lock held) */
-	HOOK_BG_RETRY,             /* a background thread is about to wait before retrying after ENOSPC (no lock held) */
-};
-
-struct db_test_hooks {
-	void (*at)(void *arg, enum db_hook_point point);
-	void *arg;
-};
+struct db_test_hooks; /* lib/db/db_hooks.h */
 
 struct shale_comparator {
 	struct comparator base; /* first: a shale_comparator * is a struct comparator * */
@@ -106,6 +90,8 @@ struct shale_readopts {
 void options_init_defaults(struct shale_options *o);
 /* Checks option values; SHALE_EINVAL naming the option when absurd. */
 int options_validate(const struct shale_options *o);
+/* The engine settings of the version layer and compaction. */
+void options_vset_config(const struct shale_options *o, struct vset_config *cfg);
 
 /* Internal setters (tests, tools). */
 void options_set_env(shale_options *o, struct env *env);

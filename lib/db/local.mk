@@ -1,0 +1,25 @@
+# The database: open/recovery, writes, reads, iterators, flushes, the
+# compaction threads, checkpoints, and the public options and batches.
+noinst_LTLIBRARIES += libshale_db.la
+libshale_core_la_LIBADD += libshale_db.la
+libshale_db_la_SOURCES = \
+	lib/db/checkpoint.c \
+	lib/db/db_compact.c \
+	lib/db/db_files.c \
+	lib/db/db_flush.c \
+	lib/db/db_iter.c \
+	lib/db/db_open.c \
+	lib/db/db_props.c \
+	lib/db/db_read.c \
+	lib/db/db_state.c \
+	lib/db/db_write.c \
+	lib/db/options.c \
+	lib/db/shale_version.c \
+	lib/db/write_batch.c
+
+noinst_HEADERS += \
+	lib/db/db_compact.h \
+	lib/db/db_hooks.h \
+	lib/db/db_impl.h \
+	lib/db/options.h \
+	lib/db/write_batch.h

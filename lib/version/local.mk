@@ -1,0 +1,15 @@
+# The version layer: versions, the MANIFEST, version edits and the merging
+# iterator. Depends on lib/util, wal, sstable; knows nothing of the database.
+noinst_LTLIBRARIES += libshale_version.la
+libshale_core_la_LIBADD += libshale_version.la
+libshale_version_la_SOURCES = \
+	lib/version/manifest.c \
+	lib/version/merger.c \
+	lib/version/version.c \
+	lib/version/version_edit.c
+
+noinst_HEADERS += \
+	lib/version/manifest.h \
+	lib/version/merger.h \
+	lib/version/version.h \
+	lib/version/version_edit.h
