@@ -114,7 +114,12 @@ static int add_boundary_inputs(struct version_set *vs, struct file_meta **level_
 	for (int i = 1; i < *n; i++)
 		if (icmp->compare(icmp, (*files)[i]->largest, largest) > 0)
 			largest = (*files)[i]->largest;
-	for (;;) {
+	/* Each round takes a file whose largest key is past the last one's (the
+	 * version builder rejects files whose smallest key sorts after their
+	 * largest), so at most nlevel rounds; the bound is kept all the same. */
+	for (int rounds = 0;; rounds++) {
+		if (rounds > nlevel)
+			return err_set(SHALE_ECORRUPT, "%s: boundary files of a level do not end", vs->dbname);
 		/* the file with the smallest key after largest, if it shares its user key */
 		struct file_meta *boundary = NULL;
 		for (int i = 0; i < nlevel; i++) {

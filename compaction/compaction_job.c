@@ -206,7 +206,17 @@ int compaction_run(struct compaction *c, const struct compaction_env *ce, struct
 			             ce->dbname, c->level);
 			break;
 		}
-		if (!has_current || comparator_compare(j.ucmp, p.user_key, buf_slice(&current)) != 0) {
+		/* Inputs that are out of order (a table written wrong, with valid
+		 * checksums) would make an output out of order: damage, reported. */
+		int order = has_current ? comparator_compare(j.ucmp, p.user_key, buf_slice(&current)) : 1;
+		if (order < 0 || (order == 0 && p.seq >= last_seq)) {
+			rc = err_set(SHALE_ECORRUPT, "%s: compaction of level %d: input keys out of order in the tables read "
+			             "(level %d: %d files from %06llu, level %d: %d files)", ce->dbname, c->level, c->level,
+			             c->ninputs[0], (unsigned long long)(c->ninputs[0] ? c->inputs[0][0]->number : 0),
+			             c->level + 1, c->ninputs[1]);
+			break;
+		}
+		if (order != 0) {
 			/* Outputs are cut only between user keys: every version of a
 			 * key stays in one file of the output level. */
 			if (j.builder && (should_stop_before(&j, key) ||

@@ -8,9 +8,11 @@
 #include "lib/util/error.h"
 #include "wal/wal_format.h"
 
-/* Results of read_fragment beyond the record types. */
+/* Results of read_fragment beyond the record types. A type is one byte
+ * read from the file, so these lie past 255: no type byte can be mistaken
+ * for one of them. */
 enum {
-	FRAG_EOF = WAL_MAX_TYPE + 1, /* end of file (possibly a torn tail) */
+	FRAG_EOF = 0x100,            /* end of file (possibly a torn tail) */
 	FRAG_BAD,                    /* damage, already reported */
 	FRAG_ZEROED,                 /* zero-filled space: reported only if data follows */
 };
@@ -25,6 +27,7 @@ struct wal_reader {
 	uint64_t end_of_buffer;      /* file offset just past the block read */
 	uint64_t last_record_offset;
 	uint64_t pending_zeroed;     /* zero-filled bytes awaiting a verdict */
+	uint64_t torn_tail;          /* bytes of a record cut short by the end of the file */
 	struct buf scratch;          /* a fragmented record being assembled */
 };
 
@@ -61,6 +64,11 @@ uint64_t wal_reader_last_record_offset(const struct wal_reader *r)
 	return r->last_record_offset;
 }
 
+uint64_t wal_reader_torn_tail(const struct wal_reader *r)
+{
+	return r->torn_tail;
+}
+
 void wal_first_damage_report(void *arg, uint64_t bytes, const char *reason)
 {
 	struct wal_first_damage *d = arg;
@@ -82,6 +90,7 @@ static int read_fragment(struct wal_reader *r, struct slice *frag)
 		if (r->buffer.size < WAL_HEADER_SIZE) {
 			if (r->eof) {
 				/* A truncated header at the very end: a torn write. */
+				r->torn_tail += r->buffer.size;
 				r->buffer.size = 0;
 				return FRAG_EOF;
 			}
@@ -111,6 +120,7 @@ static int read_fragment(struct wal_reader *r, struct slice *frag)
 				return FRAG_BAD;
 			}
 			/* The payload runs past the end of the file: a torn write. */
+			r->torn_tail += drop;
 			return FRAG_EOF;
 		}
 		if (type == WAL_ZERO && len == 0) {
@@ -193,6 +203,7 @@ int wal_reader_read(struct wal_reader *r, struct slice *record)
 		case FRAG_EOF:
 			/* A record cut short by the end of the file is a torn tail, as
 			 * is zero-filled space running to the end. */
+			r->torn_tail += (in_fragmented ? r->scratch.len : 0) + r->pending_zeroed;
 			buf_clear(&r->scratch);
 			r->pending_zeroed = 0;
 			return 0;
@@ -213,7 +224,8 @@ int wal_reader_read(struct wal_reader *r, struct slice *record)
 			break;
 		default:
 			snprintf(reason, sizeof(reason), "unknown record type %d", type);
-			report(r, frag.size + (in_fragmented ? r->scratch.len : 0), reason);
+			/* (the header counts: an empty fragment of a bad type is damage too) */
+			report(r, WAL_HEADER_SIZE + frag.size + (in_fragmented ? r->scratch.len : 0), reason);
 			buf_clear(&r->scratch);
 			in_fragmented = 0;
 			break;

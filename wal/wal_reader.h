@@ -45,5 +45,11 @@ void wal_reader_destroy(struct wal_reader *r);
 int wal_reader_read(struct wal_reader *r, struct slice *record);
 /* File offset of the first fragment of the last record returned. */
 uint64_t wal_reader_last_record_offset(const struct wal_reader *r);
+/* After the end: the bytes of the torn tail the end of the file cut short
+ * (a partial header or payload, a FIRST without its LAST, zero-filled space
+ * running to the end), 0 when the log ended cleanly. Silent by itself: only
+ * the caller knows whether the end of this file is the end of the log (for
+ * an older WAL followed by a later one with records it is damage). */
+uint64_t wal_reader_torn_tail(const struct wal_reader *r);
 
 #endif

@@ -139,25 +139,13 @@ static int check_tables_exist(struct shale_db *db, char **names, size_t n) SHALE
 	return 0;
 }
 
-static int validate_put(void *arg, struct slice k, struct slice v)
-{
-	(void)arg;
-	(void)k;
-	(void)v;
-	return 0;
-}
-
-static int validate_del(void *arg, struct slice k)
-{
-	(void)arg;
-	(void)k;
-	return 0;
-}
-
-/* Replays one WAL into *mem, flushing to level 0 whenever it fills. Sets
- * *stop when damage ends the replay. */
+/* Replays one WAL into *mem, flushing to level 0 whenever it fills.
+ * *next_seq is the lowest sequence the next record may start at (records
+ * only move forward); it is advanced past each record replayed. Sets *stop
+ * when damage ends the replay, and *torn to the bytes of a record the end of
+ * the file cut short (the caller judges those). */
 static int replay_log(struct shale_db *db, uint64_t number, struct memtable **mem,
-                      struct version_edit *edit, uint64_t *max_seq, int *stop)
+                      struct version_edit *edit, uint64_t *next_seq, int *stop, uint64_t *torn)
 {
 	char path[FNAME_MAX];
 	struct seq_file *f = NULL;
@@ -166,10 +154,10 @@ static int replay_log(struct shale_db *db, uint64_t number, struct memtable **me
 	struct wal_reporter reporter = { wal_first_damage_report, &rep };
 	uint64_t records = 0;
 	fname_log(path, db->dbname, number);
+	*torn = 0;
 	int rc = env_open_seq(db->env, path, &f);
 	if (rc == 0)
 		rc = wal_reader_create(f, &reporter, 1, &r);
-	struct batch_handler validate = { validate_put, validate_del, NULL };
 	while (rc == 0) {
 		struct slice rec;
 		int got = wal_reader_read(r, &rec);
@@ -177,23 +165,23 @@ static int replay_log(struct shale_db *db, uint64_t number, struct memtable **me
 			rc = got;
 			break;
 		}
-		if (rep.damaged || (got == 1 && batch_iterate(rec, &validate, path) != 0)) {
-			if (!rep.damaged) {
-				rep.damaged = 1;
-				snprintf(rep.reason, sizeof(rep.reason), "%s", err_msg());
-			}
+		if (rep.damaged || got == 0)
+			break;
+		/* A record is replayed whole or not at all: check it first. */
+		uint64_t first, count;
+		if (batch_check(rec, path, &first, &count) != 0 ||
+		    batch_check_follows(first, *next_seq, path) != 0) {
+			rep.damaged = 1;
+			snprintf(rep.reason, sizeof(rep.reason), "record at offset %llu: %s",
+			         (unsigned long long)wal_reader_last_record_offset(r), err_msg());
 			break;
 		}
-		if (got == 0)
-			break;
 		if (*mem == NULL && (rc = memtable_create(db->ucmp, mem)) != 0)
 			break;
 		rc = batch_insert(rec, *mem, path);
 		if (rc)
 			break;
-		uint64_t last = batch_rep_sequence(rec) + batch_rep_count(rec);
-		if (batch_rep_count(rec) > 0 && last - 1 > *max_seq)
-			*max_seq = last - 1;
+		*next_seq = first + count;
 		records++;
 		if (memtable_memory_usage(*mem) > db->opt.write_buffer_size) {
 			uint64_t bytes;
@@ -205,6 +193,8 @@ static int replay_log(struct shale_db *db, uint64_t number, struct memtable **me
 			*mem = NULL;
 		}
 	}
+	if (rc == 0 && !rep.damaged)
+		*torn = wal_reader_torn_tail(r);
 	wal_reader_destroy(r);
 	seq_file_close(f);
 	if (rc == 0 && rep.damaged) {
@@ -217,6 +207,44 @@ static int replay_log(struct shale_db *db, uint64_t number, struct memtable **me
 	if (rc == 0)
 		logger_printf(db->info_log, "replayed %s: %llu records", path, (unsigned long long)records);
 	return rc;
+}
+
+/* 1 when WAL number holds at least one record (damage before it or not). */
+static int log_has_records(struct shale_db *db, uint64_t number)
+{
+	char path[FNAME_MAX];
+	struct seq_file *f = NULL;
+	struct wal_reader *r = NULL;
+	struct slice rec;
+	int found = 0;
+	fname_log(path, db->dbname, number);
+	if (env_open_seq(db->env, path, &f) == 0 && wal_reader_create(f, NULL, 1, &r) == 0)
+		found = wal_reader_read(r, &rec) == 1;
+	wal_reader_destroy(r);
+	seq_file_close(f);
+	return found;
+}
+
+/* A WAL that ends with a torn record is the trace of a crash only when no
+ * later WAL holds records; otherwise a record in the middle of the log is
+ * gone, and replaying the later ones would make a state that never existed. */
+static int judge_torn_tail(struct shale_db *db, const uint64_t *logs, size_t i, size_t nlogs, uint64_t torn,
+                           int *stop)
+{
+	size_t later = i + 1;
+	while (later < nlogs && !log_has_records(db, logs[later]))
+		later++;
+	if (torn == 0 || later == nlogs)
+		return 0;
+	char path[FNAME_MAX];
+	fname_log(path, db->dbname, logs[i]);
+	if (db->opt.paranoid_checks)
+		return err_set(SHALE_ECORRUPT, "%s: ends with a record cut short (%llu bytes) but %06llu.log follows with records",
+		               path, (unsigned long long)torn, (unsigned long long)logs[later]);
+	logger_printf(db->info_log, "%s: ends with a record cut short (%llu bytes) but %06llu.log follows with records; "
+	              "dropping every later WAL", path, (unsigned long long)torn, (unsigned long long)logs[later]);
+	*stop = 1;
+	return 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -280,15 +308,24 @@ static int recover(struct shale_db *db) SHALE_EXCLUDES(db->vs.mu)
 			vset_mark_file_number_used(&db->vs, num);
 		}
 	}
-	uint64_t max_seq = db->vs.last_sequence;
+	uint64_t last_seq = db->vs.last_sequence;
 	db_unlock(db);
 	qsort(logs, nlogs, sizeof(*logs), cmp_u64);
 
+	/* WAL records may start at or below the MANIFEST's last sequence (a
+	 * flush records the sequence of writes still only in the WAL), never
+	 * below where the previous record ended. */
+	uint64_t next_seq = 0;
 	int stop = 0;
-	for (size_t i = 0; i < nlogs && !stop && rc == 0; i++)
-		rc = replay_log(db, logs[i], &mem, &edit, &max_seq, &stop);
+	for (size_t i = 0; i < nlogs && !stop && rc == 0; i++) {
+		uint64_t torn = 0;
+		rc = replay_log(db, logs[i], &mem, &edit, &next_seq, &stop, &torn);
+		if (rc == 0 && !stop)
+			rc = judge_torn_tail(db, logs, i, nlogs, torn, &stop);
+	}
 	if (rc)
 		goto out;
+	uint64_t max_seq = next_seq > 0 && next_seq - 1 > last_seq ? next_seq - 1 : last_seq;
 	if (mem) {
 		uint64_t bytes;
 		mutex_lock(&db->vs.mu);

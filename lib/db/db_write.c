@@ -303,8 +303,9 @@ SHALE_EXPORT int shale_write(shale_db *db, const shale_writeopts *wo, shale_batc
 static int write_one(shale_db *db, const shale_writeopts *wo, int type, const void *key, size_t klen,
                      const void *val, size_t vlen)
 {
-	if (klen > UINT32_MAX || vlen > UINT32_MAX)
-		return err_set(SHALE_EINVAL, "key or value longer than 4 GiB - 1");
+	if (klen > BATCH_KEY_MAX || vlen > BATCH_VALUE_MAX)
+		return err_set(SHALE_EINVAL, "key of %zu bytes or value of %zu bytes (at most %zu and %zu)", klen, vlen,
+		               BATCH_KEY_MAX, BATCH_VALUE_MAX);
 	char small[512];
 	size_t need = BATCH_HEADER + 1 + 10 + klen + vlen;
 	struct shale_batch b;

@@ -221,7 +221,10 @@ SHALE_EXPORT void shale_readopts_set_upper_bound(shale_readopts *r, const void *
 static int user_compare(const struct comparator *c, struct slice a, struct slice b)
 {
 	const shale_comparator *uc = (const shale_comparator *)c;
-	return uc->compare(uc->state, a.data, a.size, b.data, b.size);
+	/* An empty key may be a NULL slice inside shale; a user comparator is
+	 * promised a valid pointer always (API.md). */
+	static const char empty[1] = "";
+	return uc->compare(uc->state, a.data ? a.data : empty, a.size, b.data ? b.data : empty, b.size);
 }
 
 static const char *user_name(const struct comparator *c)

@@ -76,6 +76,42 @@ int batch_iterate(struct slice rep, const struct batch_handler *h, const char *w
 	return 0;
 }
 
+static int check_put(void *arg, struct slice key, struct slice value)
+{
+	(void)value;
+	const char *what = arg;
+	if (key.size > BATCH_KEY_MAX)
+		return err_set(SHALE_ECORRUPT, "%s: write batch: key of %zu bytes", what, key.size);
+	return 0;
+}
+
+static int check_del(void *arg, struct slice key)
+{
+	return check_put(arg, key, slice_make(NULL, 0));
+}
+
+int batch_check(struct slice rep, const char *what, uint64_t *first, uint64_t *count)
+{
+	struct batch_handler h = { check_put, check_del, (void *)what };
+	int rc = batch_iterate(rep, &h, what);
+	if (rc)
+		return rc;
+	*first = batch_rep_sequence(rep);
+	*count = batch_rep_count(rep);
+	if (*first > IKEY_SEQ_MAX || *count > IKEY_SEQ_MAX + 1 - *first)
+		return err_set(SHALE_ECORRUPT, "%s: write batch: sequences %llu + %llu past the largest (2^56 - 1)",
+		               what, (unsigned long long)*first, (unsigned long long)*count);
+	return 0;
+}
+
+int batch_check_follows(uint64_t first, uint64_t next, const char *what)
+{
+	if (first < next)
+		return err_set(SHALE_ECORRUPT, "%s: write batch: sequence %llu goes back (the previous record ended at %llu)",
+		               what, (unsigned long long)first, (unsigned long long)next);
+	return 0;
+}
+
 struct inserter {
 	struct memtable *mem;
 	uint64_t seq;
@@ -121,10 +157,10 @@ SHALE_EXPORT void shale_batch_destroy(shale_batch *b)
 	free(b);
 }
 
-static int check_len(size_t n, const char *what)
+static int check_len(size_t n, size_t max, const char *what)
 {
-	if (n > UINT32_MAX)
-		return err_set(SHALE_EINVAL, "%s of %zu bytes (at most 4 GiB - 1)", what, n);
+	if (n > max)
+		return err_set(SHALE_EINVAL, "%s of %zu bytes (at most %zu)", what, n, max);
 	return 0;
 }
 
@@ -132,9 +168,9 @@ SHALE_EXPORT int shale_batch_put(shale_batch *b, const void *key, size_t klen, c
 {
 	if (b == NULL || (key == NULL && klen) || (val == NULL && vlen))
 		return err_set(SHALE_EINVAL, "shale_batch_put: NULL batch or buffer");
-	int rc = check_len(klen, "key");
+	int rc = check_len(klen, BATCH_KEY_MAX, "key");
 	if (rc == 0)
-		rc = check_len(vlen, "value");
+		rc = check_len(vlen, BATCH_VALUE_MAX, "value");
 	if (rc)
 		return rc;
 	size_t before = b->rep.len;
@@ -157,7 +193,7 @@ SHALE_EXPORT int shale_batch_delete(shale_batch *b, const void *key, size_t klen
 {
 	if (b == NULL || (key == NULL && klen))
 		return err_set(SHALE_EINVAL, "shale_batch_delete: NULL batch or key");
-	int rc = check_len(klen, "key");
+	int rc = check_len(klen, BATCH_KEY_MAX, "key");
 	if (rc)
 		return rc;
 	size_t before = b->rep.len;

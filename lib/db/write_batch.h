@@ -1,11 +1,11 @@
 /*
  * Write batches: the public shale_batch and the byte format shared with the
- * WAL (DESIGN.md): fixed64 first sequence, fixed32 count, then per operation
+ * WAL (doc/format.md): fixed64 first sequence, fixed32 count, then per operation
  * a type byte (1 value, 0 deletion), the length-prefixed key and, for values,
  * the length-prefixed value.
  */
-#ifndef SHALE_LIB_WRITE_BATCH_H
-#define SHALE_LIB_WRITE_BATCH_H
+#ifndef SHALE_DB_WRITE_BATCH_H
+#define SHALE_DB_WRITE_BATCH_H
 
 #include <stdint.h>
 #include "lib/util/buf.h"
@@ -14,6 +14,10 @@
 #include "shale.h"
 
 #define BATCH_HEADER 12
+/* The largest key and value: an internal key (key + 8) and a value must
+ * each fit the varint32 lengths of memtable entries and table blocks. */
+#define BATCH_KEY_MAX ((size_t)UINT32_MAX - 8)
+#define BATCH_VALUE_MAX ((size_t)UINT32_MAX)
 
 struct shale_batch {
 	struct buf rep; /* always at least BATCH_HEADER bytes */
@@ -43,8 +47,18 @@ struct batch_handler {
  * messages (e.g. the WAL file). */
 int batch_iterate(struct slice rep, const struct batch_handler *h, const char *what);
 
+/* Checks a batch read from a file (a WAL record) before anything of it is
+ * applied: well formed, keys not over BATCH_KEY_MAX, and its sequences
+ * [first, first + count) within the 56 bits of an internal key. SHALE_ECORRUPT
+ * naming what otherwise. */
+int batch_check(struct slice rep, const char *what, uint64_t *first, uint64_t *count);
+/* SHALE_ECORRUPT unless a record starting at sequence first may follow one
+ * that ended at next (sequences never go back). */
+int batch_check_follows(uint64_t first, uint64_t next, const char *what);
+
 /* Inserts every operation into mem with consecutive sequences from the
- * batch's own. REQUIRES: the caller is mem's only writer. */
+ * batch's own. REQUIRES: the caller is mem's only writer; the batch passed
+ * batch_check, or was built by this process. */
 int batch_insert(struct slice rep, struct memtable *mem, const char *what);
 
 #endif

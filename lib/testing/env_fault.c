@@ -6,7 +6,8 @@
  *    counters and, for files written through the wrapper, an inode record
  *    holding the length made durable by the last sync;
  *  - undo: the directory changes not yet made durable by a directory sync,
- *    oldest first;
+ *    oldest first, each with a hidden hard link (".fault-op-N") to the inode
+ *    it placed, so that a crash can place it again whatever came after;
  *  - rules, the frozen flag and the epoch (bumped by each crash so that files
  *    opened before it stay ghosts).
  * Hooks run without the lock.
@@ -23,6 +24,7 @@
 
 #define NAME_BUCKETS 512
 #define TRASH_PREFIX ".fault-trash-"
+#define OPLINK_PREFIX ".fault-op-"
 
 struct finode {
 	uint64_t written; /* bytes appended through the wrapper (file length) */
@@ -44,6 +46,9 @@ struct undo {
 	char *dir;  /* directory whose sync makes it durable */
 	char *a;    /* CREATE/MKDIR: the path; REMOVE: original path; RENAME: from */
 	char *b;    /* REMOVE: trash path; RENAME: to */
+	char *c;    /* RENAME over a file: where the replaced file waits (trash) */
+	char *link; /* CREATE, RENAME: a hard link to the inode placed (NULL: none) */
+	struct finode *ino; /* that inode's record (NULL: not written through us) */
 };
 
 struct rule_state {
@@ -69,6 +74,9 @@ struct fault_env {
 	uint64_t epoch;
 	uint64_t seq;
 	uint64_t trash_counter;
+	int dir_model;              /* FAULT_DIR_* */
+	int data_model;             /* FAULT_DATA_* */
+	uint64_t rng;               /* crash choices */
 };
 
 static struct fault_env *FE(struct env *e)
@@ -108,7 +116,11 @@ static struct finode *inode_new(struct fault_env *fe)
 	return i;
 }
 
-static int push_undo(struct fault_env *fe, enum undo_type t, const char *dirpath, const char *a, const char *b)
+/* Records a directory change. For CREATE and RENAME the inode now at `to`
+ * (a, or b for a rename) gets a hidden hard link so that a crash can place
+ * it again. REQUIRES: mu held. */
+static int push_undo(struct fault_env *fe, enum undo_type t, const char *dirpath, const char *a, const char *b,
+                     const char *c)
 {
 	if (fe->nundo == fe->capundo) {
 		size_t cap = fe->capundo ? fe->capundo * 2 : 32;
@@ -118,28 +130,48 @@ static int push_undo(struct fault_env *fe, enum undo_type t, const char *dirpath
 		fe->undo = u;
 		fe->capundo = cap;
 	}
-	char dir[4096];
+	char dir[4096], link[4200];
 	env_dirname(dirpath, dir, sizeof(dir));
 	struct undo *u = &fe->undo[fe->nundo];
+	memset(u, 0, sizeof(*u));
 	u->type = t;
 	u->dir = strdup(dir);
 	u->a = strdup(a);
 	u->b = b ? strdup(b) : NULL;
-	if (u->dir == NULL || u->a == NULL || (b && u->b == NULL)) {
+	u->c = c ? strdup(c) : NULL;
+	const char *placed = t == UNDO_CREATE ? a : t == UNDO_RENAME ? b : NULL;
+	if (placed) {
+		struct fname *n = name_get(fe, placed);
+		u->ino = n ? n->ino : NULL;
+		snprintf(link, sizeof(link), "%s/%s%llu", dir, OPLINK_PREFIX, (unsigned long long)fe->trash_counter++);
+		if (env_link(fe->inner, placed, link) == 0)
+			u->link = strdup(link);
+	}
+	if (u->dir == NULL || u->a == NULL || (b && u->b == NULL) || (c && u->c == NULL) || (placed && !u->link)) {
+		if (u->link)
+			env_remove(fe->inner, u->link);
 		free(u->dir);
 		free(u->a);
 		free(u->b);
+		free(u->c);
+		free(u->link);
 		return err_nomem("fault env undo log");
 	}
 	fe->nundo++;
 	return 0;
 }
 
-static void free_undo(struct undo *u)
+/* Forgets a change (made durable, or replayed by a crash): its hidden
+ * link goes. REQUIRES: mu held. */
+static void free_undo(struct fault_env *fe, struct undo *u)
 {
+	if (u->link)
+		env_remove(fe->inner, u->link);
 	free(u->dir);
 	free(u->a);
 	free(u->b);
+	free(u->c);
+	free(u->link);
 }
 
 /*
@@ -452,7 +484,7 @@ static int open_writable(struct env *e, const char *path, int append, struct wfi
 			w->ino->synced = 0; /* truncated */
 	}
 	if (rc == 0 && !existed)
-		rc = push_undo(fe, UNDO_CREATE, path, path, NULL);
+		rc = push_undo(fe, UNDO_CREATE, path, path, NULL, NULL);
 	pthread_mutex_unlock(&fe->mu);
 	if (rc) {
 		wfile_close(w->inner);
@@ -481,7 +513,8 @@ static int fe_exists(struct env *e, const char *path)
 
 static int is_trash(const char *name)
 {
-	return strncmp(name, TRASH_PREFIX, strlen(TRASH_PREFIX)) == 0;
+	return strncmp(name, TRASH_PREFIX, strlen(TRASH_PREFIX)) == 0 ||
+	       strncmp(name, OPLINK_PREFIX, strlen(OPLINK_PREFIX)) == 0;
 }
 
 static int fe_list_dir(struct env *e, const char *dir, char ***names, size_t *count)
@@ -519,18 +552,15 @@ static int move_inode(struct fault_env *fe, const char *from, const char *to)
 }
 
 /* Removal that a crash can undo: the file moves to a hidden trash name in the
- * same directory. REQUIRES: mu held. */
-static int trash_file(struct fault_env *fe, const char *path)
+ * same directory, written to trash. REQUIRES: mu held. */
+static int trash_file(struct fault_env *fe, const char *path, char *trash, size_t cap)
 {
-	char dir[4096], trash[4200];
+	char dir[4096];
 	env_dirname(path, dir, sizeof(dir));
-	snprintf(trash, sizeof(trash), "%s/%s%llu", dir, TRASH_PREFIX,
-	         (unsigned long long)fe->trash_counter++);
+	snprintf(trash, cap, "%s/%s%llu", dir, TRASH_PREFIX, (unsigned long long)fe->trash_counter++);
 	int rc = env_rename(fe->inner, path, trash);
 	if (rc == 0)
 		rc = move_inode(fe, path, trash);
-	if (rc == 0)
-		rc = push_undo(fe, UNDO_REMOVE, path, path, trash);
 	return rc;
 }
 
@@ -544,8 +574,11 @@ static int fe_remove(struct env *e, const char *path)
 		return fault_error(k, "unlink", path);
 	if (!env_exists(fe->inner, path))
 		return env_remove(fe->inner, path); /* the base reports ENOENT */
+	char trash[4200];
 	pthread_mutex_lock(&fe->mu);
-	int rc = trash_file(fe, path);
+	int rc = trash_file(fe, path, trash, sizeof(trash));
+	if (rc == 0)
+		rc = push_undo(fe, UNDO_REMOVE, path, path, trash, NULL);
 	pthread_mutex_unlock(&fe->mu);
 	return rc;
 }
@@ -562,7 +595,7 @@ static int fe_mkdir(struct env *e, const char *path)
 	int rc = env_mkdir(fe->inner, path);
 	if (rc == 0 && !existed) {
 		pthread_mutex_lock(&fe->mu);
-		rc = push_undo(fe, UNDO_MKDIR, path, path, NULL);
+		rc = push_undo(fe, UNDO_MKDIR, path, path, NULL, NULL);
 		pthread_mutex_unlock(&fe->mu);
 	}
 	return rc;
@@ -619,14 +652,17 @@ static int fe_rename(struct env *e, const char *from, const char *to)
 		return env_rename(fe->inner, from, to); /* the base reports it */
 	pthread_mutex_lock(&fe->mu);
 	int rc = 0;
-	if (env_exists(fe->inner, to))
-		rc = trash_file(fe, to); /* the replaced file can come back */
+	char trash[4200];
+	int replaced = env_exists(fe->inner, to);
+	if (replaced)
+		rc = trash_file(fe, to, trash, sizeof(trash)); /* the replaced file can come back */
 	if (rc == 0)
 		rc = env_rename(fe->inner, from, to);
 	if (rc == 0)
 		rc = move_inode(fe, from, to);
+	/* one change: a rename over a file is atomic */
 	if (rc == 0)
-		rc = push_undo(fe, UNDO_RENAME, to, from, to);
+		rc = push_undo(fe, UNDO_RENAME, to, from, to, replaced ? trash : NULL);
 	pthread_mutex_unlock(&fe->mu);
 	return rc;
 }
@@ -642,7 +678,10 @@ static int fe_link(struct env *e, const char *from, const char *to)
 	int rc = env_link(fe->inner, from, to);
 	if (rc == 0) {
 		pthread_mutex_lock(&fe->mu);
-		rc = push_undo(fe, UNDO_CREATE, to, to, NULL);
+		struct fname *src = name_get(fe, from), *dst = name_get(fe, to);
+		if (src && dst)
+			dst->ino = src->ino;
+		rc = push_undo(fe, UNDO_CREATE, to, to, NULL, NULL);
 		pthread_mutex_unlock(&fe->mu);
 	}
 	return rc;
@@ -673,7 +712,9 @@ static int fe_sync_dir(struct env *e, const char *dir)
 		if (strcmp(u->dir, canon) == 0) {
 			if (u->type == UNDO_REMOVE)
 				env_remove(fe->inner, u->b);
-			free_undo(u);
+			if (u->c)
+				env_remove(fe->inner, u->c);
+			free_undo(fe, u);
 		} else {
 			fe->undo[j++] = *u;
 		}
@@ -732,7 +773,7 @@ static void remove_tree(struct env *inner, const char *path)
 static void clear_state(struct fault_env *fe)
 {
 	for (size_t i = 0; i < fe->nundo; i++)
-		free_undo(&fe->undo[i]);
+		free_undo(fe, &fe->undo[i]);
 	fe->nundo = 0;
 }
 
@@ -740,9 +781,12 @@ static void fe_destroy(struct env *e)
 {
 	struct fault_env *fe = FE(e);
 	/* Pending removals happen now, as they eventually would on a real disk. */
-	for (size_t i = 0; i < fe->nundo; i++)
+	for (size_t i = 0; i < fe->nundo; i++) {
 		if (fe->undo[i].type == UNDO_REMOVE)
 			env_remove(fe->inner, fe->undo[i].b);
+		if (fe->undo[i].c)
+			env_remove(fe->inner, fe->undo[i].c);
+	}
 	clear_state(fe);
 	free(fe->undo);
 	for (int b = 0; b < NAME_BUCKETS; b++) {
@@ -865,23 +909,83 @@ int fault_env_frozen(struct env *e)
 	return f;
 }
 
+static uint64_t crash_rand(struct fault_env *fe)
+{
+	/* splitmix64: a fixed sequence per seed */
+	uint64_t z = (fe->rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Which pending directory changes survive the power cut. FAULT_DIR_ROLLBACK:
+ * none. FAULT_DIR_PREFIX: in each directory, a random number of the oldest.
+ * FAULT_DIR_SUBSET: each one on its own, with even odds. REQUIRES: mu. */
+static void choose_persisted(struct fault_env *fe, char *persisted)
+{
+	memset(persisted, 0, fe->nundo);
+	if (fe->dir_model == FAULT_DIR_SUBSET) {
+		for (size_t i = 0; i < fe->nundo; i++)
+			persisted[i] = (char)(crash_rand(fe) & 1);
+	} else if (fe->dir_model == FAULT_DIR_PREFIX) {
+		for (size_t i = 0; i < fe->nundo; i++) {
+			if (i > 0 && persisted[i] != 0)
+				continue; /* decided with an earlier change of its directory */
+			size_t n = 0;
+			for (size_t j = i; j < fe->nundo; j++)
+				n += strcmp(fe->undo[j].dir, fe->undo[i].dir) == 0;
+			size_t keep = (size_t)(crash_rand(fe) % (n + 1));
+			for (size_t j = i, seen = 0; j < fe->nundo; j++)
+				if (strcmp(fe->undo[j].dir, fe->undo[i].dir) == 0)
+					persisted[j] = seen++ < keep ? 1 : 2; /* 2: decided, lost */
+		}
+		for (size_t i = 0; i < fe->nundo; i++)
+			persisted[i] = persisted[i] == 1;
+	}
+}
+
+/* Makes path name the inode held by link (replacing whatever is there). */
+static int place(struct fault_env *fe, const char *link, const char *path)
+{
+	if (env_exists(fe->inner, path)) {
+		int rc = env_remove(fe->inner, path);
+		if (rc)
+			return rc;
+	}
+	return env_link(fe->inner, link, path);
+}
+
+static int unplace(struct fault_env *fe, const char *path)
+{
+	return env_exists(fe->inner, path) ? env_remove(fe->inner, path) : 0;
+}
+
 int fault_env_crash(struct env *e)
 {
 	struct fault_env *fe = FE(e);
 	int rc = 0;
 	pthread_mutex_lock(&fe->mu);
-	/* Directory changes first, newest first, so names are where they were. */
+	char *persisted = malloc(fe->nundo + 1);
+	if (persisted == NULL) {
+		pthread_mutex_unlock(&fe->mu);
+		return err_nomem("fault env crash");
+	}
+	choose_persisted(fe, persisted);
+
+	/* 1. Every pending directory change rolled back, newest first, so names
+	 * are where they were at the last syncs. The inodes placed by changes
+	 * stay reachable through their hidden links. */
 	for (size_t i = fe->nundo; i-- > 0;) {
 		struct undo *u = &fe->undo[i];
 		int r = 0;
 		switch (u->type) {
 		case UNDO_CREATE:
-			if (env_exists(fe->inner, u->a))
-				r = env_remove(fe->inner, u->a);
+			r = unplace(fe, u->a);
+			if (r == 0)
+				r = move_inode(fe, u->a, u->link ? u->link : u->a);
 			break;
 		case UNDO_MKDIR:
-			remove_tree(fe->inner, u->a);
-			break;
+			break; /* decided below */
 		case UNDO_REMOVE:
 			r = env_rename(fe->inner, u->b, u->a);
 			if (r == 0)
@@ -891,30 +995,108 @@ int fault_env_crash(struct env *e)
 			r = env_rename(fe->inner, u->b, u->a);
 			if (r == 0)
 				r = move_inode(fe, u->b, u->a);
+			if (r == 0 && u->c) {
+				r = env_rename(fe->inner, u->c, u->b);
+				if (r == 0)
+					r = move_inode(fe, u->c, u->b);
+			}
 			break;
 		}
 		if (r && rc == 0)
 			rc = r;
 	}
+	/* 2. The changes that reached the disk, replayed oldest first with what
+	 * each one did to its names: a create or a link gives a name an inode, a
+	 * remove takes a name away, a rename gives `to` the inode it moved and
+	 * takes `from` away. */
+	for (size_t i = 0; i < fe->nundo; i++) {
+		struct undo *u = &fe->undo[i];
+		if (!persisted[i])
+			continue;
+		int r = 0;
+		struct fname *n;
+		switch (u->type) {
+		case UNDO_CREATE:
+			r = place(fe, u->link, u->a);
+			if (r == 0 && (n = name_get(fe, u->a)) != NULL)
+				n->ino = u->ino;
+			break;
+		case UNDO_MKDIR:
+			break;
+		case UNDO_REMOVE:
+			r = unplace(fe, u->a);
+			if (r == 0 && (n = name_get(fe, u->a)) != NULL)
+				n->ino = NULL;
+			break;
+		case UNDO_RENAME:
+			r = place(fe, u->link, u->b);
+			if (r == 0 && (n = name_get(fe, u->b)) != NULL)
+				n->ino = u->ino;
+			if (r == 0)
+				r = unplace(fe, u->a);
+			if (r == 0 && (n = name_get(fe, u->a)) != NULL)
+				n->ino = NULL;
+			break;
+		}
+		if (r && rc == 0)
+			rc = r;
+	}
+	/* 3. A directory whose creation was lost goes with everything in it;
+	 * files in the trash whose removal was kept really go. */
+	for (size_t i = fe->nundo; i-- > 0;)
+		if (fe->undo[i].type == UNDO_MKDIR && !persisted[i])
+			remove_tree(fe->inner, fe->undo[i].a);
+	for (size_t i = 0; i < fe->nundo; i++) {
+		struct undo *u = &fe->undo[i];
+		if (u->type == UNDO_REMOVE && env_exists(fe->inner, u->b))
+			env_remove(fe->inner, u->b);
+		if (u->c && env_exists(fe->inner, u->c))
+			env_remove(fe->inner, u->c);
+	}
+	free(persisted);
 	clear_state(fe);
-	/* Then file data: every file written through us is cut to its synced length. */
+
+	/* 4. File data: every file written through us keeps what was synced;
+	 * of the rest, nothing (FAULT_DATA_LOST) or a random prefix
+	 * (FAULT_DATA_PREFIX: a torn write). */
 	for (int b = 0; b < NAME_BUCKETS; b++) {
 		for (struct fname *n = fe->names[b]; n; n = n->next) {
 			if (n->ino == NULL || !env_exists(fe->inner, n->path))
 				continue;
-			uint64_t size = 0;
-			if (env_file_size(fe->inner, n->path, &size) == 0 && size > n->ino->synced) {
-				int r = env_truncate(fe->inner, n->path, n->ino->synced);
+			uint64_t size = 0, keep = n->ino->synced;
+			if (env_file_size(fe->inner, n->path, &size) != 0 || size <= keep)
+				continue;
+			if (fe->data_model == FAULT_DATA_PREFIX)
+				keep += crash_rand(fe) % (size - keep + 1);
+			if (keep < size) {
+				int r = env_truncate(fe->inner, n->path, keep);
 				if (r && rc == 0)
 					rc = r;
 			}
-			n->ino->written = n->ino->synced;
 		}
 	}
+	/* what the disk holds now is durable as it is */
+	for (int b = 0; b < NAME_BUCKETS; b++)
+		for (struct fname *n = fe->names[b]; n; n = n->next)
+			if (n->ino) {
+				uint64_t size = 0;
+				if (env_exists(fe->inner, n->path) && env_file_size(fe->inner, n->path, &size) == 0)
+					n->ino->written = n->ino->synced = size;
+			}
 	fe->frozen = 0;
 	fe->epoch++;
 	pthread_mutex_unlock(&fe->mu);
 	return rc;
+}
+
+void fault_env_set_crash_model(struct env *e, int dir_model, int data_model, uint64_t seed)
+{
+	struct fault_env *fe = FE(e);
+	pthread_mutex_lock(&fe->mu);
+	fe->dir_model = dir_model;
+	fe->data_model = data_model;
+	fe->rng = seed;
+	pthread_mutex_unlock(&fe->mu);
 }
 
 uint64_t fault_env_op_count(struct env *e)

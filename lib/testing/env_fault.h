@@ -6,19 +6,27 @@
  *  - simulate power loss: fault_env_freeze() marks the moment the power goes;
  *    from then on the process keeps running as a ghost whose changes never
  *    reach the disk (mutations "succeed" and are dropped). fault_env_crash()
- *    then makes the disk look as it would after the power came back: every
- *    file cut to the length it had at its last sync, and every directory
- *    change (create, remove, rename, mkdir) made since that directory's last
- *    sync rolled back, newest first.
+ *    then makes the disk look as it would after the power came back.
  *
  * Model of durability: file data is durable once the file is synced; a
- * directory entry once its directory is synced. Files that existed before
- * the wrapper saw them count as fully durable. Removed files are kept under a
- * hidden name (".fault-trash-N", never listed) until their directory is synced,
- * so that a crash can bring them back.
+ * directory entry (create, remove, rename, link, mkdir) once its directory is
+ * synced. Files that existed before the wrapper saw them count as fully
+ * durable. What a crash keeps of the rest is the crash model's choice
+ * (fault_env_set_crash_model):
+ *  - directory changes not yet durable: none of them (FAULT_DIR_ROLLBACK, the
+ *    default), the oldest few of each directory (FAULT_DIR_PREFIX), or any
+ *    subset (FAULT_DIR_SUBSET: directory operations reaching the disk out of
+ *    order, POSIX's weakest promise). A rename is one change (atomic: `to`
+ *    names either its old or its new inode); a change that persists gives
+ *    its names the inodes it gave them when it ran.
+ *  - file data not yet synced: lost (FAULT_DATA_LOST, the default), or a
+ *    random prefix of it kept (FAULT_DATA_PREFIX, a torn write).
+ * Removed files are kept under a hidden name (".fault-trash-N"), and inodes
+ * placed by pending changes under ".fault-op-N" (neither ever listed), until
+ * their directory is synced, so that a crash can bring them back.
  */
-#ifndef SHALE_UTIL_ENV_FAULT_H
-#define SHALE_UTIL_ENV_FAULT_H
+#ifndef SHALE_TESTING_ENV_FAULT_H
+#define SHALE_TESTING_ENV_FAULT_H
 
 #include <stdint.h>
 #include "lib/util/env.h"
@@ -65,6 +73,16 @@ int fault_env_create(struct env *base, struct env **out);
 int fault_env_add_rule(struct env *e, const struct fault_rule *rule);
 void fault_env_clear_rules(struct env *e);
 void fault_env_set_hook(struct env *e, fault_hook_fn hook, void *arg);
+#define FAULT_DIR_ROLLBACK 0
+#define FAULT_DIR_PREFIX 1
+#define FAULT_DIR_SUBSET 2
+#define FAULT_DATA_LOST 0
+#define FAULT_DATA_PREFIX 1
+
+/* How the next crashes treat what was not durable (see above); seed fixes
+ * the random choices. */
+void fault_env_set_crash_model(struct env *e, int dir_model, int data_model, uint64_t seed);
+
 /* The power goes now (see above). */
 void fault_env_freeze(struct env *e);
 int fault_env_frozen(struct env *e);

@@ -51,7 +51,7 @@ static void builder_free(struct builder *b)
 		u64map_free(&b->files[level]);
 }
 
-static int builder_apply(struct builder *b, const struct version_edit *e)
+static int builder_apply(struct builder *b, const struct version_edit *e, const char *what)
 {
 	for (size_t i = 0; i < e->ndeleted; i++) {
 		const struct edit_deleted *d = &e->deleted[i];
@@ -59,6 +59,10 @@ static int builder_apply(struct builder *b, const struct version_edit *e)
 	}
 	for (size_t i = 0; i < e->nadded; i++) {
 		const struct file_meta *src = e->added[i].f;
+		/* Reads, compactions and the boundary expansion rely on it. */
+		if (b->vs->icmp->compare(b->vs->icmp, src->smallest, src->largest) > 0)
+			return err_set(SHALE_ECORRUPT, "%s: file %06llu at level %d: smallest key sorts after largest",
+			               what, (unsigned long long)src->number, e->added[i].level);
 		struct file_meta *f = file_meta_new(src->number, src->size, src->smallest, src->largest);
 		if (f == NULL)
 			return SHALE_ENOMEM;
@@ -94,8 +98,21 @@ static int by_number_desc(const void *a, const void *b, void *arg)
 	return (fa->number < fb->number) - (fa->number > fb->number);
 }
 
+/* Frees a version the builder has not handed out: it holds no references
+ * yet, so its files (some owned by the builder) are left alone. */
+static void discard_unsaved(struct version *v)
+{
+	for (int level = 0; level < NUM_LEVELS; level++) {
+		free(v->files[level]);
+		v->files[level] = NULL;
+		v->nfiles[level] = 0;
+	}
+	version_free(v);
+}
+
 /* Produces the version; checks that levels >= 1 are disjoint. what names the
- * source for messages. */
+ * source for messages. References are taken only once every check passed,
+ * so a failure leaves every file as the builder had it. */
 static int builder_save(struct builder *b, struct version **out, const char *what)
 {
 	struct version_set *vs = b->vs;
@@ -109,7 +126,7 @@ static int builder_save(struct builder *b, struct version **out, const char *wha
 			continue;
 		v->files[level] = malloc(m->n * sizeof(struct file_meta *));
 		if (v->files[level] == NULL) {
-			version_free(v);
+			discard_unsaved(v);
 			return err_nomem("version");
 		}
 		int n = 0;
@@ -119,22 +136,21 @@ static int builder_save(struct builder *b, struct version **out, const char *wha
 		qsort_r(v->files[level], (size_t)n, sizeof(struct file_meta *),
 		        level == 0 ? by_number_desc : by_smallest, (void *)vs->icmp);
 		v->nfiles[level] = n;
-		for (int i = 0; i < n; i++) {
-			struct file_meta *f = v->files[level][i];
-			f->refs++;
-			v->level_bytes[level] += f->size;
-			if (level > 0 && i > 0 &&
-			    vs->icmp->compare(vs->icmp, v->files[level][i - 1]->largest, f->smallest) >= 0) {
-				int rc = err_set(SHALE_ECORRUPT,
-				                 "%s: files %06llu and %06llu overlap in level %d", what,
-				                 (unsigned long long)v->files[level][i - 1]->number,
-				                 (unsigned long long)f->number, level);
-				v->nfiles[level] = i + 1;
-				version_free(v);
+		for (int i = 1; level > 0 && i < n; i++) {
+			struct file_meta *prev = v->files[level][i - 1], *f = v->files[level][i];
+			if (vs->icmp->compare(vs->icmp, prev->largest, f->smallest) >= 0) {
+				int rc = err_set(SHALE_ECORRUPT, "%s: files %06llu and %06llu overlap in level %d", what,
+				                 (unsigned long long)prev->number, (unsigned long long)f->number, level);
+				discard_unsaved(v);
 				return rc;
 			}
 		}
 	}
+	for (int level = 0; level < NUM_LEVELS; level++)
+		for (int i = 0; i < v->nfiles[level]; i++) {
+			v->files[level][i]->refs++;
+			v->level_bytes[level] += v->files[level][i]->size;
+		}
 	*out = v;
 	return 0;
 }
@@ -221,7 +237,7 @@ int vset_recover(struct version_set *vs)
 				goto out;
 			}
 		}
-		rc = builder_apply(&b, &e);
+		rc = builder_apply(&b, &e, mpath);
 		if (rc)
 			goto out;
 		for (size_t i = 0; i < e.npointers; i++) {
@@ -349,6 +365,8 @@ int manifest_create(struct env *env, const char *dir, uint64_t number, struct sl
 	if (rc == 0)
 		rc = crc;
 	if (rc == 0)
+		rc = env_sync_dir(env, dir); /* the MANIFEST's name before CURRENT's (as above) */
+	if (rc == 0)
 		rc = manifest_set_current(env, dir, number);
 	if (rc)
 		env_remove(env, path);
@@ -383,7 +401,7 @@ int vset_log_and_apply(struct version_set *vs, struct version_edit *edit)
 
 	rc = builder_init(&b, vs, vs->current);
 	if (rc == 0)
-		rc = builder_apply(&b, edit);
+		rc = builder_apply(&b, edit, "version edit");
 	if (rc == 0)
 		rc = builder_save(&b, &v, "version edit");
 	builder_free(&b);
@@ -421,6 +439,11 @@ int vset_log_and_apply(struct version_set *vs, struct version_edit *edit)
 		rc = wal_writer_add(&w, rec.data, rec.len);
 	if (rc == 0)
 		rc = wal_writer_sync(&w);
+	/* The new MANIFEST's name is durable before CURRENT names it: where
+	 * directory operations reach the disk out of order, CURRENT could
+	 * otherwise survive a power cut that the MANIFEST's entry does not. */
+	if (rc == 0 && new_manifest)
+		rc = env_sync_dir(vs->env, vs->dbname);
 	if (rc == 0 && new_manifest) {
 		rc = manifest_set_current(vs->env, vs->dbname, manifest_number);
 		current_renamed = 1;

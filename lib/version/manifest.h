@@ -7,7 +7,8 @@
  * the order logged, with the database mutex released while the MANIFEST is
  * written (manifest_busy keeps other edits out meanwhile). A fresh MANIFEST
  * holding a snapshot of the whole version is started at the first edit after
- * an open, after a failed write, and past cfg.max_manifest_size.
+ * an open, after a failed write, and past cfg.max_manifest_size; its name is
+ * made durable (directory synced) before CURRENT is pointed at it.
  */
 #ifndef SHALE_VERSION_MANIFEST_H
 #define SHALE_VERSION_MANIFEST_H
@@ -37,10 +38,10 @@ int vset_log_and_apply(struct version_set *vs, struct version_edit *edit) SHALE_
 int vset_snapshot_edit(struct version_set *vs, struct version_edit *e) SHALE_REQUIRES(vs->mu);
 
 /* Points <dir>/CURRENT at MANIFEST-number: temp file, sync, rename,
- * directory sync. */
+ * directory sync. REQUIRES: the MANIFEST's directory entry is durable. */
 int manifest_set_current(struct env *env, const char *dir, uint64_t number);
-/* Writes <dir>/MANIFEST-number holding one record, synced, and points
- * CURRENT at it (a new database, a checkpoint). */
+/* Writes <dir>/MANIFEST-number holding one record, synced, makes its name
+ * durable and points CURRENT at it (a new database, a checkpoint). */
 int manifest_create(struct env *env, const char *dir, uint64_t number, struct slice record);
 
 #endif
