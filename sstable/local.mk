@@ -27,17 +27,25 @@ noinst_HEADERS += \
 
 if HAVE_CHECK
 SSTABLE_TEST_LDADD = libshale_sstable.la libshale_testing.la libshale_util.la $(CODEC_LIBS) $(CHECK_LIBS)
-check_PROGRAMS += tests/test_block tests/test_filter tests/test_table
+check_PROGRAMS += tests/test_block tests/test_filter tests/test_table tests/test_two_level_iter \
+	tests/test_table_cache
 tests_test_block_SOURCES = tests/test_block.c $(TEST_UTIL)
 tests_test_block_CFLAGS = $(TEST_CFLAGS)
 tests_test_block_LDADD = $(SSTABLE_TEST_LDADD)
 tests_test_filter_SOURCES = tests/test_filter.c $(TEST_UTIL)
 tests_test_filter_CFLAGS = $(TEST_CFLAGS)
 tests_test_filter_LDADD = $(SSTABLE_TEST_LDADD)
-tests_test_table_SOURCES = tests/test_table.c $(TEST_UTIL)
+TABLE_TEST_HELPERS = tests/table_helpers.c tests/table_helpers.h
+tests_test_table_SOURCES = tests/test_table.c $(TABLE_TEST_HELPERS) $(TEST_UTIL)
 tests_test_table_CFLAGS = $(TEST_CFLAGS)
 tests_test_table_LDADD = $(SSTABLE_TEST_LDADD)
-TSAN_TESTS += tests/test_table
+tests_test_two_level_iter_SOURCES = tests/test_two_level_iter.c $(TEST_UTIL)
+tests_test_two_level_iter_CFLAGS = $(TEST_CFLAGS)
+tests_test_two_level_iter_LDADD = $(SSTABLE_TEST_LDADD)
+tests_test_table_cache_SOURCES = tests/test_table_cache.c $(TABLE_TEST_HELPERS) $(TEST_UTIL)
+tests_test_table_cache_CFLAGS = $(TEST_CFLAGS)
+tests_test_table_cache_LDADD = $(SSTABLE_TEST_LDADD)
+TSAN_TESTS += tests/test_table_cache
 if HAVE_LEVELDB
 # Reads tables that Debian's real libleveldb writes (plain build only).
 if !TSAN

@@ -21,6 +21,8 @@ TSAN_TESTS += tests/test_env tests/test_cache
 # Integration tests of the database through the public API (and internals
 # where a test needs a seam: the fault env, test hooks).
 DB_TEST_SOURCES = tests/dbtest.c tests/dbtest.h tests/model.c tests/model.h $(TEST_UTIL)
+# The rendezvous kit for the database's test hooks (threads held at hook points).
+HOOKS_TEST_SOURCES = tests/hooks.c tests/hooks.h
 check_PROGRAMS += tests/test_db
 tests_test_db_SOURCES = tests/test_db.c $(DB_TEST_SOURCES)
 tests_test_db_CFLAGS = $(TEST_CFLAGS)
@@ -30,12 +32,12 @@ tests_test_db_crash_SOURCES = tests/test_db_crash.c $(DB_TEST_SOURCES)
 tests_test_db_crash_CFLAGS = $(TEST_CFLAGS)
 tests_test_db_crash_LDADD = $(TEST_LDADD)
 check_PROGRAMS += tests/test_db_errors
-tests_test_db_errors_SOURCES = tests/test_db_errors.c $(DB_TEST_SOURCES)
+tests_test_db_errors_SOURCES = tests/test_db_errors.c $(HOOKS_TEST_SOURCES) $(DB_TEST_SOURCES)
 tests_test_db_errors_CFLAGS = $(TEST_CFLAGS)
 tests_test_db_errors_LDADD = $(TEST_LDADD)
 TSAN_TESTS += tests/test_db_errors
 check_PROGRAMS += tests/test_db_threads
-tests_test_db_threads_SOURCES = tests/test_db_threads.c $(DB_TEST_SOURCES)
+tests_test_db_threads_SOURCES = tests/test_db_threads.c $(HOOKS_TEST_SOURCES) $(DB_TEST_SOURCES)
 tests_test_db_threads_CFLAGS = $(TEST_CFLAGS)
 tests_test_db_threads_LDADD = $(TEST_LDADD)
 TSAN_TESTS += tests/test_db_threads

@@ -1,7 +1,6 @@
 /* Background errors: what stays sticky, what a retry clears, and the
  * orderings that must hold meanwhile (regression tests for a review's
  * findings). Threads meet at test hooks. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,119 +10,19 @@
 #include "lib/db/options.h"
 #include "lib/testing/env_fault.h"
 #include "tests/dbtest.h"
+#include "tests/hooks.h"
 #include "tests/testutil.h"
 
-/* ---- hooks that hold a compaction or a flush at its start ---- */
-
-static pthread_mutex_t hm = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t hc = PTHREAD_COND_INITIALIZER;
-
-/* Each kind of work: how many to hold at their start, how many arrived
- * there, how many may go on. */
-struct holds {
-	int to_hold, arrived, released;
-};
-
-static struct holds compactions, flushes;
-static int compactions_done;
-static int writers_queued;
-
-static void hold_here(struct holds *h)
-{
-	if (h->to_hold == 0)
-		return;
-	h->to_hold--;
-	int me = ++h->arrived;
-	pthread_cond_broadcast(&hc);
-	while (h->released < me)
-		pthread_cond_wait(&hc, &hm);
-}
-
-static void hook_at(void *arg, enum db_hook_point p)
-{
-	(void)arg;
-	pthread_mutex_lock(&hm);
-	if (p == HOOK_COMPACTION_BEGIN)
-		hold_here(&compactions);
-	else if (p == HOOK_FLUSH_BEGIN)
-		hold_here(&flushes);
-	else if (p == HOOK_COMPACTION_DONE) {
-		compactions_done++;
-		pthread_cond_broadcast(&hc);
-	} else if (p == HOOK_WRITER_QUEUED) {
-		writers_queued++; /* (the DB mutex is held: count only) */
-		pthread_cond_broadcast(&hc);
-	}
-	pthread_mutex_unlock(&hm);
-}
-
-static struct db_test_hooks hooks = { hook_at, NULL };
-
-static void reset_hooks(void)
-{
-	pthread_mutex_lock(&hm);
-	memset(&compactions, 0, sizeof(compactions));
-	memset(&flushes, 0, sizeof(flushes));
-	compactions_done = 0;
-	writers_queued = 0;
-	pthread_mutex_unlock(&hm);
-}
-
-static void wait_writers_queued(int n)
-{
-	pthread_mutex_lock(&hm);
-	while (writers_queued < n)
-		pthread_cond_wait(&hc, &hm);
-	pthread_mutex_unlock(&hm);
-}
-
-static int queued_so_far(void)
-{
-	pthread_mutex_lock(&hm);
-	int n = writers_queued;
-	pthread_mutex_unlock(&hm);
-	return n;
-}
-
-static void hold(struct holds *h, int n)
-{
-	pthread_mutex_lock(&hm);
-	h->to_hold += n;
-	pthread_mutex_unlock(&hm);
-}
-
-/* Waits until n held ones have arrived. */
-static void wait_arrived(struct holds *h, int n)
-{
-	pthread_mutex_lock(&hm);
-	while (h->arrived < n)
-		pthread_cond_wait(&hc, &hm);
-	pthread_mutex_unlock(&hm);
-}
-
-static void release(struct holds *h, int n)
-{
-	pthread_mutex_lock(&hm);
-	h->released = n;
-	pthread_cond_broadcast(&hc);
-	pthread_mutex_unlock(&hm);
-}
-
-static void wait_compactions_done(int n)
-{
-	pthread_mutex_lock(&hm);
-	while (compactions_done < n)
-		pthread_cond_wait(&hc, &hm);
-	pthread_mutex_unlock(&hm);
-}
+/* Compactions and flushes are held at their start (tests/hooks.h). */
+static struct hooks hk = HOOKS_INITIALIZER(hk);
 
 static shale_options *options(struct env *e)
 {
 	shale_options *o = dbtest_options(1 << 20, 64 * 1024, 256 * 1024);
 	options_set_env(o, e);
 	options_set_bg_retry_micros(o, 1000);
-	options_set_test_hooks(o, &hooks);
-	reset_hooks();
+	options_set_test_hooks(o, &hk.db);
+	hooks_reset(&hk);
 	return o;
 }
 
@@ -167,29 +66,29 @@ START_TEST(soft_wal_error_stays_until_the_broken_wals_memtable_is_flushed)
 	shale_options_set_background_threads(o, 1);
 	shale_db *db = NULL;
 	ck_assert_ok(shale_open(dbtest_path, o, &db));
-	hold(&compactions, 1);
+	hooks_hold(&hk, HOOK_COMPACTION_BEGIN, 1);
 	two_level0_files(db);
-	wait_arrived(&compactions, 1);
+	hooks_wait_held(&hk, HOOK_COMPACTION_BEGIN, 1);
 
 	shale_writeopts *wo = shale_writeopts_create();
 	shale_writeopts_set_sync(wo, 1);
 	ck_assert_ok(shale_put(db, NULL, "x", 1, "earlier", 7));
-	hold(&flushes, 1);
+	hooks_hold(&hk, HOOK_FLUSH_BEGIN, 1);
 	struct fault_rule r = { .ops = FAULT_SYNC, .path_contains = ".log", .count = 1, .kind = FAULT_ENOSPC };
 	ck_assert_ok(fault_env_add_rule(e, &r));
 	mutex_lock(&db->vs.mu);
 	uint64_t failed_seq = db->vs.last_sequence + 1;
 	mutex_unlock(&db->vs.mu);
 	ck_assert_int_eq(shale_put(db, wo, "k", 1, "A", 1), SHALE_ENOSPC);
-	wait_arrived(&flushes, 1); /* the broken WAL was replaced; its memtable's flush is held */
+	hooks_wait_held(&hk, HOOK_FLUSH_BEGIN, 1); /* the broken WAL was replaced; its memtable's flush is held */
 
 	/* a compaction succeeds meanwhile: the error must stay */
-	release(&compactions, 1);
-	wait_compactions_done(1);
+	hooks_release(&hk, HOOK_COMPACTION_BEGIN, 1);
+	hooks_wait_reached(&hk, HOOK_COMPACTION_DONE, 1);
 	ck_assert_int_eq(shale_put(db, wo, "k", 1, "B", 1), SHALE_ENOSPC);
 
 	/* once the flush is done the error clears, and sequences moved on */
-	release(&flushes, 1);
+	hooks_release(&hk, HOOK_FLUSH_BEGIN, 1);
 	int rc;
 	while ((rc = shale_put(db, wo, "k", 1, "C", 1)) == SHALE_ENOSPC)
 		usleep(1000); /* the flush thread's retry finishes in the background */
@@ -278,16 +177,16 @@ START_TEST(flush_retry_after_failed_manifest_write_uses_a_new_table)
 	shale_writeopts *wo = shale_writeopts_create();
 	shale_writeopts_set_sync(wo, 1);
 	ck_assert_ok(shale_put(db, wo, "last", 4, "synced", 6));
-	hold(&flushes, 2); /* the first attempt and its retry */
+	hooks_hold(&hk, HOOK_FLUSH_BEGIN, 2); /* the first attempt and its retry */
 	renamed = 0;
 	dir_fail_armed = 1;
 	ck_assert_ok(db_write(db, 0, NULL, 0)); /* switch: the flush starts and is held */
-	wait_arrived(&flushes, 1);
+	hooks_wait_held(&hk, HOOK_FLUSH_BEGIN, 1);
 	mutex_lock(&db->vs.mu);
 	uint64_t first = db->imm_table_number;
 	mutex_unlock(&db->vs.mu);
-	release(&flushes, 1);
-	wait_arrived(&flushes, 2); /* the first attempt failed; the retry is held */
+	hooks_release(&hk, HOOK_FLUSH_BEGIN, 1);
+	hooks_wait_held(&hk, HOOK_FLUSH_BEGIN, 2); /* the first attempt failed; the retry is held */
 	mutex_lock(&db->vs.mu);
 	ck_assert(db->vs.manifest_broken);
 	ck_assert_uint_ne(db->imm_table_number, first);
@@ -295,7 +194,7 @@ START_TEST(flush_retry_after_failed_manifest_write_uses_a_new_table)
 	/* whatever a directory sync makes durable now, then the power goes */
 	ck_assert_ok(env_sync_dir(e, dbtest_path));
 	fault_env_freeze(e);
-	release(&flushes, 2);
+	hooks_release(&hk, HOOK_FLUSH_BEGIN, 2);
 	shale_close(db);
 	ck_assert_ok(fault_env_crash(e));
 	fault_env_set_hook(e, NULL, NULL);
@@ -329,18 +228,13 @@ START_TEST(failed_read_triggered_compaction_is_retried)
 	ck_assert_ok(db_flush_memtable(db)); /* one level-0 file spanning a..z above them */
 	/* reads of "m" look in both files until the level-0 file's allowance
 	 * runs out and its compaction is picked (and held) */
-	hold(&compactions, 1);
-	pthread_mutex_lock(&hm);
-	while (compactions.arrived == 0) {
-		pthread_mutex_unlock(&hm);
+	hooks_hold(&hk, HOOK_COMPACTION_BEGIN, 1);
+	while (hooks_held(&hk, HOOK_COMPACTION_BEGIN) == 0)
 		present(db, "m");
-		pthread_mutex_lock(&hm);
-	}
-	pthread_mutex_unlock(&hm);
 	/* the disk is full when it runs: it fails, and no read renews the target */
 	struct fault_rule full = { .ops = FAULT_APPEND, .path_contains = ".ldb", .count = -1, .kind = FAULT_ENOSPC };
 	ck_assert_ok(fault_env_add_rule(e, &full));
-	release(&compactions, 1);
+	hooks_release(&hk, HOOK_COMPACTION_BEGIN, 1);
 	mutex_lock(&db->vs.mu);
 	while (db->bg_error == 0)
 		cond_wait(&db->bg_cv, &db->vs.mu);
@@ -369,21 +263,21 @@ START_TEST(close_returns_while_the_disk_stays_full)
 	shale_options_set_background_threads(o, 1);
 	shale_db *db = NULL;
 	ck_assert_ok(shale_open(dbtest_path, o, &db));
-	hold(&compactions, 1);
+	hooks_hold(&hk, HOOK_COMPACTION_BEGIN, 1);
 	two_level0_files(db);
-	wait_arrived(&compactions, 1);
+	hooks_wait_held(&hk, HOOK_COMPACTION_BEGIN, 1);
 	struct fault_rule r = { .ops = FAULT_SYNC, .path_contains = ".log", .count = 1, .kind = FAULT_ENOSPC };
 	ck_assert_ok(fault_env_add_rule(e, &r));
 	shale_writeopts *wo = shale_writeopts_create();
 	shale_writeopts_set_sync(wo, 1);
-	int before = queued_so_far();
+	int before = hooks_reached(&hk, HOOK_WRITER_QUEUED);
 	ck_assert_int_eq(shale_put(db, wo, "c", 1, "1", 1), SHALE_ENOSPC);
 	/* the flush thread's WAL replacement joins the writers' queue while
 	 * level 0 is at its stop trigger */
-	wait_writers_queued(before + 2);
+	hooks_wait_reached(&hk, HOOK_WRITER_QUEUED, before + 2);
 	struct fault_rule full = { .ops = FAULT_APPEND, .path_contains = ".ldb", .count = -1, .kind = FAULT_ENOSPC };
 	ck_assert_ok(fault_env_add_rule(e, &full));
-	release(&compactions, 1);
+	hooks_release(&hk, HOOK_COMPACTION_BEGIN, 1);
 	ck_assert_ok(shale_close(db)); /* a hang here is the test's timeout */
 	shale_writeopts_destroy(wo);
 	shale_options_destroy(o);

@@ -11,6 +11,7 @@
 #include "lib/db/options.h"
 #include "lib/testing/env_fault.h"
 #include "tests/dbtest.h"
+#include "tests/hooks.h"
 #include "tests/testutil.h"
 
 static shale_options *small_options(void)
@@ -18,63 +19,14 @@ static shale_options *small_options(void)
 	return dbtest_options(32 * 1024, 32 * 1024, 128 * 1024);
 }
 
-/* A gate: threads wait at it until `need` have arrived (or it is opened). */
-struct gate {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int arrived;
-	int need;
-	int open;
-};
-
-static void gate_init(struct gate *g, int need)
-{
-	pthread_mutex_init(&g->mu, NULL);
-	pthread_cond_init(&g->cv, NULL);
-	g->arrived = 0;
-	g->need = need;
-	g->open = 0;
-}
-
-static void gate_destroy(struct gate *g)
-{
-	pthread_mutex_destroy(&g->mu);
-	pthread_cond_destroy(&g->cv);
-}
-
+/* Threads are held and counted at hook points (tests/hooks.h). */
+static struct hooks hk = HOOKS_INITIALIZER(hk);
 
 /* ---- group commit ---- */
 
 #define WRITERS 8
 
-struct group_test {
-	struct gate queued;   /* counts writers in the queue */
-	int leader_held;
-	shale_db *db;
-};
-
-static struct group_test gt;
-
-static void group_hook(void *arg, enum db_hook_point p)
-{
-	(void)arg;
-	if (p == HOOK_WRITER_QUEUED) {
-		/* called with the DB mutex held: count, never block */
-		pthread_mutex_lock(&gt.queued.mu);
-		gt.queued.arrived++;
-		pthread_cond_broadcast(&gt.queued.cv);
-		pthread_mutex_unlock(&gt.queued.mu);
-	} else if (p == HOOK_LEADER_BEFORE_GROUP) {
-		/* hold the first leader until every writer is queued */
-		pthread_mutex_lock(&gt.queued.mu);
-		if (!gt.leader_held) {
-			gt.leader_held = 1;
-			while (gt.queued.arrived < WRITERS)
-				pthread_cond_wait(&gt.queued.cv, &gt.queued.mu);
-		}
-		pthread_mutex_unlock(&gt.queued.mu);
-	}
-}
+static shale_db *group_db;
 
 static void *sync_writer(void *arg)
 {
@@ -83,7 +35,7 @@ static void *sync_writer(void *arg)
 	shale_writeopts_set_sync(wo, 1);
 	char k[16];
 	snprintf(k, sizeof(k), "w%ld", i);
-	int rc = shale_put(gt.db, wo, k, strlen(k), "v", 1);
+	int rc = shale_put(group_db, wo, k, strlen(k), "v", 1);
 	shale_writeopts_destroy(wo);
 	return (void *)(long)rc;
 }
@@ -94,16 +46,20 @@ START_TEST(group_commit_syncs_once_for_the_group)
 	ck_assert_ok(fault_env_create(env_posix_default(), &e));
 	shale_options *o = small_options();
 	options_set_env(o, e);
-	struct db_test_hooks hooks = { group_hook, NULL };
-	options_set_test_hooks(o, &hooks);
-	memset(&gt, 0, sizeof(gt));
-	gate_init(&gt.queued, WRITERS);
-	ck_assert_ok(shale_open(dbtest_path, o, &gt.db));
+	options_set_test_hooks(o, &hk.db);
+	hooks_reset(&hk);
+	ck_assert_ok(shale_open(dbtest_path, o, &group_db));
 	fault_env_reset_counts(e);
 
+	/* the first leader is held until every writer is in the queue */
+	hooks_hold(&hk, HOOK_LEADER_BEFORE_GROUP, 1);
+	int queued_before = hooks_reached(&hk, HOOK_WRITER_QUEUED);
 	pthread_t t[WRITERS];
 	for (long i = 0; i < WRITERS; i++)
 		ck_assert_int_eq(pthread_create(&t[i], NULL, sync_writer, (void *)i), 0);
+	hooks_wait_held(&hk, HOOK_LEADER_BEFORE_GROUP, 1);
+	hooks_wait_reached(&hk, HOOK_WRITER_QUEUED, queued_before + WRITERS);
+	hooks_release(&hk, HOOK_LEADER_BEFORE_GROUP, 1);
 	for (int i = 0; i < WRITERS; i++) {
 		void *rc;
 		pthread_join(t[i], &rc);
@@ -115,11 +71,10 @@ START_TEST(group_commit_syncs_once_for_the_group)
 		snprintf(k, sizeof(k), "w%d", i);
 		void *v;
 		size_t vl;
-		ck_assert_ok(shale_get(gt.db, NULL, k, strlen(k), &v, &vl));
+		ck_assert_ok(shale_get(group_db, NULL, k, strlen(k), &v, &vl));
 		shale_free(v);
 	}
-	ck_assert_ok(shale_close(gt.db));
-	gate_destroy(&gt.queued);
+	ck_assert_ok(shale_close(group_db));
 	shale_options_destroy(o);
 	env_destroy(e);
 }
@@ -288,38 +243,6 @@ END_TEST
 
 /* ---- two compactions at once, and a flush while both are held ---- */
 
-struct concurrent {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int armed;
-	int in_compaction;  /* compactions inside the hook */
-	int max_in;
-	int release;
-	int flushes;
-};
-
-static struct concurrent cc;
-
-static void concurrent_hook(void *arg, enum db_hook_point p)
-{
-	(void)arg;
-	pthread_mutex_lock(&cc.mu);
-	if (p == HOOK_COMPACTION_BEGIN && cc.armed) {
-		cc.in_compaction++;
-		if (cc.in_compaction > cc.max_in)
-			cc.max_in = cc.in_compaction;
-		pthread_cond_broadcast(&cc.cv);
-		/* the first waits for the second; both wait to be released */
-		while (!cc.release)
-			pthread_cond_wait(&cc.cv, &cc.mu);
-		cc.in_compaction--;
-	} else if (p == HOOK_FLUSH_DONE) {
-		cc.flushes++;
-		pthread_cond_broadcast(&cc.cv);
-	}
-	pthread_mutex_unlock(&cc.mu);
-}
-
 static void put_part(shale_db *db, int part, const char *val)
 {
 	for (int i = 0; i < 300; i++) {
@@ -380,18 +303,12 @@ START_TEST(two_compactions_run_at_once_and_a_flush_completes_meanwhile)
 	 * are held inside their merges until both are there. */
 	shale_options_set_max_bytes_for_level_base(o, 16 * 1024);
 	shale_options_set_background_threads(o, 2);
-	struct db_test_hooks hooks = { concurrent_hook, NULL };
-	options_set_test_hooks(o, &hooks);
-	memset(&cc, 0, sizeof(cc));
-	pthread_mutex_init(&cc.mu, NULL);
-	pthread_cond_init(&cc.cv, NULL);
-	cc.armed = 1;
+	options_set_test_hooks(o, &hk.db);
+	hooks_reset(&hk);
+	hooks_hold(&hk, HOOK_COMPACTION_BEGIN, HOOKS_EVERY);
 	ck_assert_ok(shale_open(dbtest_path, o, &db));
-	pthread_mutex_lock(&cc.mu);
-	while (cc.in_compaction < 2)
-		pthread_cond_wait(&cc.cv, &cc.mu);
-	int flushes_before = cc.flushes;
-	pthread_mutex_unlock(&cc.mu);
+	hooks_wait_held(&hk, HOOK_COMPACTION_BEGIN, 2);
+	int flushes_before = hooks_reached(&hk, HOOK_FLUSH_DONE);
 
 	/* both compactions are inside their merge: a flush still completes */
 	for (int i = 0; i < 300; i++) {
@@ -400,13 +317,9 @@ START_TEST(two_compactions_run_at_once_and_a_flush_completes_meanwhile)
 		ck_assert_ok(shale_put(db, NULL, k, (size_t)kl, v1, sizeof(v1) - 1));
 	}
 	ck_assert_ok(db_flush_memtable(db));
-	pthread_mutex_lock(&cc.mu);
-	ck_assert_int_gt(cc.flushes, flushes_before);
-	ck_assert_int_eq(cc.max_in, 2);
-	cc.release = 1;
-	cc.armed = 0;
-	pthread_cond_broadcast(&cc.cv);
-	pthread_mutex_unlock(&cc.mu);
+	ck_assert_int_gt(hooks_reached(&hk, HOOK_FLUSH_DONE), flushes_before);
+	ck_assert_int_eq(hooks_max_waiting(&hk, HOOK_COMPACTION_BEGIN), 2);
+	hooks_release_all(&hk, HOOK_COMPACTION_BEGIN);
 
 	/* the newest values everywhere, after everything settles */
 	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
@@ -421,8 +334,6 @@ START_TEST(two_compactions_run_at_once_and_a_flush_completes_meanwhile)
 			shale_free(got);
 		}
 	ck_assert_ok(shale_close(db));
-	pthread_mutex_destroy(&cc.mu);
-	pthread_cond_destroy(&cc.cv);
 	shale_options_destroy(o);
 }
 END_TEST

@@ -1,12 +1,10 @@
 /* Tables: builder and reader round trips against a sorted model for every
- * codec, restart interval and key kind; the two-level iterator; damage and
- * I/O errors; the block cache and the table cache (also under threads). */
-#include <dirent.h>
-#include <pthread.h>
+ * codec, restart interval and key kind; the index, the filter and the block
+ * cache; damage; I/O errors through the fault env. (The two-level iterator
+ * and the table cache have their own suites.) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "lib/util/buf.h"
@@ -19,14 +17,12 @@
 #include "lib/util/filename.h"
 #include "lib/util/ikey.h"
 #include "sstable/block.h"
-#include "sstable/block_builder.h"
 #include "sstable/compress.h"
 #include "sstable/format.h"
 #include "sstable/table.h"
 #include "sstable/table_builder.h"
-#include "sstable/table_cache.h"
-#include "sstable/two_level_iter.h"
 #include "shale.h"
+#include "tests/table_helpers.h"
 #include "tests/testutil.h"
 
 #define MEMPATH "/mem/000007.ldb"
@@ -90,135 +86,9 @@ static struct rand_file *mem_rfile(const char *data, size_t size, int mapped)
 	return &m->base;
 }
 
-/* ---- the model: sorted distinct keys ---- */
-
-struct kv {
-	char *k, *v;
-	size_t kn, vn;
-};
-
-struct model {
-	struct kv *e;
-	size_t n;
-	const struct comparator *cmp;
-	int internal;
-};
-
-static const struct comparator *sort_cmp;
-
-static int kv_sort(const void *a, const void *b)
-{
-	const struct kv *x = a, *y = b;
-	return comparator_compare(sort_cmp, slice_make(x->k, x->kn), slice_make(y->k, y->kn));
-}
-
-static struct ikey_comparator icmp;
-
-static const struct comparator *internal_cmp(void)
-{
-	ikey_comparator_init(&icmp, comparator_bytewise());
-	return &icmp.base;
-}
-
-/* n random entries: keys up to max_key bytes over a small alphabet (so that
- * prefixes repeat) and sometimes over all bytes; values mostly small, a few
- * up to 64 KiB. Internal keys reuse user keys with distinct sequences. */
-static void model_make(struct model *m, struct rng *r, size_t n, size_t max_key, int internal)
-{
-	m->internal = internal;
-	m->cmp = internal ? internal_cmp() : comparator_bytewise();
-	m->e = calloc(n ? n : 1, sizeof(*m->e));
-	ck_assert_ptr_nonnull(m->e);
-	size_t user_max = internal ? max_key - 8 : max_key;
-	size_t w = 0;
-	/* short keys collide: top up until there are n distinct ones */
-	for (int round = 0; round < 20 && w < n; round++) {
-		for (size_t i = w; i < n; i++) {
-			struct kv *e = &m->e[i];
-			if (internal && i > 0 && rng_one_in(r, 4)) {
-				/* another version of an earlier user key */
-				struct kv *o = &m->e[rng_uniform(r, i)];
-				e->kn = o->kn;
-				e->k = malloc(e->kn);
-				memcpy(e->k, o->k, e->kn - 8);
-			} else {
-				size_t un = (size_t)rng_skewed(r, 9);
-				if (un > user_max)
-					un = user_max;
-				e->kn = un + (internal ? 8 : 0);
-				e->k = malloc(e->kn + 1);
-				int wide = rng_one_in(r, 3);
-				for (size_t j = 0; j < un; j++)
-					e->k[j] = wide ? (char)rng_next(r) : (char)("ab\x80\xff"[rng_uniform(r, 4)]);
-			}
-			if (internal)
-				encode_fixed64(e->k + e->kn - 8, ikey_pack_tag(rng_next(r) & IKEY_SEQ_MAX,
-				                                               (int)rng_uniform(r, 2)));
-			e->vn = rng_one_in(r, 1000) ? (size_t)rng_uniform(r, 65537) : (size_t)rng_skewed(r, 7);
-			e->v = malloc(e->vn + 1);
-			tu_random_bytes(r, e->v, e->vn);
-		}
-		sort_cmp = m->cmp;
-		qsort(m->e, n, sizeof(*m->e), kv_sort);
-		w = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (w > 0 && kv_sort(&m->e[w - 1], &m->e[i]) == 0) {
-				free(m->e[i].k);
-				free(m->e[i].v);
-				continue;
-			}
-			m->e[w++] = m->e[i];
-		}
-	}
-	m->n = w;
-}
-
-static void model_free(struct model *m)
-{
-	for (size_t i = 0; i < m->n; i++) {
-		free(m->e[i].k);
-		free(m->e[i].v);
-	}
-	free(m->e);
-}
-
-static struct slice mkey(const struct model *m, size_t i)
-{
-	return slice_make(m->e[i].k, m->e[i].kn);
-}
-
-static struct slice mval(const struct model *m, size_t i)
-{
-	return slice_make(m->e[i].v, m->e[i].vn);
-}
-
-static size_t model_lower_bound(const struct model *m, struct slice t)
-{
-	size_t lo = 0, hi = m->n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (comparator_compare(m->cmp, mkey(m, mid), t) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static void default_opts(struct table_options *o, const struct model *m)
-{
-	memset(o, 0, sizeof(*o));
-	o->cmp = m->cmp;
-	o->internal_keys = m->internal;
-	o->block_size = 4096;
-	o->restart_interval = 16;
-	o->compression = SHALE_COMPRESSION_NONE;
-	o->bloom_bits_per_key = 10;
-	o->block_cache = NULL;
-}
 
 /* Builds the model's table into out (replacing it). */
-static void build_table(const struct table_options *o, const struct model *m, struct buf *out)
+static void build_table(const struct table_options *o, const struct table_model *m, struct buf *out)
 {
 	buf_clear(out);
 	struct mem_wfile wf = { { &mem_wfile_ops }, out };
@@ -239,29 +109,8 @@ static struct table *open_mem(const struct table_options *o, const struct buf *f
 	return t;
 }
 
-static void check_entry(struct iter *it, const struct model *m, size_t i)
-{
-	ck_assert_msg(iter_valid(it), "expected entry %zu of %zu (status %d: %s)", i, m->n,
-	              iter_status(it), shale_errmsg());
-	ck_assert_msg(slice_equal(iter_key(it), mkey(m, i)), "key %zu differs", i);
-	ck_assert_msg(slice_equal(iter_value(it), mval(m, i)), "value %zu differs", i);
-}
-
-struct found {
-	int called;
-	struct buf key, value;
-};
-
-static void on_found(void *arg, struct slice k, struct slice v)
-{
-	struct found *f = arg;
-	f->called++;
-	ck_assert_ok(buf_set(&f->key, k.data, k.size));
-	ck_assert_ok(buf_set(&f->value, v.data, v.size));
-}
-
 /* A random seek target: an existing key, a mutation of one, or noise. */
-static void random_target(struct rng *r, const struct model *m, struct buf *t)
+static void random_target(struct rng *r, const struct table_model *m, struct buf *t)
 {
 	buf_clear(t);
 	if (m->n && rng_one_in(r, 2)) {
@@ -282,7 +131,7 @@ static void random_target(struct rng *r, const struct model *m, struct buf *t)
 	}
 }
 
-static void check_table(struct table *t, const struct model *m, struct rng *r,
+static void check_table(struct table *t, const struct table_model *m, struct rng *r,
                         const struct read_opts *ro, uint64_t file_size)
 {
 	struct iter *it = table_iter(t, ro);
@@ -304,7 +153,7 @@ static void check_table(struct table *t, const struct model *m, struct rng *r,
 	for (int s = 0; s < seeks; s++) {
 		random_target(r, m, &target);
 		iter_seek(it, buf_slice(&target));
-		size_t lb = model_lower_bound(m, buf_slice(&target));
+		size_t lb = table_model_lower_bound(m, buf_slice(&target));
 		if (lb == m->n) {
 			ck_assert(!iter_valid(it));
 			ck_assert_int_eq(iter_status(it), 0);
@@ -349,7 +198,7 @@ static void check_table(struct table *t, const struct model *m, struct rng *r,
 		f.called = 0;
 		ck_assert_ok(table_get(t, ro, buf_slice(&target), on_found, &f));
 		if (f.called) {
-			size_t lb = model_lower_bound(m, buf_slice(&target));
+			size_t lb = table_model_lower_bound(m, buf_slice(&target));
 			ck_assert_uint_lt(lb, m->n);
 			ck_assert(slice_equal(buf_slice(&f.key), mkey(m, lb)));
 		}
@@ -399,8 +248,8 @@ START_TEST(table_roundtrip_random_against_model)
 	ck_assert_ok(cache_create(256 * 1024, &bc));
 	struct buf file = BUF_INIT;
 	for (size_t s = 0; s < 4; s++) {
-		struct model m;
-		model_make(&m, &r, sizes[s], 300, internal);
+		struct table_model m;
+		table_model_make(&m, &r, sizes[s], 300, internal);
 		struct table_options o;
 		default_opts(&o, &m);
 		o.compression = comp;
@@ -414,7 +263,7 @@ START_TEST(table_roundtrip_random_against_model)
 		struct table *t = open_mem(&o, &file, (int)rng_uniform(&r, 2));
 		check_table(t, &m, &r, &ro, file.len);
 		table_close(t);
-		model_free(&m);
+		table_model_free(&m);
 	}
 	buf_free(&file);
 	cache_destroy(bc);
@@ -437,7 +286,7 @@ static struct block *read_index(const struct buf *file)
 
 START_TEST(table_index_uses_short_separators)
 {
-	struct model m;
+	struct table_model m;
 	m.n = 200;
 	m.cmp = comparator_bytewise();
 	m.internal = 0;
@@ -479,7 +328,7 @@ START_TEST(table_index_uses_short_separators)
 	block_destroy(idx);
 	buf_free(&last);
 	buf_free(&file);
-	model_free(&m);
+	table_model_free(&m);
 }
 END_TEST
 
@@ -487,8 +336,8 @@ START_TEST(table_without_filter_still_has_metaindex)
 {
 	struct rng r;
 	rng_seed(&r, 3);
-	struct model m;
-	model_make(&m, &r, 50, 20, 0);
+	struct table_model m;
+	table_model_make(&m, &r, 50, 20, 0);
 	struct table_options o;
 	default_opts(&o, &m);
 	o.bloom_bits_per_key = 0;
@@ -508,7 +357,7 @@ START_TEST(table_without_filter_still_has_metaindex)
 	build_table(&o, &m, &file);
 	ck_assert_ptr_nonnull(memmem(file.data, file.len, FILTER_META_KEY, strlen(FILTER_META_KEY)));
 	buf_free(&file);
-	model_free(&m);
+	table_model_free(&m);
 }
 END_TEST
 
@@ -535,8 +384,8 @@ START_TEST(table_get_consults_filter_before_reading)
 {
 	struct rng r;
 	rng_seed(&r, 11);
-	struct model m;
-	model_make(&m, &r, 2000, 40, 1);
+	struct table_model m;
+	table_model_make(&m, &r, 2000, 40, 1);
 	struct table_options o;
 	default_opts(&o, &m);
 	struct buf file = BUF_INIT;
@@ -578,7 +427,7 @@ START_TEST(table_get_consults_filter_before_reading)
 	buf_free(&f.key);
 	buf_free(&f.value);
 	buf_free(&file);
-	model_free(&m);
+	table_model_free(&m);
 }
 END_TEST
 
@@ -588,8 +437,8 @@ START_TEST(table_block_cache_serves_repeated_reads)
 {
 	struct rng r;
 	rng_seed(&r, 12);
-	struct model m;
-	model_make(&m, &r, 3000, 30, 0);
+	struct table_model m;
+	table_model_make(&m, &r, 3000, 30, 0);
 	struct cache *bc;
 	ck_assert_ok(cache_create(8 << 20, &bc));
 	struct table_options o;
@@ -649,7 +498,7 @@ START_TEST(table_block_cache_serves_repeated_reads)
 	buf_free(&f.key);
 	buf_free(&f.value);
 	buf_free(&file);
-	model_free(&m);
+	table_model_free(&m);
 }
 END_TEST
 
@@ -657,7 +506,7 @@ END_TEST
 
 /* Opens and reads a damaged copy: every answer must be an error or right. */
 static void check_damaged(const struct table_options *o, const char *data, size_t len,
-                          const struct model *m, int verify, int mapped)
+                          const struct table_model *m, int verify, int mapped)
 {
 	struct table *t;
 	int rc = table_open(o, mem_rfile(data, len, mapped), MEMPATH, len, &t);
@@ -714,8 +563,8 @@ START_TEST(table_damage_every_byte_is_detected_or_harmless)
 {
 	struct rng r;
 	rng_seed(&r, 21 + (uint64_t)_i);
-	struct model m;
-	model_make(&m, &r, 60, 24, _i % 2);
+	struct table_model m;
+	table_model_make(&m, &r, 60, 24, _i % 2);
 	struct table_options o;
 	default_opts(&o, &m);
 	o.block_size = 256;
@@ -740,7 +589,7 @@ START_TEST(table_damage_every_byte_is_detected_or_harmless)
 		check_damaged(&o, file.data, len, &m, 1, 0);
 	free(copy);
 	buf_free(&file);
-	model_free(&m);
+	table_model_free(&m);
 }
 END_TEST
 
@@ -753,8 +602,8 @@ START_TEST(table_damage_sampled_positions)
 		return;
 	struct rng r;
 	rng_seed(&r, 31 + (uint64_t)_i);
-	struct model m;
-	model_make(&m, &r, 600, 60, 1);
+	struct table_model m;
+	table_model_make(&m, &r, 600, 60, 1);
 	struct table_options o;
 	default_opts(&o, &m);
 	o.compression = comp;
@@ -770,7 +619,7 @@ START_TEST(table_damage_sampled_positions)
 	}
 	free(copy);
 	buf_free(&file);
-	model_free(&m);
+	table_model_free(&m);
 }
 END_TEST
 
@@ -787,8 +636,8 @@ START_TEST(table_bad_handles_and_types_are_corruption)
 {
 	struct rng r;
 	rng_seed(&r, 41);
-	struct model m;
-	model_make(&m, &r, 300, 20, 0);
+	struct table_model m;
+	table_model_make(&m, &r, 300, 20, 0);
 	struct table_options o;
 	default_opts(&o, &m);
 	o.block_size = 512;
@@ -884,164 +733,12 @@ START_TEST(table_bad_handles_and_types_are_corruption)
 	buf_free(&fd.value);
 	free(copy);
 	buf_free(&file);
-	model_free(&m);
-}
-END_TEST
-
-/* ---- the generic two-level iterator ---- */
-
-struct child {
-	struct block *b; /* NULL: an error child */
-};
-
-static struct iter *child_iter(void *arg, const struct read_opts *ro, struct slice v)
-{
-	(void)ro;
-	struct child *c = arg;
-	ck_assert_uint_eq(v.size, 1);
-	struct child *me = &c[(unsigned char)v.data[0]];
-	if (me->b == NULL)
-		return iter_empty(err_set(SHALE_EIO, "io error: child %d unreadable", v.data[0]));
-	return block_iter_create(me->b, comparator_bytewise(), "child");
-}
-
-static struct block *block_of(const char *const *keys, size_t n, int interval)
-{
-	struct block_builder bb;
-	block_builder_init(&bb, interval);
-	for (size_t i = 0; i < n; i++)
-		ck_assert_ok(block_builder_add(&bb, slice_from_str(keys[i]), slice_from_str(keys[i])));
-	struct slice raw;
-	ck_assert_ok(block_builder_finish(&bb, &raw));
-	struct block_contents bc = { slice_make(NULL, 0), malloc(raw.size), 1 };
-	memcpy(bc.heap, raw.data, raw.size);
-	bc.data = slice_make(bc.heap, raw.size);
-	block_builder_free(&bb);
-	struct block *b;
-	ck_assert_ok(block_create(&bc, "t", 0, &b));
-	return b;
-}
-
-static struct iter *two_level_fixture(struct child *children, struct block **index_block)
-{
-	static const char *const a[] = { "a1", "a2", "a3" };
-	static const char *const d[] = { "d1", "d2" };
-	children[0].b = block_of(a, 3, 2);
-	children[1].b = block_of(NULL, 0, 1); /* empty */
-	children[2].b = NULL;                 /* error */
-	children[3].b = block_of(d, 2, 1);
-	children[4].b = block_of(NULL, 0, 1); /* empty */
-	struct block_builder bb;
-	block_builder_init(&bb, 1);
-	static const char *const ik[] = { "a3", "b", "c", "d2", "e" };
-	for (char i = 0; i < 5; i++)
-		ck_assert_ok(block_builder_add(&bb, slice_from_str(ik[(int)i]), slice_make(&i, 1)));
-	struct slice raw;
-	ck_assert_ok(block_builder_finish(&bb, &raw));
-	struct block_contents bc = { slice_make(NULL, 0), malloc(raw.size), 1 };
-	memcpy(bc.heap, raw.data, raw.size);
-	bc.data = slice_make(bc.heap, raw.size);
-	block_builder_free(&bb);
-	ck_assert_ok(block_create(&bc, "t", 0, index_block));
-	struct read_opts ro = { 1, 1 };
-	return two_level_iter_create(block_iter_create(*index_block, comparator_bytewise(), "t"),
-	                             child_iter, children, &ro);
-}
-
-static void free_fixture(struct iter *it, struct child *children, struct block *index_block)
-{
-	iter_destroy(it);
-	block_destroy(index_block);
-	for (int i = 0; i < 5; i++)
-		block_destroy(children[i].b);
-}
-
-static int key_is(struct iter *it, const char *k)
-{
-	return iter_valid(it) && slice_equal(iter_key(it), slice_from_str(k));
-}
-
-START_TEST(two_level_stops_at_error_and_skips_empty)
-{
-	struct child c[5];
-	struct block *ib;
-	/* forward: a1 a2 a3, the empty child skipped, then the error: stop */
-	struct iter *it = two_level_fixture(c, &ib);
-	iter_seek_first(it);
-	ck_assert(key_is(it, "a1"));
-	iter_next(it);
-	iter_next(it);
-	ck_assert(key_is(it, "a3"));
-	iter_next(it);
-	ck_assert(!iter_valid(it));
-	ck_assert_int_eq(iter_status(it), SHALE_EIO);
-	ck_assert_ptr_nonnull(strstr(err_msg(), "child 2"));
-	/* sticky: it never resumes past the damage */
-	iter_seek(it, slice_from_str("d1"));
-	ck_assert(!iter_valid(it));
-	ck_assert_int_eq(iter_status(it), SHALE_EIO);
-	free_fixture(it, c, ib);
-
-	/* backward: the empty last child skipped, d2 d1, then the error */
-	it = two_level_fixture(c, &ib);
-	iter_seek_last(it);
-	ck_assert(key_is(it, "d2"));
-	iter_prev(it);
-	ck_assert(key_is(it, "d1"));
-	iter_prev(it);
-	ck_assert(!iter_valid(it));
-	ck_assert_int_eq(iter_status(it), SHALE_EIO);
-	free_fixture(it, c, ib);
-
-	/* seeks */
-	it = two_level_fixture(c, &ib);
-	iter_seek(it, slice_from_str("a2"));
-	ck_assert(key_is(it, "a2"));
-	iter_seek(it, slice_from_str("d"));
-	ck_assert(key_is(it, "d1"));
-	iter_seek(it, slice_from_str("a"));
-	ck_assert(key_is(it, "a1"));
-	iter_prev(it);
-	ck_assert(!iter_valid(it));
-	ck_assert_int_eq(iter_status(it), 0);
-	iter_seek(it, slice_from_str("d3"));
-	ck_assert(!iter_valid(it)); /* lands in the empty child, then the end */
-	ck_assert_int_eq(iter_status(it), 0);
-	iter_seek(it, slice_from_str("zz"));
-	ck_assert(!iter_valid(it));
-	ck_assert_int_eq(iter_status(it), 0);
-	iter_seek(it, slice_from_str("a4")); /* lands before the empty child: then the error */
-	ck_assert(!iter_valid(it));
-	ck_assert_int_eq(iter_status(it), SHALE_EIO);
-	free_fixture(it, c, ib);
+	table_model_free(&m);
 }
 END_TEST
 
 /* ---- I/O errors through the fault env ---- */
 
-static char *write_table_file(struct env *env, const char *dir, uint64_t num,
-                              const struct table_options *o, const struct model *m, int sst)
-{
-	char path[FNAME_MAX];
-	if (sst)
-		fname_sst(path, dir, num);
-	else
-		fname_table(path, dir, num);
-	struct wfile *wf;
-	ck_assert_ok(env_open_write(env, path, &wf));
-	struct table_builder *b;
-	ck_assert_ok(table_builder_create(o, wf, path, &b));
-	for (size_t i = 0; i < m->n; i++)
-		ck_assert_ok(table_builder_add(b, mkey(m, i), mval(m, i)));
-	ck_assert_ok(table_builder_finish(b));
-	uint64_t size = table_builder_file_size(b);
-	table_builder_destroy(b);
-	ck_assert_ok(wfile_close(wf));
-	uint64_t disk;
-	ck_assert_ok(env_file_size(env, path, &disk));
-	ck_assert_uint_eq(disk, size);
-	return strdup(path);
-}
 
 START_TEST(table_read_errors_surface_and_stop_iteration)
 {
@@ -1050,8 +747,8 @@ START_TEST(table_read_errors_surface_and_stop_iteration)
 	ck_assert_ok(fault_env_create(env_posix_default(), &fe));
 	struct rng r;
 	rng_seed(&r, 51);
-	struct model m;
-	model_make(&m, &r, 2000, 30, 0);
+	struct table_model m;
+	table_model_make(&m, &r, 2000, 30, 0);
 	struct table_options o;
 	default_opts(&o, &m);
 	o.block_size = 1024;
@@ -1122,257 +819,8 @@ START_TEST(table_read_errors_surface_and_stop_iteration)
 	buf_free(&f.key);
 	buf_free(&f.value);
 	free(path);
-	model_free(&m);
+	table_model_free(&m);
 	env_destroy(fe);
-	tu_rmtree(dir);
-	free(dir);
-}
-END_TEST
-
-/* ---- table cache ---- */
-
-static int count_fds(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	if (d == NULL)
-		return -1;
-	while (readdir(d) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
-START_TEST(table_cache_opens_ldb_and_sst_and_pins_tables)
-{
-	char *dir = tu_mkdtemp("table-cache");
-	struct env *fe;
-	ck_assert_ok(fault_env_create(env_posix_default(), &fe));
-	struct rng r;
-	rng_seed(&r, 61);
-	struct model m[6];
-	uint64_t sizes[6];
-	struct table_options o;
-	for (int i = 0; i < 6; i++) {
-		model_make(&m[i], &r, 300, 30, 1);
-		default_opts(&o, &m[i]);
-		char *p = write_table_file(fe, dir, (uint64_t)i + 1, &o, &m[i], i == 5);
-		ck_assert_ok(env_file_size(fe, p, &sizes[i]));
-		free(p);
-	}
-	struct cache *bc;
-	ck_assert_ok(cache_create(64 << 10, &bc));
-	o.block_cache = bc;
-	struct table_cache *tc;
-	ck_assert_ok(table_cache_create(fe, dir, &o, 100, &tc));
-	struct read_opts ro = { 1, 1 };
-	struct found f = { 0, BUF_INIT, BUF_INIT };
-	for (int i = 0; i < 6; i++) {
-		for (size_t j = 0; j < m[i].n; j += 13) {
-			f.called = 0;
-			ck_assert_ok(table_cache_get(tc, &ro, (uint64_t)i + 1, sizes[i], mkey(&m[i], j),
-			                             on_found, &f));
-			ck_assert_int_eq(f.called, 1);
-			ck_assert(slice_equal(buf_slice(&f.value), mval(&m[i], j)));
-		}
-		ck_assert_uint_gt(table_cache_approximate_offset(tc, (uint64_t)i + 1, sizes[i],
-		                                                 mkey(&m[i], m[i].n - 1)),
-		                  0);
-	}
-	/* each file was opened once (the .sst after one failed .ldb attempt) */
-	ck_assert_uint_eq(fault_env_count(fe, FAULT_OPEN_READ, ".ldb"), 6);
-	ck_assert_uint_eq(fault_env_count(fe, FAULT_OPEN_READ, ".sst"), 1);
-
-	/* an iterator pins its table through eviction and removal of the file */
-	struct iter *it = table_cache_iter(tc, &ro, 2, sizes[1]);
-	iter_seek_first(it);
-	check_entry(it, &m[1], 0);
-	table_cache_evict(tc, 2);
-	char path[FNAME_MAX];
-	fname_table(path, dir, 2);
-	ck_assert_ok(env_remove(fe, path));
-	size_t n = 0;
-	for (iter_seek_first(it); iter_valid(it); iter_next(it))
-		check_entry(it, &m[1], n++);
-	ck_assert_uint_eq(n, m[1].n);
-	iter_destroy(it);
-	/* the evicted, removed file now fails to open, naming it */
-	ck_assert_int_eq(table_cache_get(tc, &ro, 2, sizes[1], mkey(&m[1], 0), on_found, &f),
-	                 SHALE_EIO);
-	ck_assert_ptr_nonnull(strstr(err_msg(), "000002"));
-	it = table_cache_iter(tc, &ro, 2, sizes[1]);
-	ck_assert_ptr_nonnull(it);
-	iter_seek_first(it);
-	ck_assert(!iter_valid(it));
-	ck_assert_int_eq(iter_status(it), SHALE_EIO);
-	iter_destroy(it);
-	ck_assert_uint_eq(table_cache_approximate_offset(tc, 2, sizes[1], mkey(&m[1], 0)), 0);
-	/* a wrong size (a damaged MANIFEST) is corruption */
-	table_cache_evict(tc, 3);
-	ck_assert_int_eq(table_cache_get(tc, &ro, 3, sizes[2] + 1, mkey(&m[2], 0), on_found, &f),
-	                 SHALE_ECORRUPT);
-
-	table_cache_destroy(tc);
-	cache_destroy(bc);
-	for (int i = 0; i < 6; i++)
-		model_free(&m[i]);
-	buf_free(&f.key);
-	buf_free(&f.value);
-	env_destroy(fe);
-	tu_rmtree(dir);
-	free(dir);
-}
-END_TEST
-
-START_TEST(table_cache_bounds_open_files)
-{
-	char *dir = tu_mkdtemp("table-cache-lru");
-	struct env *fe;
-	ck_assert_ok(fault_env_create(env_posix_default(), &fe));
-	struct rng r;
-	rng_seed(&r, 71);
-	struct model m;
-	model_make(&m, &r, 20, 10, 0);
-	struct table_options o;
-	default_opts(&o, &m);
-	enum { FILES = 64 };
-	uint64_t size = 0;
-	for (uint64_t i = 1; i <= FILES; i++) {
-		char *p = write_table_file(fe, dir, i, &o, &m, 0);
-		ck_assert_ok(env_file_size(fe, p, &size));
-		free(p);
-	}
-	int base = count_fds();
-	struct table_cache *tc;
-	/* capacity 16: one table per shard of the cache */
-	ck_assert_ok(table_cache_create(fe, dir, &o, 16, &tc));
-	struct read_opts ro = { 1, 1 };
-	struct found f = { 0, BUF_INIT, BUF_INIT };
-	fault_env_reset_counts(fe);
-	for (int round = 0; round < 2; round++) {
-		for (uint64_t i = 1; i <= FILES; i++) {
-			f.called = 0;
-			ck_assert_ok(table_cache_get(tc, &ro, i, size, mkey(&m, 3), on_found, &f));
-			ck_assert_int_eq(f.called, 1);
-		}
-		/* least recently used tables were closed along the way */
-		int open_now = count_fds() - base;
-		ck_assert_msg(open_now <= 16, "%d table files open", open_now);
-	}
-	/* most of the second round had to reopen */
-	ck_assert_uint_ge(fault_env_count(fe, FAULT_OPEN_READ, NULL), FILES + FILES / 2);
-	table_cache_destroy(tc);
-	ck_assert_int_eq(count_fds(), base);
-	buf_free(&f.key);
-	buf_free(&f.value);
-	model_free(&m);
-	env_destroy(fe);
-	tu_rmtree(dir);
-	free(dir);
-}
-END_TEST
-
-/* ---- threads (run under ThreadSanitizer) ---- */
-
-enum { MT_FILES = 6, MT_THREADS = 4 };
-
-struct mt_shared {
-	struct table_cache *tc;
-	struct model *m;
-	uint64_t *sizes;
-	int failures;
-	uint64_t seed;
-};
-
-struct mt_arg {
-	struct mt_shared *s;
-	int id;
-	int failures;
-};
-
-static void *mt_reader(void *p)
-{
-	struct mt_arg *a = p;
-	struct mt_shared *s = a->s;
-	struct rng r;
-	rng_seed(&r, s->seed + (uint64_t)a->id);
-	struct read_opts ro = { 1, 1 };
-	struct found f = { 0, BUF_INIT, BUF_INIT };
-	for (int op = 0; op < 2500; op++) {
-		int file = (int)rng_uniform(&r, MT_FILES);
-		struct model *m = &s->m[file];
-		size_t j = rng_uniform(&r, m->n);
-		if (rng_one_in(&r, 2)) {
-			f.called = 0;
-			int rc = table_cache_get(s->tc, &ro, (uint64_t)file + 1, s->sizes[file], mkey(m, j),
-			                         on_found, &f);
-			if (rc || f.called != 1 || !slice_equal(buf_slice(&f.value), mval(m, j)))
-				a->failures++;
-		} else {
-			struct iter *it = table_cache_iter(s->tc, &ro, (uint64_t)file + 1, s->sizes[file]);
-			iter_seek(it, mkey(m, j));
-			for (int k = 0; k < 30 && j + (size_t)k < m->n; k++, iter_next(it)) {
-				if (!iter_valid(it) || !slice_equal(iter_key(it), mkey(m, j + (size_t)k)) ||
-				    !slice_equal(iter_value(it), mval(m, j + (size_t)k))) {
-					a->failures++;
-					break;
-				}
-			}
-			if (iter_status(it))
-				a->failures++;
-			iter_destroy(it);
-		}
-		if (rng_one_in(&r, 50))
-			table_cache_evict(s->tc, (uint64_t)rng_uniform(&r, MT_FILES) + 1);
-	}
-	buf_free(&f.key);
-	buf_free(&f.value);
-	return NULL;
-}
-
-START_TEST(table_cache_concurrent_readers)
-{
-	char *dir = tu_mkdtemp("table-mt");
-	struct env *env = env_posix_default();
-	struct rng r;
-	rng_seed(&r, 81);
-	struct model m[MT_FILES];
-	uint64_t sizes[MT_FILES];
-	struct table_options o;
-	for (int i = 0; i < MT_FILES; i++) {
-		model_make(&m[i], &r, 1500, 40, 1);
-		default_opts(&o, &m[i]);
-		o.block_size = 1024;
-		o.compression = i % 2 ? SHALE_COMPRESSION_SNAPPY : SHALE_COMPRESSION_NONE;
-		unsigned char type;
-		if (compress_type_for(o.compression, &type))
-			o.compression = SHALE_COMPRESSION_NONE;
-		char *p = write_table_file(env, dir, (uint64_t)i + 1, &o, &m[i], 0);
-		ck_assert_ok(env_file_size(env, p, &sizes[i]));
-		free(p);
-	}
-	struct cache *bc;
-	ck_assert_ok(cache_create(32 << 10, &bc)); /* small: constant eviction */
-	o.block_cache = bc;
-	struct table_cache *tc;
-	ck_assert_ok(table_cache_create(env, dir, &o, 3, &tc));
-	struct mt_shared s = { tc, m, sizes, 0, 1234 };
-	struct mt_arg args[MT_THREADS];
-	pthread_t th[MT_THREADS];
-	for (int i = 0; i < MT_THREADS; i++) {
-		args[i].s = &s;
-		args[i].id = i;
-		args[i].failures = 0;
-		ck_assert_int_eq(pthread_create(&th[i], NULL, mt_reader, &args[i]), 0);
-	}
-	for (int i = 0; i < MT_THREADS; i++) {
-		pthread_join(th[i], NULL);
-		ck_assert_int_eq(args[i].failures, 0);
-	}
-	table_cache_destroy(tc);
-	cache_destroy(bc);
-	for (int i = 0; i < MT_FILES; i++)
-		model_free(&m[i]);
 	tu_rmtree(dir);
 	free(dir);
 }
@@ -1386,8 +834,8 @@ START_TEST(table_reads_through_mmap_env)
 	ck_assert_ok(env_posix_create(1, &env));
 	struct rng r;
 	rng_seed(&r, 91);
-	struct model m;
-	model_make(&m, &r, 5000, 50, 1);
+	struct table_model m;
+	table_model_make(&m, &r, 5000, 50, 1);
 	struct table_options o;
 	default_opts(&o, &m);
 	struct cache *bc;
@@ -1408,7 +856,7 @@ START_TEST(table_reads_through_mmap_env)
 	table_close(t);
 	cache_destroy(bc);
 	free(path);
-	model_free(&m);
+	table_model_free(&m);
 	env_destroy(env);
 	tu_rmtree(dir);
 	free(dir);
@@ -1417,7 +865,7 @@ END_TEST
 
 START_TEST(table_builder_rejects_bad_options)
 {
-	struct model m = { NULL, 0, comparator_bytewise(), 0 };
+	struct table_model m = { NULL, 0, comparator_bytewise(), 0 };
 	struct table_options o;
 	default_opts(&o, &m);
 	struct buf out = BUF_INIT;
@@ -1436,9 +884,9 @@ START_TEST(table_builder_rejects_bad_options)
 }
 END_TEST
 
-/* Single-threaded cases: not worth ThreadSanitizer's time. */
-static void add_single_threaded_cases(Suite *s)
+static Suite *table_suite(void)
 {
+	Suite *s = suite_create("table");
 	TCase *rt = tcase_create("roundtrip");
 	tcase_set_timeout(rt, 120);
 	tcase_add_loop_test(rt, table_roundtrip_random_against_model, 0, 24);
@@ -1448,7 +896,6 @@ static void add_single_threaded_cases(Suite *s)
 	tcase_add_test(rt, table_block_cache_serves_repeated_reads);
 	tcase_add_test(rt, table_reads_through_mmap_env);
 	tcase_add_test(rt, table_builder_rejects_bad_options);
-	tcase_add_test(rt, two_level_stops_at_error_and_skips_empty);
 	suite_add_tcase(s, rt);
 	TCase *dmg = tcase_create("damage");
 	tcase_set_timeout(dmg, 120);
@@ -1457,22 +904,6 @@ static void add_single_threaded_cases(Suite *s)
 	tcase_add_test(dmg, table_bad_handles_and_types_are_corruption);
 	tcase_add_test(dmg, table_read_errors_surface_and_stop_iteration);
 	suite_add_tcase(s, dmg);
-}
-
-static Suite *table_suite(void)
-{
-	Suite *s = suite_create("table");
-#ifndef SHALE_TSAN
-	add_single_threaded_cases(s);
-#else
-	(void)add_single_threaded_cases;
-#endif
-	TCase *tcc = tcase_create("table_cache");
-	tcase_set_timeout(tcc, 60);
-	tcase_add_test(tcc, table_cache_opens_ldb_and_sst_and_pins_tables);
-	tcase_add_test(tcc, table_cache_bounds_open_files);
-	tcase_add_test(tcc, table_cache_concurrent_readers);
-	suite_add_tcase(s, tcc);
 	return s;
 }
 

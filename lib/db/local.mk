@@ -23,3 +23,10 @@ noinst_HEADERS += \
 	lib/db/db_impl.h \
 	lib/db/options.h \
 	lib/db/write_batch.h
+
+if HAVE_CHECK
+check_PROGRAMS += tests/test_write_batch
+tests_test_write_batch_SOURCES = tests/test_write_batch.c $(TEST_UTIL)
+tests_test_write_batch_CFLAGS = $(TEST_CFLAGS)
+tests_test_write_batch_LDADD = $(TEST_LDADD)
+endif

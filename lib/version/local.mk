@@ -13,3 +13,13 @@ noinst_HEADERS += \
 	lib/version/merger.h \
 	lib/version/version.h \
 	lib/version/version_edit.h
+
+if HAVE_CHECK
+check_PROGRAMS += tests/test_version tests/test_merger
+tests_test_version_SOURCES = tests/test_version.c $(TEST_UTIL)
+tests_test_version_CFLAGS = $(TEST_CFLAGS)
+tests_test_version_LDADD = $(TEST_LDADD)
+tests_test_merger_SOURCES = tests/test_merger.c $(TEST_UTIL)
+tests_test_merger_CFLAGS = $(TEST_CFLAGS)
+tests_test_merger_LDADD = $(TEST_LDADD)
+endif

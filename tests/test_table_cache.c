@@ -1,0 +1,283 @@
+/* The table cache: .ldb and legacy .sst files, tables pinned by iterators
+ * through eviction and removal, the bound on open files, and concurrent
+ * readers with constant eviction (run under ThreadSanitizer too). */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/util/buf.h"
+#include "lib/util/cache.h"
+#include "lib/util/env.h"
+#include "lib/testing/env_fault.h"
+#include "lib/util/error.h"
+#include "lib/util/filename.h"
+#include "sstable/compress.h"
+#include "sstable/table_cache.h"
+#include "shale.h"
+#include "tests/table_helpers.h"
+#include "tests/testutil.h"
+
+static int count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return -1;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+START_TEST(table_cache_opens_ldb_and_sst_and_pins_tables)
+{
+	char *dir = tu_mkdtemp("table-cache");
+	struct env *fe;
+	ck_assert_ok(fault_env_create(env_posix_default(), &fe));
+	struct rng r;
+	rng_seed(&r, 61);
+	struct table_model m[6];
+	uint64_t sizes[6];
+	struct table_options o;
+	for (int i = 0; i < 6; i++) {
+		table_model_make(&m[i], &r, 300, 30, 1);
+		default_opts(&o, &m[i]);
+		char *p = write_table_file(fe, dir, (uint64_t)i + 1, &o, &m[i], i == 5);
+		ck_assert_ok(env_file_size(fe, p, &sizes[i]));
+		free(p);
+	}
+	struct cache *bc;
+	ck_assert_ok(cache_create(64 << 10, &bc));
+	o.block_cache = bc;
+	struct table_cache *tc;
+	ck_assert_ok(table_cache_create(fe, dir, &o, 100, &tc));
+	struct read_opts ro = { 1, 1 };
+	struct found f = { 0, BUF_INIT, BUF_INIT };
+	for (int i = 0; i < 6; i++) {
+		for (size_t j = 0; j < m[i].n; j += 13) {
+			f.called = 0;
+			ck_assert_ok(table_cache_get(tc, &ro, (uint64_t)i + 1, sizes[i], mkey(&m[i], j),
+			                             on_found, &f));
+			ck_assert_int_eq(f.called, 1);
+			ck_assert(slice_equal(buf_slice(&f.value), mval(&m[i], j)));
+		}
+		ck_assert_uint_gt(table_cache_approximate_offset(tc, (uint64_t)i + 1, sizes[i],
+		                                                 mkey(&m[i], m[i].n - 1)),
+		                  0);
+	}
+	/* each file was opened once (the .sst after one failed .ldb attempt) */
+	ck_assert_uint_eq(fault_env_count(fe, FAULT_OPEN_READ, ".ldb"), 6);
+	ck_assert_uint_eq(fault_env_count(fe, FAULT_OPEN_READ, ".sst"), 1);
+
+	/* an iterator pins its table through eviction and removal of the file */
+	struct iter *it = table_cache_iter(tc, &ro, 2, sizes[1]);
+	iter_seek_first(it);
+	check_entry(it, &m[1], 0);
+	table_cache_evict(tc, 2);
+	char path[FNAME_MAX];
+	fname_table(path, dir, 2);
+	ck_assert_ok(env_remove(fe, path));
+	size_t n = 0;
+	for (iter_seek_first(it); iter_valid(it); iter_next(it))
+		check_entry(it, &m[1], n++);
+	ck_assert_uint_eq(n, m[1].n);
+	iter_destroy(it);
+	/* the evicted, removed file now fails to open, naming it */
+	ck_assert_int_eq(table_cache_get(tc, &ro, 2, sizes[1], mkey(&m[1], 0), on_found, &f),
+	                 SHALE_EIO);
+	ck_assert_ptr_nonnull(strstr(err_msg(), "000002"));
+	it = table_cache_iter(tc, &ro, 2, sizes[1]);
+	ck_assert_ptr_nonnull(it);
+	iter_seek_first(it);
+	ck_assert(!iter_valid(it));
+	ck_assert_int_eq(iter_status(it), SHALE_EIO);
+	iter_destroy(it);
+	ck_assert_uint_eq(table_cache_approximate_offset(tc, 2, sizes[1], mkey(&m[1], 0)), 0);
+	/* a wrong size (a damaged MANIFEST) is corruption */
+	table_cache_evict(tc, 3);
+	ck_assert_int_eq(table_cache_get(tc, &ro, 3, sizes[2] + 1, mkey(&m[2], 0), on_found, &f),
+	                 SHALE_ECORRUPT);
+
+	table_cache_destroy(tc);
+	cache_destroy(bc);
+	for (int i = 0; i < 6; i++)
+		table_model_free(&m[i]);
+	buf_free(&f.key);
+	buf_free(&f.value);
+	env_destroy(fe);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(table_cache_bounds_open_files)
+{
+	char *dir = tu_mkdtemp("table-cache-lru");
+	struct env *fe;
+	ck_assert_ok(fault_env_create(env_posix_default(), &fe));
+	struct rng r;
+	rng_seed(&r, 71);
+	struct table_model m;
+	table_model_make(&m, &r, 20, 10, 0);
+	struct table_options o;
+	default_opts(&o, &m);
+	enum { FILES = 64 };
+	uint64_t size = 0;
+	for (uint64_t i = 1; i <= FILES; i++) {
+		char *p = write_table_file(fe, dir, i, &o, &m, 0);
+		ck_assert_ok(env_file_size(fe, p, &size));
+		free(p);
+	}
+	int base = count_fds();
+	struct table_cache *tc;
+	/* capacity 16: one table per shard of the cache */
+	ck_assert_ok(table_cache_create(fe, dir, &o, 16, &tc));
+	struct read_opts ro = { 1, 1 };
+	struct found f = { 0, BUF_INIT, BUF_INIT };
+	fault_env_reset_counts(fe);
+	for (int round = 0; round < 2; round++) {
+		for (uint64_t i = 1; i <= FILES; i++) {
+			f.called = 0;
+			ck_assert_ok(table_cache_get(tc, &ro, i, size, mkey(&m, 3), on_found, &f));
+			ck_assert_int_eq(f.called, 1);
+		}
+		/* least recently used tables were closed along the way */
+		int open_now = count_fds() - base;
+		ck_assert_msg(open_now <= 16, "%d table files open", open_now);
+	}
+	/* most of the second round had to reopen */
+	ck_assert_uint_ge(fault_env_count(fe, FAULT_OPEN_READ, NULL), FILES + FILES / 2);
+	table_cache_destroy(tc);
+	ck_assert_int_eq(count_fds(), base);
+	buf_free(&f.key);
+	buf_free(&f.value);
+	table_model_free(&m);
+	env_destroy(fe);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* ---- threads (run under ThreadSanitizer) ---- */
+
+enum { MT_FILES = 6, MT_THREADS = 4 };
+
+struct mt_shared {
+	struct table_cache *tc;
+	struct table_model *m;
+	uint64_t *sizes;
+	int failures;
+	uint64_t seed;
+};
+
+struct mt_arg {
+	struct mt_shared *s;
+	int id;
+	int failures;
+};
+
+static void *mt_reader(void *p)
+{
+	struct mt_arg *a = p;
+	struct mt_shared *s = a->s;
+	struct rng r;
+	rng_seed(&r, s->seed + (uint64_t)a->id);
+	struct read_opts ro = { 1, 1 };
+	struct found f = { 0, BUF_INIT, BUF_INIT };
+	for (int op = 0; op < 2500; op++) {
+		int file = (int)rng_uniform(&r, MT_FILES);
+		struct table_model *m = &s->m[file];
+		size_t j = rng_uniform(&r, m->n);
+		if (rng_one_in(&r, 2)) {
+			f.called = 0;
+			int rc = table_cache_get(s->tc, &ro, (uint64_t)file + 1, s->sizes[file], mkey(m, j),
+			                         on_found, &f);
+			if (rc || f.called != 1 || !slice_equal(buf_slice(&f.value), mval(m, j)))
+				a->failures++;
+		} else {
+			struct iter *it = table_cache_iter(s->tc, &ro, (uint64_t)file + 1, s->sizes[file]);
+			iter_seek(it, mkey(m, j));
+			for (int k = 0; k < 30 && j + (size_t)k < m->n; k++, iter_next(it)) {
+				if (!iter_valid(it) || !slice_equal(iter_key(it), mkey(m, j + (size_t)k)) ||
+				    !slice_equal(iter_value(it), mval(m, j + (size_t)k))) {
+					a->failures++;
+					break;
+				}
+			}
+			if (iter_status(it))
+				a->failures++;
+			iter_destroy(it);
+		}
+		if (rng_one_in(&r, 50))
+			table_cache_evict(s->tc, (uint64_t)rng_uniform(&r, MT_FILES) + 1);
+	}
+	buf_free(&f.key);
+	buf_free(&f.value);
+	return NULL;
+}
+
+START_TEST(table_cache_concurrent_readers)
+{
+	char *dir = tu_mkdtemp("table-mt");
+	struct env *env = env_posix_default();
+	struct rng r;
+	rng_seed(&r, 81);
+	struct table_model m[MT_FILES];
+	uint64_t sizes[MT_FILES];
+	struct table_options o;
+	for (int i = 0; i < MT_FILES; i++) {
+		table_model_make(&m[i], &r, 1500, 40, 1);
+		default_opts(&o, &m[i]);
+		o.block_size = 1024;
+		o.compression = i % 2 ? SHALE_COMPRESSION_SNAPPY : SHALE_COMPRESSION_NONE;
+		unsigned char type;
+		if (compress_type_for(o.compression, &type))
+			o.compression = SHALE_COMPRESSION_NONE;
+		char *p = write_table_file(env, dir, (uint64_t)i + 1, &o, &m[i], 0);
+		ck_assert_ok(env_file_size(env, p, &sizes[i]));
+		free(p);
+	}
+	struct cache *bc;
+	ck_assert_ok(cache_create(32 << 10, &bc)); /* small: constant eviction */
+	o.block_cache = bc;
+	struct table_cache *tc;
+	ck_assert_ok(table_cache_create(env, dir, &o, 3, &tc));
+	struct mt_shared s = { tc, m, sizes, 0, 1234 };
+	struct mt_arg args[MT_THREADS];
+	pthread_t th[MT_THREADS];
+	for (int i = 0; i < MT_THREADS; i++) {
+		args[i].s = &s;
+		args[i].id = i;
+		args[i].failures = 0;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, mt_reader, &args[i]), 0);
+	}
+	for (int i = 0; i < MT_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(args[i].failures, 0);
+	}
+	table_cache_destroy(tc);
+	cache_destroy(bc);
+	for (int i = 0; i < MT_FILES; i++)
+		table_model_free(&m[i]);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("table_cache");
+	TCase *tcc = tcase_create("table_cache");
+	tcase_set_timeout(tcc, 60);
+	tcase_add_test(tcc, table_cache_opens_ldb_and_sst_and_pins_tables);
+	tcase_add_test(tcc, table_cache_bounds_open_files);
+	tcase_add_test(tcc, table_cache_concurrent_readers);
+	suite_add_tcase(s, tcc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run(suite());
+}

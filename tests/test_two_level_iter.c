@@ -1,0 +1,154 @@
+/* The generic two-level iterator: an index iterator whose values open child
+ * iterators; empty children are skipped in both directions and an erroring
+ * child stops it for good. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/util/comparator.h"
+#include "lib/util/error.h"
+#include "sstable/block.h"
+#include "sstable/block_builder.h"
+#include "sstable/two_level_iter.h"
+#include "shale.h"
+#include "tests/testutil.h"
+
+struct child {
+	struct block *b; /* NULL: an error child */
+};
+
+static struct iter *child_iter(void *arg, const struct read_opts *ro, struct slice v)
+{
+	(void)ro;
+	struct child *c = arg;
+	ck_assert_uint_eq(v.size, 1);
+	struct child *me = &c[(unsigned char)v.data[0]];
+	if (me->b == NULL)
+		return iter_empty(err_set(SHALE_EIO, "io error: child %d unreadable", v.data[0]));
+	return block_iter_create(me->b, comparator_bytewise(), "child");
+}
+
+static struct block *block_of(const char *const *keys, size_t n, int interval)
+{
+	struct block_builder bb;
+	block_builder_init(&bb, interval);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_ok(block_builder_add(&bb, slice_from_str(keys[i]), slice_from_str(keys[i])));
+	struct slice raw;
+	ck_assert_ok(block_builder_finish(&bb, &raw));
+	struct block_contents bc = { slice_make(NULL, 0), malloc(raw.size), 1 };
+	memcpy(bc.heap, raw.data, raw.size);
+	bc.data = slice_make(bc.heap, raw.size);
+	block_builder_free(&bb);
+	struct block *b;
+	ck_assert_ok(block_create(&bc, "t", 0, &b));
+	return b;
+}
+
+static struct iter *two_level_fixture(struct child *children, struct block **index_block)
+{
+	static const char *const a[] = { "a1", "a2", "a3" };
+	static const char *const d[] = { "d1", "d2" };
+	children[0].b = block_of(a, 3, 2);
+	children[1].b = block_of(NULL, 0, 1); /* empty */
+	children[2].b = NULL;                 /* error */
+	children[3].b = block_of(d, 2, 1);
+	children[4].b = block_of(NULL, 0, 1); /* empty */
+	struct block_builder bb;
+	block_builder_init(&bb, 1);
+	static const char *const ik[] = { "a3", "b", "c", "d2", "e" };
+	for (char i = 0; i < 5; i++)
+		ck_assert_ok(block_builder_add(&bb, slice_from_str(ik[(int)i]), slice_make(&i, 1)));
+	struct slice raw;
+	ck_assert_ok(block_builder_finish(&bb, &raw));
+	struct block_contents bc = { slice_make(NULL, 0), malloc(raw.size), 1 };
+	memcpy(bc.heap, raw.data, raw.size);
+	bc.data = slice_make(bc.heap, raw.size);
+	block_builder_free(&bb);
+	ck_assert_ok(block_create(&bc, "t", 0, index_block));
+	struct read_opts ro = { 1, 1 };
+	return two_level_iter_create(block_iter_create(*index_block, comparator_bytewise(), "t"),
+	                             child_iter, children, &ro);
+}
+
+static void free_fixture(struct iter *it, struct child *children, struct block *index_block)
+{
+	iter_destroy(it);
+	block_destroy(index_block);
+	for (int i = 0; i < 5; i++)
+		block_destroy(children[i].b);
+}
+
+static int key_is(struct iter *it, const char *k)
+{
+	return iter_valid(it) && slice_equal(iter_key(it), slice_from_str(k));
+}
+
+START_TEST(two_level_stops_at_error_and_skips_empty)
+{
+	struct child c[5];
+	struct block *ib;
+	/* forward: a1 a2 a3, the empty child skipped, then the error: stop */
+	struct iter *it = two_level_fixture(c, &ib);
+	iter_seek_first(it);
+	ck_assert(key_is(it, "a1"));
+	iter_next(it);
+	iter_next(it);
+	ck_assert(key_is(it, "a3"));
+	iter_next(it);
+	ck_assert(!iter_valid(it));
+	ck_assert_int_eq(iter_status(it), SHALE_EIO);
+	ck_assert_ptr_nonnull(strstr(err_msg(), "child 2"));
+	/* sticky: it never resumes past the damage */
+	iter_seek(it, slice_from_str("d1"));
+	ck_assert(!iter_valid(it));
+	ck_assert_int_eq(iter_status(it), SHALE_EIO);
+	free_fixture(it, c, ib);
+
+	/* backward: the empty last child skipped, d2 d1, then the error */
+	it = two_level_fixture(c, &ib);
+	iter_seek_last(it);
+	ck_assert(key_is(it, "d2"));
+	iter_prev(it);
+	ck_assert(key_is(it, "d1"));
+	iter_prev(it);
+	ck_assert(!iter_valid(it));
+	ck_assert_int_eq(iter_status(it), SHALE_EIO);
+	free_fixture(it, c, ib);
+
+	/* seeks */
+	it = two_level_fixture(c, &ib);
+	iter_seek(it, slice_from_str("a2"));
+	ck_assert(key_is(it, "a2"));
+	iter_seek(it, slice_from_str("d"));
+	ck_assert(key_is(it, "d1"));
+	iter_seek(it, slice_from_str("a"));
+	ck_assert(key_is(it, "a1"));
+	iter_prev(it);
+	ck_assert(!iter_valid(it));
+	ck_assert_int_eq(iter_status(it), 0);
+	iter_seek(it, slice_from_str("d3"));
+	ck_assert(!iter_valid(it)); /* lands in the empty child, then the end */
+	ck_assert_int_eq(iter_status(it), 0);
+	iter_seek(it, slice_from_str("zz"));
+	ck_assert(!iter_valid(it));
+	ck_assert_int_eq(iter_status(it), 0);
+	iter_seek(it, slice_from_str("a4")); /* lands before the empty child: then the error */
+	ck_assert(!iter_valid(it));
+	ck_assert_int_eq(iter_status(it), SHALE_EIO);
+	free_fixture(it, c, ib);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("two_level_iter");
+	TCase *tc = tcase_create("two_level_iter");
+	tcase_add_test(tc, two_level_stops_at_error_and_skips_empty);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run(suite());
+}
