@@ -5,7 +5,6 @@
 
 #include "lib/util/coding.h"
 #include "lib/util/error.h"
-#include "lib/util/ikey.h"
 
 enum edit_tag {
 	TAG_COMPARATOR = 1,
@@ -183,12 +182,6 @@ int edit_encode(const struct version_edit *e, struct buf *out)
 	return rc ? SHALE_ENOMEM : 0;
 }
 
-static int ikey_valid(struct slice k)
-{
-	struct parsed_ikey p;
-	return ikey_parse(k, &p);
-}
-
 static int get_level(struct slice *in, int *level)
 {
 	uint32_t v;
@@ -244,8 +237,6 @@ int edit_decode(struct version_edit *e, struct slice in, const char *what)
 		case TAG_COMPACT_POINTER:
 			if (!get_level(&in, &level) || !get_lenprefixed(&in, &s1))
 				bad = "compaction pointer";
-			else if (!ikey_valid(s1))
-				bad = "compaction pointer key";
 			else
 				rc = edit_set_compact_pointer(e, level, s1);
 			break;
@@ -259,8 +250,6 @@ int edit_decode(struct version_edit *e, struct slice in, const char *what)
 			if (!get_level(&in, &level) || !get_varint64(&in, &number) || !get_varint64(&in, &size) ||
 			    !get_lenprefixed(&in, &s1) || !get_lenprefixed(&in, &s2))
 				bad = "new-file entry";
-			else if (!ikey_valid(s1) || !ikey_valid(s2))
-				bad = "new-file entry key";
 			else
 				rc = edit_add_file(e, level, number, size, s1, s2);
 			break;
