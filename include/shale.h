@@ -23,6 +23,12 @@
 extern "C" {
 #endif
 
+/* The version of this header: shale_version() gives the library's. */
+#define SHALE_VERSION_MAJOR 0
+#define SHALE_VERSION_MINOR 1
+#define SHALE_VERSION_PATCH 0
+#define SHALE_VERSION_STRING "0.1.0"
+
 #if defined(__GNUC__)
 #define SHALE_EXPORT __attribute__((visibility("default")))
 #else
@@ -110,6 +116,20 @@ SHALE_EXPORT void shale_options_set_l0_slowdown_trigger(shale_options *, int fil
 SHALE_EXPORT void shale_options_set_l0_stop_trigger(shale_options *, int files);       /* default 12 */
 SHALE_EXPORT void shale_options_set_max_bytes_for_level_base(shale_options *, uint64_t bytes); /* default 10 MiB */
 SHALE_EXPORT void shale_options_set_level_multiplier(shale_options *, int m);        /* default 10 */
+/* Read table files through memory mappings (default: see doc/api.md). Off:
+ * every block read is a pread and every I/O error an error code. On: a disk
+ * failing under a mapped page raises SIGBUS, as in LevelDB and LMDB. */
+SHALE_EXPORT void shale_options_set_mmap_reads(shale_options *, int on);
+/* Read-only open (default 0): no LOCK, no file created, written, renamed or
+ * deleted (no LOG either); the state as of the open; write calls answer
+ * SHALE_EINVAL. See doc/api.md, "Read-only open". */
+SHALE_EXPORT void shale_options_set_read_only(shale_options *, int on);
+/* The info log. Default: the file <db>/LOG (the previous one kept as
+ * LOG.old). log NULL: no info log at all. Otherwise every line (without a
+ * trailing newline) goes to log(state, line), from any thread, never while
+ * the database holds a lock; line is valid during the call only. */
+SHALE_EXPORT void shale_options_set_info_log(shale_options *, void (*log)(void *state, const char *line),
+                                             void *state);
 
 SHALE_EXPORT shale_writeopts *shale_writeopts_create(void);
 SHALE_EXPORT void shale_writeopts_destroy(shale_writeopts *);
@@ -125,6 +145,12 @@ SHALE_EXPORT void shale_readopts_set_snapshot(shale_readopts *, const shale_snap
  * clears the bound; a non-NULL key of length 0 is the empty key. */
 SHALE_EXPORT void shale_readopts_set_lower_bound(shale_readopts *, const void *key, size_t klen);
 SHALE_EXPORT void shale_readopts_set_upper_bound(shale_readopts *, const void *key, size_t klen);
+/* Iterators see exactly the keys that start with prefix: sets both bounds
+ * (the upper one the prefix's successor), replacing any set before; a later
+ * bound setter replaces the prefix's bound on its side. NULL clears both.
+ * Bytewise comparator only: with another, iterator creation fails with
+ * SHALE_EINVAL. */
+SHALE_EXPORT void shale_readopts_set_prefix(shale_readopts *, const void *prefix, size_t len);
 
 /* ---- write batches -------------------------------------------------------- */
 SHALE_EXPORT shale_batch *shale_batch_create(void);  /* NULL when out of memory */
@@ -133,6 +159,15 @@ SHALE_EXPORT int shale_batch_put(shale_batch *, const void *key, size_t klen, co
 SHALE_EXPORT int shale_batch_delete(shale_batch *, const void *key, size_t klen);
 SHALE_EXPORT void shale_batch_clear(shale_batch *);
 SHALE_EXPORT uint32_t shale_batch_count(const shale_batch *);
+/* Calls put or del once per operation, in order. The pointers passed (never
+ * NULL, even for an empty key or value) are valid during that call only.
+ * SHALE_EINVAL when a callback is NULL. */
+SHALE_EXPORT int shale_batch_iterate(const shale_batch *, void *state,
+    void (*put)(void *state, const void *key, size_t klen, const void *val, size_t vlen),
+    void (*del)(void *state, const void *key, size_t klen));
+/* Appends src's operations after dst's; src is unchanged (dst == src appends
+ * a copy of its own operations). */
+SHALE_EXPORT int shale_batch_append(shale_batch *dst, const shale_batch *src);
 
 /* ---- snapshots ------------------------------------------------------------ */
 /* Sees exactly the writes completed before it was created. NULL only when out

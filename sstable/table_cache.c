@@ -148,6 +148,15 @@ uint64_t table_cache_approximate_offset(struct table_cache *tc, uint64_t file_nu
 	return off;
 }
 
+int table_cache_preload(struct table_cache *tc, uint64_t file_number, uint64_t file_size)
+{
+	struct cache_handle *h;
+	int rc = find_table(tc, file_number, file_size, &h);
+	if (rc == 0)
+		cache_release(tc->cache, h);
+	return rc;
+}
+
 void table_cache_evict(struct table_cache *tc, uint64_t file_number)
 {
 	char key[8];

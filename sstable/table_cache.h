@@ -33,6 +33,8 @@ struct iter *table_cache_iter(struct table_cache *tc, const struct read_opts *ro
 /* Approximate offset of key in the file (0 when the file cannot be opened). */
 uint64_t table_cache_approximate_offset(struct table_cache *tc, uint64_t file_number,
                                         uint64_t file_size, struct slice key);
+/* Opens the file's table now (it stays open while the cache has room). */
+int table_cache_preload(struct table_cache *tc, uint64_t file_number, uint64_t file_size);
 /* Closes the file's table once no iterator uses it (call before deleting it). */
 void table_cache_evict(struct table_cache *tc, uint64_t file_number);
 

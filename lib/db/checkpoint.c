@@ -67,8 +67,11 @@ static void remove_dir(struct env *env, const char *dir)
 
 SHALE_EXPORT int shale_checkpoint(shale_db *db, const char *dir)
 {
-	if (db == NULL || dir == NULL || dir[0] == '\0')
-		return err_set(SHALE_EINVAL, "shale_checkpoint: NULL database or empty directory");
+	int rc = db_check_writable(db, "shale_checkpoint");
+	if (rc)
+		return rc;
+	if (dir == NULL || dir[0] == '\0')
+		return err_set(SHALE_EINVAL, "shale_checkpoint: empty directory");
 	if (strlen(dir) >= DBPATH_MAX)
 		return err_set(SHALE_EINVAL, "shale_checkpoint: directory path too long");
 	struct env *env = db->env;
@@ -85,7 +88,7 @@ SHALE_EXPORT int shale_checkpoint(shale_db *db, const char *dir)
 
 	edit_init(&snap);
 	mutex_lock(&db->vs.mu);
-	int rc = db_enter(db);
+	rc = db_enter(db);
 	if (rc) {
 		db_unlock(db);
 		return rc;

@@ -251,12 +251,13 @@ int db_compact_level(struct shale_db *db, int level, const struct slice *begin, 
 
 SHALE_EXPORT int shale_compact_range(shale_db *db, const void *begin, size_t blen, const void *end, size_t elen)
 {
-	if (db == NULL)
-		return err_set(SHALE_EINVAL, "shale_compact_range: NULL database");
+	int rc = db_check_writable(db, "shale_compact_range");
+	if (rc)
+		return rc;
 	struct slice b = slice_make(begin, blen), e = slice_make(end, elen);
 	const struct slice *bp = begin ? &b : NULL, *ep = end ? &e : NULL;
 	mutex_lock(&db->vs.mu);
-	int rc = db_enter(db);
+	rc = db_enter(db);
 	db_unlock(db);
 	if (rc)
 		return rc;

@@ -110,6 +110,7 @@ struct shale_db {
 	atomic_uint_fast64_t iter_seed; /* seeds each iterator's read sampling */
 	int active_calls;           /* calls in progress that close must wait for */
 	int closing;
+	int created;                /* this open created the database (no CURRENT before) */
 
 	/* background (mu unless atomic) */
 	atomic_int shutting_down;
@@ -156,6 +157,14 @@ int db_write_level0_table(struct shale_db *db, struct memtable *mem, uint64_t nu
 /* The write path (db_write.c). batch NULL forces a memtable switch. */
 int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recovery) SHALE_EXCLUDES(db->vs.mu);
 
+/* Recovery (db_recover.c), before any other thread runs. db_recover: the
+ * writable open (creating the database when allowed; sets created).
+ * db_recover_read_only: replays into memory and writes nothing; when a live
+ * writer changes the MANIFEST meanwhile, calls reset and starts over (a
+ * bounded number of times, then SHALE_EBUSY). */
+int db_recover(struct shale_db *db) SHALE_EXCLUDES(db->vs.mu);
+int db_recover_read_only(struct shale_db *db, int (*reset)(struct shale_db *db)) SHALE_EXCLUDES(db->vs.mu);
+
 /* The flush thread (db_flush.c): started by open; joined once shutting_down
  * is set and the thread woken. */
 int db_flush_start_thread(struct shale_db *db);
@@ -168,6 +177,8 @@ void db_retry_wait(struct shale_db *db, struct condvar *cv) SHALE_REQUIRES(db->v
 /* Smallest sequence a live snapshot may read (mu). */
 uint64_t db_smallest_snapshot(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
 
+/* SHALE_EINVAL, naming fn, for a NULL or read-only database. */
+int db_check_writable(struct shale_db *db, const char *fn);
 /* Enters/leaves a call that close must wait for. REQUIRES: mu. */
 int db_enter(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
 void db_leave(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);

@@ -448,6 +448,12 @@ SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *r
 		di->db = NULL;
 		return failed_iter(di, err_nomem("iterator bound"));
 	}
+	if (ro && (ro->prefix_lower || ro->prefix_upper) && !db->ucmp->bytewise) {
+		/* a prefix is a range only in bytewise order */
+		di->db = NULL;
+		return failed_iter(di, err_set(SHALE_EINVAL, "%s: a prefix iterator needs the bytewise comparator, not \"%s\"",
+		                               db->dbname, db->ucmp->name(db->ucmp)));
+	}
 	if (ro && ro->has_lower) {
 		di->has_lower = 1;
 		if (buf_set(&di->lower, ro->lower.data, ro->lower.len)) {

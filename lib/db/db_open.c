@@ -1,13 +1,11 @@
 /*
- * Opening (with recovery), closing and destroying a database.
+ * Opening, closing and destroying a database. Recovery itself is
+ * db_recover.c's.
  *
- * Recovery (DESIGN.md): read CURRENT and replay the MANIFEST (every table it
- * names must exist); replay, in file-number order, every WAL numbered at or
- * above the recorded log number (or equal to the previous log number); flush
- * what was replayed to level 0; start a new WAL and record its number in a
- * fresh MANIFEST; only then accept writes. A damaged WAL is replayed up to
- * its first damaged record and the rest (and every later WAL) is dropped —
- * or, with paranoid_checks, the open fails.
+ * A failed open of a directory that held no database leaves nothing behind:
+ * the files it created (and the directory, if it made it) are removed, and
+ * the info log of a new database is attached to its LOG file only once the
+ * database exists.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +15,11 @@
 #include "lib/db/db_impl.h"
 #include "lib/util/filename.h"
 #include "sstable/compress.h"
-#include "wal/wal_reader.h"
 
 #define TABLE_CACHE_RESERVED_FILES 10
+/* A read-only handle holds every table of its version open, whatever
+ * max_open_files says (only the process's descriptor limit bounds it). */
+#define READ_ONLY_TABLE_CACHE (1 << 30)
 
 static int db_alloc(const char *path, const shale_options *opt, struct shale_db **out)
 {
@@ -91,286 +91,6 @@ static void db_free(struct shale_db *db)
 	free(db);
 }
 
-/* Writes the MANIFEST and CURRENT of an empty database. */
-static int new_db(struct shale_db *db) SHALE_EXCLUDES(db->vs.mu)
-{
-	struct version_edit e;
-	struct buf rec = BUF_INIT;
-	edit_init(&e);
-	int rc = edit_set_comparator(&e, db->ucmp->name(db->ucmp));
-	edit_set_log_number(&e, 0);
-	edit_set_next_file(&e, 2);
-	edit_set_last_sequence(&e, 0);
-	if (rc == 0)
-		rc = edit_encode(&e, &rec);
-	if (rc == 0)
-		rc = manifest_create(db->env, db->dbname, 1, buf_slice(&rec));
-	edit_free(&e);
-	buf_free(&rec);
-	return rc;
-}
-
-/* Every table the version names must exist. */
-static int check_tables_exist(struct shale_db *db, char **names, size_t n) SHALE_EXCLUDES(db->vs.mu)
-{
-	struct u64map present;
-	u64map_init(&present);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t num;
-		enum file_type type;
-		if (fname_parse(names[i], &num, &type) && type == FILE_TABLE && u64map_put(&present, num, db)) {
-			u64map_free(&present);
-			return SHALE_ENOMEM;
-		}
-	}
-	struct version *v = db->vs.current;
-	int missing = 0;
-	uint64_t example = 0;
-	for (int level = 0; level < NUM_LEVELS; level++)
-		for (int i = 0; i < v->nfiles[level]; i++)
-			if (!u64map_has(&present, v->files[level][i]->number)) {
-				missing++;
-				example = v->files[level][i]->number;
-			}
-	u64map_free(&present);
-	if (missing)
-		return err_set(SHALE_ECORRUPT, "%s: %d table file%s named by the MANIFEST missing, e.g. %06llu.ldb",
-		               db->dbname, missing, missing == 1 ? " is" : "s are", (unsigned long long)example);
-	return 0;
-}
-
-/* Replays one WAL into *mem, flushing to level 0 whenever it fills.
- * *next_seq is the lowest sequence the next record may start at (records
- * only move forward); it is advanced past each record replayed. Sets *stop
- * when damage ends the replay, and *torn to the bytes of a record the end of
- * the file cut short (the caller judges those). */
-static int replay_log(struct shale_db *db, uint64_t number, struct memtable **mem,
-                      struct version_edit *edit, uint64_t *next_seq, int *stop, uint64_t *torn)
-{
-	char path[FNAME_MAX];
-	struct seq_file *f = NULL;
-	struct wal_reader *r = NULL;
-	struct wal_first_damage rep = { 0, "" };
-	struct wal_reporter reporter = { wal_first_damage_report, &rep };
-	uint64_t records = 0;
-	fname_log(path, db->dbname, number);
-	*torn = 0;
-	int rc = env_open_seq(db->env, path, &f);
-	if (rc == 0)
-		rc = wal_reader_create(f, &reporter, 1, &r);
-	while (rc == 0) {
-		struct slice rec;
-		int got = wal_reader_read(r, &rec);
-		if (got < 0) {
-			rc = got;
-			break;
-		}
-		if (rep.damaged || got == 0)
-			break;
-		/* A record is replayed whole or not at all: check it first. */
-		uint64_t first, count;
-		if (batch_check(rec, path, &first, &count) != 0 ||
-		    batch_check_follows(first, *next_seq, path) != 0) {
-			rep.damaged = 1;
-			snprintf(rep.reason, sizeof(rep.reason), "record at offset %llu: %s",
-			         (unsigned long long)wal_reader_last_record_offset(r), err_msg());
-			break;
-		}
-		if (*mem == NULL && (rc = memtable_create(db->ucmp, mem)) != 0)
-			break;
-		rc = batch_insert(rec, *mem, path);
-		if (rc)
-			break;
-		*next_seq = first + count;
-		records++;
-		if (memtable_memory_usage(*mem) > db->opt.write_buffer_size) {
-			uint64_t bytes;
-			mutex_lock(&db->vs.mu);
-			uint64_t tnum = vset_new_file_number(&db->vs);
-			db_unlock(db);
-			rc = db_write_level0_table(db, *mem, tnum, edit, &bytes);
-			memtable_unref(*mem);
-			*mem = NULL;
-		}
-	}
-	if (rc == 0 && !rep.damaged)
-		*torn = wal_reader_torn_tail(r);
-	wal_reader_destroy(r);
-	seq_file_close(f);
-	if (rc == 0 && rep.damaged) {
-		if (db->opt.paranoid_checks)
-			return err_set(SHALE_ECORRUPT, "%s: %s", path, rep.reason);
-		logger_printf(db->info_log, "%s: damaged (%s); dropping the rest of it and every later WAL",
-		              path, rep.reason);
-		*stop = 1;
-	}
-	if (rc == 0)
-		logger_printf(db->info_log, "replayed %s: %llu records", path, (unsigned long long)records);
-	return rc;
-}
-
-/* 1 when WAL number holds at least one record (damage before it or not). */
-static int log_has_records(struct shale_db *db, uint64_t number)
-{
-	char path[FNAME_MAX];
-	struct seq_file *f = NULL;
-	struct wal_reader *r = NULL;
-	struct slice rec;
-	int found = 0;
-	fname_log(path, db->dbname, number);
-	if (env_open_seq(db->env, path, &f) == 0 && wal_reader_create(f, NULL, 1, &r) == 0)
-		found = wal_reader_read(r, &rec) == 1;
-	wal_reader_destroy(r);
-	seq_file_close(f);
-	return found;
-}
-
-/* A WAL that ends with a torn record is the trace of a crash only when no
- * later WAL holds records; otherwise a record in the middle of the log is
- * gone, and replaying the later ones would make a state that never existed. */
-static int judge_torn_tail(struct shale_db *db, const uint64_t *logs, size_t i, size_t nlogs, uint64_t torn,
-                           int *stop)
-{
-	size_t later = i + 1;
-	while (later < nlogs && !log_has_records(db, logs[later]))
-		later++;
-	if (torn == 0 || later == nlogs)
-		return 0;
-	char path[FNAME_MAX];
-	fname_log(path, db->dbname, logs[i]);
-	if (db->opt.paranoid_checks)
-		return err_set(SHALE_ECORRUPT, "%s: ends with a record cut short (%llu bytes) but %06llu.log follows with records",
-		               path, (unsigned long long)torn, (unsigned long long)logs[later]);
-	logger_printf(db->info_log, "%s: ends with a record cut short (%llu bytes) but %06llu.log follows with records; "
-	              "dropping every later WAL", path, (unsigned long long)torn, (unsigned long long)logs[later]);
-	*stop = 1;
-	return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* Everything between taking the lock and accepting writes. */
-static int recover(struct shale_db *db) SHALE_EXCLUDES(db->vs.mu)
-{
-	char path[FNAME_MAX];
-	char **names = NULL;
-	size_t nnames = 0;
-	uint64_t *logs = NULL;
-	struct memtable *mem = NULL;
-	struct version_edit edit;
-	int rc;
-
-	edit_init(&edit);
-	fname_current(path, db->dbname);
-	if (!env_exists(db->env, path)) {
-		if (!db->opt.create_if_missing) {
-			rc = err_set(SHALE_EINVAL, "%s: does not exist (create_if_missing is off)",
-			             db->dbname);
-			goto out;
-		}
-		logger_printf(db->info_log, "creating database %s", db->dbname);
-		rc = new_db(db);
-		if (rc)
-			goto out;
-	} else if (db->opt.error_if_exists) {
-		rc = err_set(SHALE_EINVAL, "%s: exists (error_if_exists is on)", db->dbname);
-		goto out;
-	}
-
-	rc = vset_recover(&db->vs);
-	if (rc)
-		goto out;
-	rc = env_list_dir(db->env, db->dbname, &names, &nnames);
-	if (rc)
-		goto out;
-	rc = check_tables_exist(db, names, nnames);
-	if (rc)
-		goto out;
-
-	/* The WALs to replay, oldest first. */
-	size_t nlogs = 0;
-	logs = malloc((nnames + 1) * sizeof(*logs));
-	if (logs == NULL) {
-		rc = err_nomem("log list");
-		goto out;
-	}
-	mutex_lock(&db->vs.mu);
-	uint64_t min_log = db->vs.log_number, prev_log = db->vs.prev_log_number;
-	for (size_t i = 0; i < nnames; i++) {
-		uint64_t num;
-		enum file_type type;
-		if (fname_parse(names[i], &num, &type) && type == FILE_LOG && (num >= min_log || num == prev_log)) {
-			logs[nlogs++] = num;
-			vset_mark_file_number_used(&db->vs, num);
-		}
-	}
-	uint64_t last_seq = db->vs.last_sequence;
-	db_unlock(db);
-	qsort(logs, nlogs, sizeof(*logs), cmp_u64);
-
-	/* WAL records may start at or below the MANIFEST's last sequence (a
-	 * flush records the sequence of writes still only in the WAL), never
-	 * below where the previous record ended. */
-	uint64_t next_seq = 0;
-	int stop = 0;
-	for (size_t i = 0; i < nlogs && !stop && rc == 0; i++) {
-		uint64_t torn = 0;
-		rc = replay_log(db, logs[i], &mem, &edit, &next_seq, &stop, &torn);
-		if (rc == 0 && !stop)
-			rc = judge_torn_tail(db, logs, i, nlogs, torn, &stop);
-	}
-	if (rc)
-		goto out;
-	uint64_t max_seq = next_seq > 0 && next_seq - 1 > last_seq ? next_seq - 1 : last_seq;
-	if (mem) {
-		uint64_t bytes;
-		mutex_lock(&db->vs.mu);
-		uint64_t tnum = vset_new_file_number(&db->vs);
-		db_unlock(db);
-		rc = db_write_level0_table(db, mem, tnum, &edit, &bytes);
-		if (rc)
-			goto out;
-	}
-	if (edit.nadded > 0) {
-		rc = env_sync_dir(db->env, db->dbname);
-		if (rc)
-			goto out;
-	}
-
-	/* A new WAL, recorded with the replayed tables in a fresh MANIFEST. */
-	mutex_lock(&db->vs.mu);
-	if (max_seq > db->vs.last_sequence)
-		db->vs.last_sequence = max_seq;
-	uint64_t log_number = vset_new_file_number(&db->vs);
-	db_unlock(db);
-	fname_log(path, db->dbname, log_number);
-	rc = env_open_write(db->env, path, &db->logfile);
-	if (rc == 0)
-		rc = memtable_create(db->ucmp, &db->mem);
-	if (rc)
-		goto out;
-	db->logfile_number = log_number;
-	wal_writer_init(&db->log, db->logfile, 0);
-	edit_set_log_number(&edit, log_number);
-	edit_set_prev_log_number(&edit, 0);
-	mutex_lock(&db->vs.mu);
-	rc = vset_log_and_apply(&db->vs, &edit); /* syncs the directory with CURRENT */
-	if (rc == 0)
-		db_delete_obsolete_files(db, 1);
-	db_unlock(db);
-
-out:
-	memtable_unref(mem);
-	free(logs);
-	env_free_names(names, nnames);
-	edit_free(&edit);
-	return rc;
-}
-
 /* The flush thread and the compaction threads. */
 static int start_threads(struct shale_db *db)
 {
@@ -394,11 +114,103 @@ static void stop_threads(struct shale_db *db) SHALE_EXCLUDES(db->vs.mu)
 	db_compact_stop_threads(db);
 }
 
+/* The table cache and the version set (again, for a read-only open that
+ * starts over). */
+static int make_tables_and_versions(struct shale_db *db)
+{
+	int capacity = db->opt.read_only ? READ_ONLY_TABLE_CACHE : db->opt.max_open_files - TABLE_CACHE_RESERVED_FILES;
+	int rc = table_cache_create(db->env, db->dbname, &db->topt, capacity, &db->table_cache);
+	if (rc)
+		return rc;
+	struct vset_config cfg;
+	options_vset_config(&db->opt, &cfg);
+	return vset_init(&db->vs, db->dbname, db->env, &cfg, db->table_cache, &db->icmp.base, db->ucmp, db->info_log);
+}
+
+static int reset_tables_and_versions(struct shale_db *db)
+{
+	vset_destroy(&db->vs);
+	table_cache_destroy(db->table_cache);
+	db->table_cache = NULL;
+	return make_tables_and_versions(db);
+}
+
+/* The info log the options ask for. A new database's LOG file is attached
+ * once the database exists (attach_new_log). A read-only open writes no
+ * file, so "the LOG file" means none for it. */
+static void open_info_log(struct shale_db *db, int exists)
+{
+	db->info_log = NULL;
+	switch (db->opt.info_log_mode) {
+	case INFO_LOG_NONE:
+		return;
+	case INFO_LOG_CALLBACK:
+		if (logger_create(&db->info_log) == 0)
+			logger_attach_callback(db->info_log, db->opt.info_log_fn, db->opt.info_log_state);
+		return;
+	default:
+		if (db->opt.read_only)
+			return;
+		/* The info log is a diagnostic: without one the database still works. */
+		if (exists) {
+			if (logger_open(db->env, db->dbname, &db->info_log) != 0)
+				db->info_log = NULL;
+		} else if (logger_create(&db->info_log) != 0) {
+			db->info_log = NULL;
+		}
+		return;
+	}
+}
+
+static void attach_new_log(struct shale_db *db)
+{
+	if (db->info_log == NULL || db->opt.info_log_mode != INFO_LOG_FILE || !db->created)
+		return;
+	char msg[ERR_MSG_MAX];
+	err_copy(msg, sizeof(msg));
+	if (logger_attach_file(db->info_log, db->env, db->dbname) != 0) {
+		/* (nothing else holds it yet: the threads are not running) */
+		logger_close(db->info_log);
+		db->info_log = NULL;
+		db->vs.info_log = NULL;
+	}
+	err_restore(0, msg);
+}
+
+/* After a failed open of a directory that held no database: removes the
+ * database files this open created, then the directory if it made it. */
+static void remove_created(struct env *env, const char *path, int made_dir)
+{
+	char msg[ERR_MSG_MAX];
+	err_copy(msg, sizeof(msg));
+	char **names = NULL;
+	size_t n = 0;
+	if (env_list_dir(env, path, &names, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			uint64_t num;
+			enum file_type type;
+			if (!fname_parse(names[i], &num, &type))
+				continue;
+			char p[FNAME_MAX + 256];
+			snprintf(p, sizeof(p), "%s/%s", path, names[i]);
+			env_remove(env, p);
+		}
+		env_free_names(names, n);
+	}
+	env_sync_dir(env, path);
+	if (made_dir && env_rmdir(env, path) == 0) {
+		char parent[FNAME_MAX];
+		env_dirname(path, parent, sizeof(parent));
+		env_sync_dir(env, parent);
+	}
+	err_restore(0, msg);
+}
+
 SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db **dbp)
 {
 	struct shale_db *db = NULL;
-	char lockpath[FNAME_MAX];
-	int rc;
+	char lockpath[FNAME_MAX], current[FNAME_MAX];
+	int rc, made_dir = 0;
 
 	if (dbp == NULL)
 		return err_set(SHALE_EINVAL, "shale_open: NULL handle pointer");
@@ -430,12 +242,14 @@ SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db
 	ikey_comparator_init(&db->icmp, db->ucmp);
 
 	if (!env_exists(db->env, path)) {
-		if (!db->opt.create_if_missing) {
-			rc = err_set(SHALE_EINVAL, "%s: does not exist (create_if_missing is off)", path);
+		if (!db->opt.create_if_missing || db->opt.read_only) {
+			rc = err_set(SHALE_EINVAL, "%s: does not exist (%s)", path,
+			             db->opt.read_only ? "a read-only open creates nothing" : "create_if_missing is off");
 			goto fail;
 		}
 		rc = env_mkdir(db->env, path);
 		if (rc == 0) {
+			made_dir = 1;
 			/* the new directory's own entry is durable before anything in it */
 			char parent[FNAME_MAX];
 			env_dirname(path, parent, sizeof(parent));
@@ -444,13 +258,14 @@ SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db
 		if (rc)
 			goto fail;
 	}
-	fname_lock(lockpath, path);
-	rc = env_lock(db->env, lockpath, &db->lock);
-	if (rc)
-		goto fail;
-	/* The info log is a diagnostic: without one the database still works. */
-	if (logger_open(db->env, path, &db->info_log) != 0)
-		db->info_log = NULL;
+	if (!db->opt.read_only) {
+		fname_lock(lockpath, path);
+		rc = env_lock(db->env, lockpath, &db->lock);
+		if (rc)
+			goto fail;
+	}
+	fname_current(current, path);
+	open_info_log(db, env_exists(db->env, current));
 
 	if (db->opt.cache) {
 		db->block_cache = db->opt.cache->cache;
@@ -469,30 +284,31 @@ SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db
 	db->topt.compression = db->opt.compression;
 	db->topt.bloom_bits_per_key = db->opt.bloom_bits_per_key;
 	db->topt.block_cache = db->block_cache;
-	rc = table_cache_create(db->env, db->dbname, &db->topt,
-	                        db->opt.max_open_files - TABLE_CACHE_RESERVED_FILES, &db->table_cache);
+	rc = make_tables_and_versions(db);
+	if (rc == 0)
+		rc = db_compact_init(db);
 	if (rc)
 		goto fail;
-	struct vset_config cfg;
-	options_vset_config(&db->opt, &cfg);
-	rc = vset_init(&db->vs, db->dbname, db->env, &cfg, db->table_cache, &db->icmp.base, db->ucmp, db->info_log);
-	if (rc)
-		goto fail;
-	rc = db_compact_init(db);
-	if (rc)
-		goto fail;
-	logger_printf(db->info_log, "opening %s (shale %s)", path, shale_version());
-	rc = recover(db);
-	if (rc)
-		goto fail;
-	rc = start_threads(db);
-	if (rc) {
-		stop_threads(db);
-		goto fail;
+	logger_printf(db->info_log, "opening %s (shale %s)%s", path, shale_version(),
+	              db->opt.read_only ? " read-only" : "");
+	if (db->opt.read_only) {
+		rc = db_recover_read_only(db, reset_tables_and_versions);
+		if (rc)
+			goto fail;
+	} else {
+		rc = db_recover(db);
+		if (rc)
+			goto fail;
+		attach_new_log(db);
+		rc = start_threads(db);
+		if (rc) {
+			stop_threads(db);
+			goto fail;
+		}
+		mutex_lock(&db->vs.mu);
+		cond_broadcast(&db->compact_cv);
+		db_unlock(db);
 	}
-	mutex_lock(&db->vs.mu);
-	cond_broadcast(&db->compact_cv);
-	db_unlock(db);
 	*dbp = db;
 	return 0;
 
@@ -502,7 +318,14 @@ fail:
 		/* keep the message across the cleanup */
 		char msg[ERR_MSG_MAX];
 		err_copy(msg, sizeof(msg));
+		int created = db->created || made_dir;
+		struct env *env = db->env;
+		struct env *owned = db->owned_env;
+		db->owned_env = NULL; /* (kept for the cleanup below) */
 		db_free(db);
+		if (created && env)
+			remove_created(env, path, made_dir);
+		env_destroy(owned);
 		return err_restore(rc, msg);
 	}
 }

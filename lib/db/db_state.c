@@ -74,3 +74,12 @@ uint64_t db_smallest_snapshot(struct shale_db *db)
 		return db->snapshots.next->seq;
 	return db->vs.last_sequence;
 }
+
+int db_check_writable(struct shale_db *db, const char *fn)
+{
+	if (db == NULL)
+		return err_set(SHALE_EINVAL, "%s: NULL database", fn);
+	if (db->opt.read_only)
+		return err_set(SHALE_EINVAL, "%s: %s is open read-only", fn, db->dbname);
+	return 0;
+}

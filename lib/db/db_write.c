@@ -282,16 +282,9 @@ int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recov
 
 /* ---- public ---- */
 
-static int check_db(shale_db *db, const char *fn)
-{
-	if (db == NULL)
-		return err_set(SHALE_EINVAL, "%s: NULL database", fn);
-	return 0;
-}
-
 SHALE_EXPORT int shale_write(shale_db *db, const shale_writeopts *wo, shale_batch *batch)
 {
-	int rc = check_db(db, "shale_write");
+	int rc = db_check_writable(db, "shale_write");
 	if (rc)
 		return rc;
 	if (batch == NULL)
@@ -334,7 +327,7 @@ static int write_one(shale_db *db, const shale_writeopts *wo, int type, const vo
 SHALE_EXPORT int shale_put(shale_db *db, const shale_writeopts *wo, const void *key, size_t klen,
                            const void *val, size_t vlen)
 {
-	int rc = check_db(db, "shale_put");
+	int rc = db_check_writable(db, "shale_put");
 	if (rc)
 		return rc;
 	if ((key == NULL && klen) || (val == NULL && vlen))
@@ -344,7 +337,7 @@ SHALE_EXPORT int shale_put(shale_db *db, const shale_writeopts *wo, const void *
 
 SHALE_EXPORT int shale_delete(shale_db *db, const shale_writeopts *wo, const void *key, size_t klen)
 {
-	int rc = check_db(db, "shale_delete");
+	int rc = db_check_writable(db, "shale_delete");
 	if (rc)
 		return rc;
 	if (key == NULL && klen)

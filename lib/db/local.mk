@@ -11,6 +11,7 @@ libshale_db_la_SOURCES = \
 	lib/db/db_open.c \
 	lib/db/db_props.c \
 	lib/db/db_read.c \
+	lib/db/db_recover.c \
 	lib/db/db_state.c \
 	lib/db/db_write.c \
 	lib/db/options.c \

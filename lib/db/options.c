@@ -34,6 +34,10 @@ void options_init_defaults(struct shale_options *o)
 	o->max_manifest_size = DEFAULT_MAX_MANIFEST_SIZE;
 	o->bg_retry_micros = 1000000;
 	o->use_mmap_reads = 0;
+	o->read_only = 0;
+	o->info_log_mode = INFO_LOG_FILE;
+	o->info_log_fn = NULL;
+	o->info_log_state = NULL;
 }
 
 int options_validate(const struct shale_options *o)
@@ -120,6 +124,8 @@ SETTER(l0_slowdown_trigger, int, l0_slowdown_trigger)
 SETTER(l0_stop_trigger, int, l0_stop_trigger)
 SETTER(max_bytes_for_level_base, uint64_t, max_bytes_for_level_base)
 SETTER(level_multiplier, int, level_multiplier)
+SETTER(mmap_reads, int, use_mmap_reads)
+SETTER(read_only, int, read_only)
 #undef SETTER
 
 void options_set_env(shale_options *o, struct env *env) { o->env = env; }
@@ -127,6 +133,16 @@ void options_set_test_hooks(shale_options *o, const struct db_test_hooks *h) { o
 void options_set_max_manifest_size(shale_options *o, uint64_t bytes) { o->max_manifest_size = bytes; }
 void options_set_bg_retry_micros(shale_options *o, uint64_t us) { o->bg_retry_micros = us; }
 void options_set_use_mmap_reads(shale_options *o, int on) { o->use_mmap_reads = on; }
+
+SHALE_EXPORT void shale_options_set_info_log(shale_options *o, void (*log)(void *state, const char *line),
+                                             void *state)
+{
+	if (o == NULL)
+		return;
+	o->info_log_mode = log ? INFO_LOG_CALLBACK : INFO_LOG_NONE;
+	o->info_log_fn = log;
+	o->info_log_state = state;
+}
 
 SHALE_EXPORT shale_writeopts *shale_writeopts_create(void)
 {
@@ -206,14 +222,40 @@ static void set_bound(int *has, int *failed, struct buf *b, const void *key, siz
 
 SHALE_EXPORT void shale_readopts_set_lower_bound(shale_readopts *r, const void *key, size_t klen)
 {
-	if (r)
+	if (r) {
 		set_bound(&r->has_lower, &r->lower_failed, &r->lower, key, klen);
+		r->prefix_lower = 0;
+	}
 }
 
 SHALE_EXPORT void shale_readopts_set_upper_bound(shale_readopts *r, const void *key, size_t klen)
 {
-	if (r)
+	if (r) {
 		set_bound(&r->has_upper, &r->upper_failed, &r->upper, key, klen);
+		r->prefix_upper = 0;
+	}
+}
+
+SHALE_EXPORT void shale_readopts_set_prefix(shale_readopts *r, const void *prefix, size_t len)
+{
+	if (r == NULL)
+		return;
+	set_bound(&r->has_lower, &r->lower_failed, &r->lower, prefix, len);
+	/* The upper bound is the shortest key past every key with the prefix:
+	 * drop trailing 0xff bytes, then add one to the last byte. An empty or
+	 * all-0xff prefix has no successor: no upper bound. */
+	size_t n = len;
+	const unsigned char *p = prefix;
+	while (n > 0 && p[n - 1] == 0xff)
+		n--;
+	if (prefix != NULL && n > 0) {
+		set_bound(&r->has_upper, &r->upper_failed, &r->upper, prefix, n);
+		if (!r->upper_failed)
+			r->upper.data[n - 1] = (char)(p[n - 1] + 1);
+	} else {
+		set_bound(&r->has_upper, &r->upper_failed, &r->upper, NULL, 0);
+	}
+	r->prefix_lower = r->prefix_upper = prefix != NULL;
 }
 
 /* ---- comparators ---- */

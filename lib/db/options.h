@@ -71,7 +71,15 @@ struct shale_options {
 	uint64_t max_manifest_size;
 	uint64_t bg_retry_micros;             /* wait before retrying after ENOSPC */
 	int use_mmap_reads;
+	int read_only;
+	int info_log_mode;                    /* INFO_LOG_* */
+	void (*info_log_fn)(void *state, const char *line);
+	void *info_log_state;
 };
+
+#define INFO_LOG_FILE 0     /* <db>/LOG (the default) */
+#define INFO_LOG_NONE 1     /* no info log */
+#define INFO_LOG_CALLBACK 2 /* lines go to info_log_fn */
 
 struct shale_writeopts {
 	int sync;
@@ -83,6 +91,7 @@ struct shale_readopts {
 	const shale_snapshot *snapshot;
 	int has_lower, has_upper;
 	int lower_failed, upper_failed; /* a bound could not be copied */
+	int prefix_lower, prefix_upper; /* the bound comes from set_prefix (bytewise order only) */
 	struct buf lower, upper;
 };
 

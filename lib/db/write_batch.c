@@ -33,10 +33,16 @@ static void set_count(struct shale_batch *b, uint32_t n)
 
 int batch_append(struct shale_batch *dst, const struct shale_batch *src)
 {
-	struct slice s = batch_rep(src);
-	int rc = buf_append(&dst->rep, s.data + BATCH_HEADER, s.size - BATCH_HEADER);
+	uint32_t dn = batch_rep_count(batch_rep(dst)), sn = batch_rep_count(batch_rep(src));
+	if (sn > UINT32_MAX - dn)
+		return err_set(SHALE_EINVAL, "write batch: more than %u operations", UINT32_MAX);
+	size_t n = src->rep.len - BATCH_HEADER;
+	/* reserve first: src may be dst, whose buffer the append moves */
+	int rc = buf_reserve(&dst->rep, n);
 	if (rc == 0)
-		set_count(dst, batch_rep_count(batch_rep(dst)) + batch_rep_count(s));
+		rc = buf_append(&dst->rep, src->rep.data + BATCH_HEADER, n);
+	if (rc == 0)
+		set_count(dst, dn + sn);
 	return rc;
 }
 
@@ -217,4 +223,50 @@ SHALE_EXPORT void shale_batch_clear(shale_batch *b)
 SHALE_EXPORT uint32_t shale_batch_count(const shale_batch *b)
 {
 	return b ? batch_rep_count(batch_rep(b)) : 0;
+}
+
+struct user_handler {
+	void *state;
+	void (*put)(void *state, const void *key, size_t klen, const void *val, size_t vlen);
+	void (*del)(void *state, const void *key, size_t klen);
+};
+
+/* The pointers handed to the user are never NULL, even for empty keys and
+ * values (API.md). */
+static const char *never_null(struct slice s)
+{
+	return s.data ? s.data : "";
+}
+
+static int user_put(void *arg, struct slice key, struct slice value)
+{
+	struct user_handler *u = arg;
+	u->put(u->state, never_null(key), key.size, never_null(value), value.size);
+	return 0;
+}
+
+static int user_del(void *arg, struct slice key)
+{
+	struct user_handler *u = arg;
+	u->del(u->state, never_null(key), key.size);
+	return 0;
+}
+
+SHALE_EXPORT int shale_batch_iterate(const shale_batch *b, void *state,
+                                     void (*put)(void *state, const void *key, size_t klen, const void *val,
+                                                 size_t vlen),
+                                     void (*del)(void *state, const void *key, size_t klen))
+{
+	if (b == NULL || put == NULL || del == NULL)
+		return err_set(SHALE_EINVAL, "shale_batch_iterate: NULL batch or callback");
+	struct user_handler u = { state, put, del };
+	struct batch_handler h = { user_put, user_del, &u };
+	return batch_iterate(batch_rep(b), &h, "write batch");
+}
+
+SHALE_EXPORT int shale_batch_append(shale_batch *dst, const shale_batch *src)
+{
+	if (dst == NULL || src == NULL)
+		return err_set(SHALE_EINVAL, "shale_batch_append: NULL batch");
+	return batch_append(dst, src);
 }

@@ -1,7 +1,10 @@
 /*
- * The info log: the database's human-readable LOG file. Opening rotates an
- * existing LOG to LOG.old. Each line starts with a local timestamp
- * (YYYY/MM/DD-HH:MM:SS.uuuuuu) and the thread id.
+ * The info log: the database's human-readable LOG file, or a callback. In a
+ * file each line starts with a local timestamp (YYYY/MM/DD-HH:MM:SS.uuuuuu)
+ * and the thread id; attaching the file rotates an existing LOG to LOG.old.
+ * A callback gets the text alone. A logger created without a sink queues
+ * lines until one is attached (the database attaches the LOG of a new
+ * database only once its creation succeeded, so a failed open leaves no file).
  *
  * logger_printf never does I/O: it formats the line and queues it, so it may
  * be called under any lock (the database mutex included). Queued lines reach
@@ -22,7 +25,14 @@
 
 struct logger;
 
-/* Opens dbdir/LOG (after renaming an old one to LOG.old). */
+/* A logger with no sink yet. */
+int logger_create(struct logger **out);
+/* Sends lines to dbdir/LOG (after renaming an old one to LOG.old), the
+ * queued ones first. */
+int logger_attach_file(struct logger *l, struct env *e, const char *dbdir);
+/* Sends lines to fn(state, line) (line without its newline). */
+void logger_attach_callback(struct logger *l, void (*fn)(void *state, const char *line), void *state);
+/* logger_create + logger_attach_file. */
 int logger_open(struct env *e, const char *dbdir, struct logger **out);
 /* Writes what is queued, then closes. NULL ok. */
 void logger_close(struct logger *l);
