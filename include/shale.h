@@ -185,8 +185,8 @@ SHALE_EXPORT int shale_approximate_sizes(shale_db *db, int n,
  * with every write completed before the call. Tables are hard-linked. */
 SHALE_EXPORT int shale_checkpoint(shale_db *db, const char *dir);
 /* Deletes the database's files (takes its LOCK first). */
-SHALE_EXPORT int shale_destroy(const char *path, const shale_options *opt);
-SHALE_EXPORT int shale_repair(const char *path, const shale_options *opt);
+SHALE_EXPORT int shale_destroy_db(const char *path, const shale_options *opt);
+SHALE_EXPORT int shale_repair_db(const char *path, const shale_options *opt);
 
 #ifdef __cplusplus
 }

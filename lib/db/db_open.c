@@ -496,12 +496,12 @@ SHALE_EXPORT int shale_close(shale_db *db)
 	return 0;
 }
 
-SHALE_EXPORT int shale_destroy(const char *path, const shale_options *opt)
+SHALE_EXPORT int shale_destroy_db(const char *path, const shale_options *opt)
 {
 	if (path == NULL || path[0] == '\0')
-		return err_set(SHALE_EINVAL, "shale_destroy: empty path");
+		return err_set(SHALE_EINVAL, "shale_destroy_db: empty path");
 	if (strlen(path) >= DBPATH_MAX)
-		return err_set(SHALE_EINVAL, "shale_destroy: path too long");
+		return err_set(SHALE_EINVAL, "shale_destroy_db: path too long");
 	struct env *env = opt && opt->env ? opt->env : env_posix_default();
 	if (!env_exists(env, path))
 		return 0;
@@ -532,9 +532,9 @@ SHALE_EXPORT int shale_destroy(const char *path, const shale_options *opt)
 	return rc;
 }
 
-SHALE_EXPORT int shale_repair(const char *path, const shale_options *opt)
+SHALE_EXPORT int shale_repair_db(const char *path, const shale_options *opt)
 {
 	(void)opt;
-	return err_set(SHALE_ENOTSUP, "shale_repair (%s): repair is not built yet",
+	return err_set(SHALE_ENOTSUP, "shale_repair_db (%s): repair is not built yet",
 	               path ? path : "(null)");
 }
