@@ -531,10 +531,3 @@ SHALE_EXPORT int shale_destroy_db(const char *path, const shale_options *opt)
 	}
 	return rc;
 }
-
-SHALE_EXPORT int shale_repair_db(const char *path, const shale_options *opt)
-{
-	(void)opt;
-	return err_set(SHALE_ENOTSUP, "shale_repair_db (%s): repair is not built yet",
-	               path ? path : "(null)");
-}
