@@ -1041,7 +1041,7 @@ START_TEST(repair_cut_short_by_an_error_can_run_again)
 			ck_assert_ok(shale_close(db));
 		}
 	}
-	ck_assert_int_gt(failed, 12);
+	ck_assert_int_gt(failed, 8); /* the faults did hit */
 	free(mbytes);
 	shale_options_destroy(fo);
 	env_destroy(e);
