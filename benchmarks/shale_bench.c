@@ -956,7 +956,7 @@ static void run_workload(struct bench *bm, const struct workload *w)
 			return;
 		}
 		close_db(bm);
-		check(shale_destroy(bm->path, bm->opt), "shale_destroy");
+		check(shale_destroy_db(bm->path, bm->opt), "shale_destroy_db");
 		open_db(bm);
 	}
 	run_benchmark(bm, threads, w->name, w->method);
@@ -1105,7 +1105,7 @@ int main(int argc, char **argv)
 
 	print_header(&bm);
 	if (!FLAGS.use_existing_db)
-		check(shale_destroy(bm.path, bm.opt), "shale_destroy");
+		check(shale_destroy_db(bm.path, bm.opt), "shale_destroy_db");
 	open_db(&bm);
 
 	for (const char *p = FLAGS.benchmarks; *p;) {
@@ -1117,7 +1117,7 @@ int main(int argc, char **argv)
 
 	close_db(&bm);
 	if (created) {
-		check(shale_destroy(bm.path, bm.opt), "shale_destroy");
+		check(shale_destroy_db(bm.path, bm.opt), "shale_destroy_db");
 		nftw(bm.path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); /* anything left */
 	}
 	shale_cache_destroy(bm.cache);

@@ -144,8 +144,8 @@ int main(int argc, char **argv)
 	printf("churned / fresh:            %10.3f (tables %.3f)\n", (double)churned_bytes / (double)fresh_bytes,
 	       (double)churned_tables / (double)fresh_tables);
 
-	check(shale_destroy(churned, o), "destroy");
-	check(shale_destroy(fresh, o), "destroy");
+	check(shale_destroy_db(churned, o), "destroy");
+	check(shale_destroy_db(fresh, o), "destroy");
 	if (dir == tmpl)
 		rmdir(dir);
 	shale_options_destroy(o);

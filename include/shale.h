@@ -220,8 +220,14 @@ SHALE_EXPORT int shale_approximate_sizes(shale_db *db, int n,
  * with every write completed before the call. Tables are hard-linked. */
 SHALE_EXPORT int shale_checkpoint(shale_db *db, const char *dir);
 /* Deletes the database's files (takes its LOCK first). */
-SHALE_EXPORT int shale_destroy(const char *path, const shale_options *opt);
-SHALE_EXPORT int shale_repair(const char *path, const shale_options *opt);
+SHALE_EXPORT int shale_destroy_db(const char *path, const shale_options *opt);
+/* Rebuilds a damaged or half-lost database (no CURRENT, a damaged or missing
+ * MANIFEST, damaged tables or WALs) from every record it can read; each key
+ * keeps its newest readable version. Files with damage are moved to
+ * <path>/lost/, never deleted; the info log says what was kept. Takes the
+ * LOCK (SHALE_EBUSY while the DB is open); needs free space about the size
+ * of the DB. doc/api.md, "Repair". */
+SHALE_EXPORT int shale_repair_db(const char *path, const shale_options *opt);
 
 #ifdef __cplusplus
 }

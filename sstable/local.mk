@@ -10,6 +10,7 @@ libshale_sstable_la_SOURCES = \
 	sstable/table.c \
 	sstable/table_builder.c \
 	sstable/table_cache.c \
+	sstable/table_salvage.c \
 	sstable/two_level_iter.c
 
 noinst_HEADERS += \
@@ -23,6 +24,7 @@ noinst_HEADERS += \
 	sstable/table_builder.h \
 	sstable/table_cache.h \
 	sstable/table_options.h \
+	sstable/table_salvage.h \
 	sstable/two_level_iter.h
 
 if HAVE_CHECK

@@ -53,6 +53,10 @@ check_PROGRAMS += tests/test_compaction
 tests_test_compaction_SOURCES = tests/test_compaction.c $(DB_TEST_SOURCES)
 tests_test_compaction_CFLAGS = $(TEST_CFLAGS)
 tests_test_compaction_LDADD = $(TEST_LDADD)
+check_PROGRAMS += tests/test_repair
+tests_test_repair_SOURCES = tests/test_repair.c $(DB_TEST_SOURCES)
+tests_test_repair_CFLAGS = $(TEST_CFLAGS)
+tests_test_repair_LDADD = $(TEST_LDADD)
 if HAVE_LEVELDB
 if !TSAN
 # Against Debian's real libleveldb (plain and ASan builds; CI runs it in the plain one).

@@ -169,7 +169,7 @@ START_TEST(bad_arguments_rejected)
 	ck_assert_ptr_null(shale_property(db, "no.such.property"));
 	ck_assert_ptr_null(shale_property(db, "shale.num-files-at-level9"));
 	ck_assert_ptr_null(shale_property(db, "shale.num-files-at-level"));
-	ck_assert_int_eq(shale_repair(dbtest_path, NULL), SHALE_ENOTSUP);
+	ck_assert_int_eq(shale_repair_db(dbtest_path, NULL), SHALE_EBUSY); /* open */
 	ck_assert_ok(shale_close(db));
 	shale_options_destroy(o);
 	shale_options_destroy(NULL);
@@ -917,22 +917,22 @@ START_TEST(destroy_removes_the_database)
 	shale_options *o = small_options();
 	shale_db *db = open_db(o);
 	put(db, "k", "v");
-	ck_assert_int_eq(shale_destroy(dbtest_path, o), SHALE_EBUSY); /* open */
+	ck_assert_int_eq(shale_destroy_db(dbtest_path, o), SHALE_EBUSY); /* open */
 	ck_assert_ok(shale_close(db));
 	/* a file that is not shale's stays, and so does the directory */
 	char other[4200];
 	snprintf(other, sizeof(other), "%s/notes.txt", dbtest_path);
 	tu_write_file(other, "x", 1);
-	ck_assert_ok(shale_destroy(dbtest_path, o));
+	ck_assert_ok(shale_destroy_db(dbtest_path, o));
 	struct stat st;
 	ck_assert_int_eq(stat(other, &st), 0);
 	char cur[4200];
 	snprintf(cur, sizeof(cur), "%s/CURRENT", dbtest_path);
 	ck_assert_int_ne(stat(cur, &st), 0);
 	unlink(other);
-	ck_assert_ok(shale_destroy(dbtest_path, o));
+	ck_assert_ok(shale_destroy_db(dbtest_path, o));
 	ck_assert_int_ne(stat(dbtest_path, &st), 0);
-	ck_assert_ok(shale_destroy(dbtest_path, o)); /* nothing there: fine */
+	ck_assert_ok(shale_destroy_db(dbtest_path, o)); /* nothing there: fine */
 	shale_options_destroy(o);
 }
 END_TEST

@@ -332,6 +332,33 @@ START_TEST(failed_wal_sync_is_sticky_reads_work_reopen_recovers)
 }
 END_TEST
 
+/* Creating a database: when the directory sync after CURRENT's rename fails
+ * (the second one: the first makes the MANIFEST's name durable), the new
+ * MANIFEST is not removed while CURRENT may name it; the failed open then
+ * removes the new database whole, so a second open works instead of finding
+ * CURRENT naming a removed file. */
+START_TEST(failed_dir_sync_after_current_keeps_the_manifest)
+{
+	struct env *e;
+	ck_assert_ok(fault_env_create(env_posix_default(), &e));
+	shale_options *o = small_options();
+	options_set_env(o, e);
+	struct fault_rule r = { .ops = FAULT_SYNC_DIR, .path_contains = dbtest_path, .skip = 1, .count = 1,
+		                    .kind = FAULT_EIO };
+	ck_assert_ok(fault_env_add_rule(e, &r));
+	shale_db *db = NULL;
+	ck_assert_int_eq(shale_open(dbtest_path, o, &db), SHALE_EIO);
+	ck_assert_uint_eq(fault_env_count(e, FAULT_RENAME, NULL), 1); /* CURRENT was renamed */
+	fault_env_clear_rules(e);
+	int rc = shale_open(dbtest_path, o, &db);
+	ck_assert_msg(rc == 0, "reopen: %s", shale_errmsg());
+	ck_assert_ok(shale_put(db, NULL, "a", 1, "1", 1));
+	ck_assert_ok(shale_close(db));
+	shale_options_destroy(o);
+	env_destroy(e);
+}
+END_TEST
+
 static int bg_retries;
 
 static void count_retries(void *arg, enum db_hook_point p)
@@ -637,6 +664,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, dbtest_setup, dbtest_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, failed_wal_sync_is_sticky_reads_work_reopen_recovers);
+	tcase_add_test(tc, failed_dir_sync_after_current_keeps_the_manifest);
 	tcase_add_test(tc, enospc_in_flush_fails_writes_until_a_retry_succeeds);
 	tcase_add_test(tc, enospc_in_wal_replaces_the_wal_after_retry);
 	tcase_add_test(tc, damaged_wal_recovers_prefix_or_fails_paranoid);

@@ -1,6 +1,7 @@
 /* Interoperability with the real LevelDB (Debian's libleveldb, through its C
- * API): a database LevelDB wrote opens in shale with exactly its content, and
- * databases shale wrote open in LevelDB with exactly shale's content. */
+ * API): a database LevelDB wrote opens in shale with exactly its content,
+ * databases shale wrote (or repaired) open in LevelDB with exactly shale's
+ * content. */
 #include <leveldb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,6 +232,37 @@ START_TEST(fresh_shale_database_with_default_options_opens_in_leveldb)
 }
 END_TEST
 
+/* LevelDB writes a database, which then loses CURRENT: shale_repair_db
+ * rebuilds it, and both shale and LevelDB read exactly LevelDB's content. */
+START_TEST(leveldb_database_repaired_by_shale_opens_in_both)
+{
+	struct model m;
+	model_init(&m);
+	struct rng r;
+	rng_seed(&r, 79);
+	leveldb_options_t *lo;
+	leveldb_filterpolicy_t *fp;
+	leveldb_t *ldb = ldb_open(dbtest_path, &lo, &fp);
+	random_ops(&r, &m, 15000, 8000, "a", ldb_put, ldb_del, ldb);
+	leveldb_compact_range(ldb, NULL, 0, NULL, 0);
+	random_ops(&r, &m, 6000, 8000, "a", ldb_put, ldb_del, ldb); /* level 0 and the WAL */
+	ldb_close(ldb, lo, fp);
+	char cur[4200];
+	snprintf(cur, sizeof(cur), "%s/CURRENT", dbtest_path);
+	ck_assert_int_eq(remove(cur), 0);
+
+	ck_assert_ok(shale_repair_db(dbtest_path, NULL));
+	shale_db *db = NULL;
+	ck_assert_ok(shale_open(dbtest_path, NULL, &db));
+	model_check_db(&m, db, NULL);
+	ck_assert_ok(shale_close(db));
+	ldb = ldb_open(dbtest_path, &lo, &fp);
+	ldb_check(ldb, &m);
+	ldb_close(ldb, lo, fp);
+	model_free(&m);
+}
+END_TEST
+
 START_TEST(leveldb_holds_the_lock_shale_is_busy)
 {
 	leveldb_options_t *lo;
@@ -259,6 +291,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, leveldb_database_opens_in_shale_and_back);
 	tcase_add_test(tc, fresh_shale_database_with_default_options_opens_in_leveldb);
+	tcase_add_test(tc, leveldb_database_repaired_by_shale_opens_in_both);
 	tcase_add_test(tc, leveldb_holds_the_lock_shale_is_busy);
 	suite_add_tcase(s, tc);
 	return s;

@@ -21,6 +21,7 @@
 #include "sstable/format.h"
 #include "sstable/table.h"
 #include "sstable/table_builder.h"
+#include "sstable/table_salvage.h"
 #include "shale.h"
 #include "tests/table_helpers.h"
 #include "tests/testutil.h"
@@ -884,6 +885,361 @@ START_TEST(table_builder_rejects_bad_options)
 }
 END_TEST
 
+/* ---- salvage reading (repair) ---- */
+
+/* The data blocks of a clean table, from its index: handles and how many
+ * entries each holds. */
+struct block_map {
+	struct block_handle *h;
+	size_t *count;
+	size_t n;
+	struct block_handle index, filter;
+};
+
+static void map_blocks(const struct table_options *o, const struct buf *file, struct block_map *bm)
+{
+	struct block *ib = read_index(file);
+	struct footer f;
+	ck_assert_ok(footer_decode(file->data + file->len - FOOTER_LEN, file->len, MEMPATH, &f));
+	bm->index = f.index;
+	bm->filter.offset = bm->filter.size = 0;
+	bm->n = 0;
+	bm->h = NULL;
+	bm->count = NULL;
+	struct block_iter ii;
+	block_iter_init(&ii, ib, o->cmp, MEMPATH);
+	for (iter_seek_first(&ii.base); iter_valid(&ii.base); iter_next(&ii.base)) {
+		bm->h = realloc(bm->h, (bm->n + 1) * sizeof(*bm->h));
+		bm->count = realloc(bm->count, (bm->n + 1) * sizeof(*bm->count));
+		struct slice v = iter_value(&ii.base);
+		ck_assert(block_handle_decode(&v, &bm->h[bm->n]));
+		struct rand_file *rf = mem_rfile(file->data, file->len, 0);
+		struct block_contents bc;
+		ck_assert_ok(format_read_block(rf, MEMPATH, file->len - FOOTER_LEN, &bm->h[bm->n], 1, &bc));
+		rand_file_close(rf);
+		struct block *b;
+		ck_assert_ok(block_create(&bc, MEMPATH, bm->h[bm->n].offset, &b));
+		struct block_iter bi;
+		block_iter_init(&bi, b, comparator_bytewise(), MEMPATH);
+		size_t c = 0;
+		for (iter_seek_first(&bi.base); iter_valid(&bi.base); iter_next(&bi.base))
+			c++;
+		ck_assert_int_eq(bi.status, 0);
+		block_iter_release(&bi);
+		block_destroy(b);
+		bm->count[bm->n++] = c;
+	}
+	ck_assert_int_eq(ii.status, 0);
+	block_iter_release(&ii);
+	block_destroy(ib);
+}
+
+static void free_block_map(struct block_map *bm)
+{
+	free(bm->h);
+	free(bm->count);
+}
+
+/* The data block holding byte pos (with its trailer), or bm->n. */
+static size_t block_at(const struct block_map *bm, size_t pos)
+{
+	for (size_t j = 0; j < bm->n; j++)
+		if (pos >= bm->h[j].offset && pos < bm->h[j].offset + bm->h[j].size + BLOCK_TRAILER_LEN)
+			return j;
+	return bm->n;
+}
+
+/* Salvages data (len bytes): every entry yielded must be the model's, in
+ * order; returns how many, or (size_t)-1 when the table could not be opened
+ * (then *open_rc is the code). */
+static size_t salvage_count(const struct table_options *o, const char *data, size_t len,
+                            const struct table_model *m, int mapped, struct table_salvage_report *rep,
+                            int *open_rc)
+{
+	struct iter *it;
+	*open_rc = table_salvage_open(o, mem_rfile(data, len, mapped), MEMPATH, len, rep, &it);
+	if (*open_rc) {
+		ck_assert_ptr_null(it);
+		ck_assert_msg(strstr(err_msg(), MEMPATH) != NULL, "message: %s", err_msg());
+		return (size_t)-1;
+	}
+	size_t n = 0, at = 0;
+	for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
+		/* the entry is the model's next one, or a later one */
+		while (at < m->n && !slice_equal(iter_key(it), mkey(m, at)))
+			at++;
+		ck_assert_msg(at < m->n, "salvaged entry %zu is not in the model", n);
+		ck_assert_msg(slice_equal(iter_value(it), mval(m, at)), "value of entry %zu differs", at);
+		at++;
+		n++;
+	}
+	ck_assert_int_eq(iter_status(it), 0);
+	ck_assert_uint_eq(rep->entries, n);
+	iter_destroy(it);
+	return n;
+}
+
+/* A byte changed in one data block: the salvage iterator keeps every other
+ * block's entries and reports the one block, where table_iter stops at the
+ * damage; a damaged filter costs table_open, not the salvage. */
+START_TEST(table_salvage_keeps_every_readable_block)
+{
+	int comp = compressions[_i % 4];
+	unsigned char type;
+	if (compress_type_for(comp, &type))
+		comp = SHALE_COMPRESSION_NONE;
+	struct rng r;
+	rng_seed(&r, 61 + (uint64_t)_i);
+	struct table_model m;
+	table_model_make(&m, &r, 800, 40, 1);
+	struct table_options o;
+	default_opts(&o, &m);
+	o.compression = comp;
+	o.block_size = 512;
+	struct buf file = BUF_INIT;
+	build_table(&o, &m, &file);
+	struct block_map bm;
+	map_blocks(&o, &file, &bm);
+	ck_assert_uint_gt(bm.n, 8);
+
+	struct table_salvage_report rep;
+	int orc;
+	ck_assert_uint_eq(salvage_count(&o, file.data, file.len, &m, 0, &rep, &orc), m.n);
+	ck_assert_uint_eq(rep.blocks_kept, bm.n);
+	ck_assert_uint_eq(rep.blocks_damaged, 0);
+	ck_assert_str_eq(rep.first_damage, "");
+
+	char *copy = malloc(file.len);
+	for (size_t j = 0; j < bm.n; j += 1 + (size_t)rng_uniform(&r, 3)) {
+		memcpy(copy, file.data, file.len);
+		copy[bm.h[j].offset + rng_uniform(&r, bm.h[j].size)] ^= 0x10;
+		size_t got = salvage_count(&o, copy, file.len, &m, (int)(j & 1), &rep, &orc);
+		ck_assert_uint_eq(got, m.n - bm.count[j]);
+		ck_assert_uint_eq(rep.blocks_kept, bm.n - 1);
+		ck_assert_uint_eq(rep.blocks_damaged, 1);
+		ck_assert_msg(strstr(rep.first_damage, MEMPATH) && strstr(rep.first_damage, "checksum"),
+		              "report: %s", rep.first_damage);
+		/* normal reads still never step over the damage */
+		struct table *t = open_mem(&o, &(struct buf){ copy, file.len, file.len }, 0);
+		struct read_opts ro = { 1, 0 };
+		struct iter *it = table_iter(t, &ro);
+		size_t i = 0;
+		for (iter_seek_first(it); iter_valid(it); iter_next(it))
+			check_entry(it, &m, i++);
+		ck_assert_int_eq(iter_status(it), SHALE_ECORRUPT);
+		size_t before = 0;
+		for (size_t b = 0; b < j; b++)
+			before += bm.count[b];
+		ck_assert_uint_eq(i, before);
+		iter_destroy(it);
+		table_close(t);
+	}
+	free(copy);
+	free_block_map(&bm);
+	buf_free(&file);
+	table_model_free(&m);
+}
+END_TEST
+
+/* Every byte of a small table changed in turn: the salvage open fails only
+ * for the index block and the footer; otherwise exactly the entries of the
+ * damaged data block (if any) are missing, and never a wrong one appears. */
+START_TEST(table_salvage_every_byte)
+{
+	struct rng r;
+	rng_seed(&r, 71 + (uint64_t)_i);
+	struct table_model m;
+	table_model_make(&m, &r, 80, 24, 1);
+	struct table_options o;
+	default_opts(&o, &m);
+	o.block_size = 256;
+	o.restart_interval = 4;
+	o.compression = _i ? SHALE_COMPRESSION_SNAPPY : SHALE_COMPRESSION_NONE;
+	unsigned char type;
+	if (compress_type_for(o.compression, &type))
+		o.compression = SHALE_COMPRESSION_NONE;
+	struct buf file = BUF_INIT;
+	build_table(&o, &m, &file);
+	struct block_map bm;
+	map_blocks(&o, &file, &bm);
+	char *copy = malloc(file.len);
+	struct table_salvage_report rep;
+	for (size_t pos = 0; pos < file.len; pos++) {
+		memcpy(copy, file.data, file.len);
+		copy[pos] ^= (char)(1u << rng_uniform(&r, 8));
+		int orc;
+		size_t got = salvage_count(&o, copy, file.len, &m, (int)(pos & 1), &rep, &orc);
+		int in_index = pos >= bm.index.offset && pos < bm.index.offset + bm.index.size + BLOCK_TRAILER_LEN;
+		int in_footer = pos >= file.len - FOOTER_LEN;
+		if (got == (size_t)-1) {
+			ck_assert_msg(in_index || in_footer, "open failed for a byte at %zu", pos);
+			ck_assert_int_eq(orc, SHALE_ECORRUPT);
+			continue;
+		}
+		ck_assert_msg(!in_index, "a damaged index went unnoticed at %zu", pos);
+		size_t j = block_at(&bm, pos);
+		ck_assert_uint_eq(got, j < bm.n ? m.n - bm.count[j] : m.n);
+		ck_assert_uint_eq(rep.blocks_damaged, j < bm.n);
+	}
+	free(copy);
+	free_block_map(&bm);
+	buf_free(&file);
+	table_model_free(&m);
+}
+END_TEST
+
+/* Blocks whose checksums verify but whose keys are wrong (written by a
+ * builder with another order): an entry out of internal-key order or not an
+ * internal key ends its block; the entries before it and every other block
+ * are kept, and the keys yielded increase strictly. */
+START_TEST(table_salvage_stops_a_block_at_a_bad_key)
+{
+	/* bytewise order, read as internal keys: "k050" at seq 2 follows seq 1
+	 * bytewise but must precede it; "k100" has no 8-byte tag */
+	struct buf file = BUF_INIT;
+	struct table_options wo;
+	memset(&wo, 0, sizeof(wo));
+	wo.cmp = comparator_bytewise();
+	wo.block_size = 200;
+	wo.restart_interval = 4;
+	wo.compression = SHALE_COMPRESSION_NONE;
+	struct mem_wfile wf = { { &mem_wfile_ops }, &file };
+	struct table_builder *b;
+	ck_assert_ok(table_builder_create(&wo, &wf.base, MEMPATH, &b));
+	char k[32];
+	struct buf ik = BUF_INIT;
+	int bad_short = 100, bad_order = 50;
+	for (int i = 0; i < 150; i++) {
+		snprintf(k, sizeof(k), "k%03d", i);
+		buf_clear(&ik);
+		if (i == bad_short) {
+			ck_assert_ok(buf_set(&ik, k, 4)); /* 4 bytes: no tag */
+		} else {
+			ck_assert_ok(ikey_append(&ik, slice_from_str(k), 1, IKEY_TYPE_VALUE));
+		}
+		ck_assert_ok(table_builder_add(b, buf_slice(&ik), slice_from_str("value-of-the-key")));
+		if (i == bad_order) {
+			buf_clear(&ik);
+			ck_assert_ok(ikey_append(&ik, slice_from_str(k), 2, IKEY_TYPE_VALUE));
+			ck_assert_ok(table_builder_add(b, buf_slice(&ik), slice_from_str("newer")));
+		}
+	}
+	ck_assert_ok(table_builder_finish(b));
+	table_builder_destroy(b);
+
+	/* which entries sit where: walk the blocks in bytewise order */
+	struct block_map bm;
+	map_blocks(&wo, &file, &bm);
+	ck_assert_uint_gt(bm.n, 10);
+	size_t first = 0, block_order = 0, block_short = 0, order_pos = 0, short_pos = 0;
+	for (size_t j = 0; j < bm.n; j++) {
+		/* entry indexes first .. first + count - 1; the extra entry follows k050 */
+		size_t last = first + bm.count[j];
+		size_t e_order = (size_t)bad_order + 1, e_short = (size_t)bad_short + 1;
+		if (e_order >= first && e_order < last) {
+			block_order = j;
+			order_pos = e_order - first;
+		}
+		if (e_short >= first && e_short < last) {
+			block_short = j;
+			short_pos = e_short - first;
+		}
+		first = last;
+	}
+	ck_assert_uint_ne(block_order, block_short);
+	size_t expect = 151 - (bm.count[block_order] - order_pos) - (bm.count[block_short] - short_pos);
+
+	struct ikey_comparator ic;
+	ikey_comparator_init(&ic, comparator_bytewise());
+	struct table_options ro = wo;
+	ro.cmp = &ic.base;
+	ro.internal_keys = 1;
+	struct table_salvage_report rep;
+	struct iter *it;
+	ck_assert_ok(table_salvage_open(&ro, mem_rfile(file.data, file.len, 0), MEMPATH, file.len,
+	                                 &rep, &it));
+	size_t n = 0;
+	struct buf prev = BUF_INIT;
+	for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
+		struct parsed_ikey pk;
+		ck_assert(ikey_parse(iter_key(it), &pk));
+		ck_assert_uint_eq(pk.seq, 1);
+		if (n > 0)
+			ck_assert_int_lt(ikey_compare(comparator_bytewise(), buf_slice(&prev), iter_key(it)), 0);
+		ck_assert_ok(buf_set(&prev, iter_key(it).data, iter_key(it).size));
+		n++;
+	}
+	ck_assert_int_eq(iter_status(it), 0);
+	ck_assert_uint_eq(n, expect);
+	ck_assert_uint_eq(rep.blocks_damaged, 2);
+	ck_assert_uint_eq(rep.blocks_kept, bm.n - 2);
+	ck_assert_ptr_nonnull(strstr(rep.first_damage, "out of order"));
+	/* forward only */
+	iter_seek(it, buf_slice(&prev));
+	ck_assert(!iter_valid(it));
+	ck_assert_int_eq(iter_status(it), SHALE_EINVAL);
+	iter_destroy(it);
+	buf_free(&prev);
+	buf_free(&ik);
+	free_block_map(&bm);
+	buf_free(&file);
+}
+END_TEST
+
+/* A read error under one block costs that block only; an index that cannot
+ * be read fails the open. */
+START_TEST(table_salvage_steps_over_read_errors)
+{
+	char *dir = tu_mkdtemp("table-salvage");
+	struct env *fe;
+	ck_assert_ok(fault_env_create(env_posix_default(), &fe));
+	struct rng r;
+	rng_seed(&r, 81);
+	struct table_model m;
+	table_model_make(&m, &r, 2000, 30, 0);
+	struct table_options o;
+	default_opts(&o, &m);
+	o.block_size = 1024;
+	char *path = write_table_file(fe, dir, 5, &o, &m, 0);
+	uint64_t size;
+	ck_assert_ok(env_file_size(fe, path, &size));
+	struct table_salvage_report rep;
+
+	/* reads: footer, index, then the data blocks */
+	for (int skip = 0; skip < 2; skip++) {
+		struct rand_file *rf;
+		ck_assert_ok(env_open_rand(fe, path, &rf));
+		struct fault_rule rule = { FAULT_READ, "000005", skip, 1, FAULT_EIO };
+		ck_assert_ok(fault_env_add_rule(fe, &rule));
+		struct iter *it;
+		ck_assert_int_eq(table_salvage_open(&o, rf, path, size, &rep, &it), SHALE_EIO);
+		fault_env_clear_rules(fe);
+	}
+	struct rand_file *rf;
+	ck_assert_ok(env_open_rand(fe, path, &rf));
+	struct iter *it;
+	ck_assert_ok(table_salvage_open(&o, rf, path, size, &rep, &it));
+	struct fault_rule rule = { FAULT_READ, "000005", 3, 1, FAULT_EIO };
+	ck_assert_ok(fault_env_add_rule(fe, &rule));
+	size_t n = 0;
+	for (iter_seek_first(it); iter_valid(it); iter_next(it))
+		n++;
+	fault_env_clear_rules(fe);
+	ck_assert_int_eq(iter_status(it), 0);
+	ck_assert_uint_eq(rep.blocks_damaged, 1);
+	ck_assert_uint_gt(n, m.n * 9 / 10);
+	ck_assert_uint_lt(n, m.n);
+	ck_assert_ptr_nonnull(strstr(rep.first_damage, path));
+	iter_destroy(it);
+	free(path);
+	table_model_free(&m);
+	env_destroy(fe);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+
 static Suite *table_suite(void)
 {
 	Suite *s = suite_create("table");
@@ -904,6 +1260,13 @@ static Suite *table_suite(void)
 	tcase_add_test(dmg, table_bad_handles_and_types_are_corruption);
 	tcase_add_test(dmg, table_read_errors_surface_and_stop_iteration);
 	suite_add_tcase(s, dmg);
+	TCase *sal = tcase_create("salvage");
+	tcase_set_timeout(sal, 120);
+	tcase_add_loop_test(sal, table_salvage_keeps_every_readable_block, 0, 4);
+	tcase_add_loop_test(sal, table_salvage_every_byte, 0, 2);
+	tcase_add_test(sal, table_salvage_stops_a_block_at_a_bad_key);
+	tcase_add_test(sal, table_salvage_steps_over_read_errors);
+	suite_add_tcase(s, sal);
 	return s;
 }
 

@@ -356,12 +356,12 @@ SHALE_EXPORT int shale_close(shale_db *db)
 	return 0;
 }
 
-SHALE_EXPORT int shale_destroy(const char *path, const shale_options *opt)
+SHALE_EXPORT int shale_destroy_db(const char *path, const shale_options *opt)
 {
 	if (path == NULL || path[0] == '\0')
-		return err_set(SHALE_EINVAL, "shale_destroy: empty path");
+		return err_set(SHALE_EINVAL, "shale_destroy_db: empty path");
 	if (strlen(path) >= DBPATH_MAX)
-		return err_set(SHALE_EINVAL, "shale_destroy: path too long");
+		return err_set(SHALE_EINVAL, "shale_destroy_db: path too long");
 	struct env *env = opt && opt->env ? opt->env : env_posix_default();
 	if (!env_exists(env, path))
 		return 0;
@@ -390,11 +390,4 @@ SHALE_EXPORT int shale_destroy(const char *path, const shale_options *opt)
 		env_rmdir(env, path); /* fails, harmlessly, when other files remain */
 	}
 	return rc;
-}
-
-SHALE_EXPORT int shale_repair(const char *path, const shale_options *opt)
-{
-	(void)opt;
-	return err_set(SHALE_ENOTSUP, "shale_repair (%s): repair is not built yet",
-	               path ? path : "(null)");
 }

@@ -1,5 +1,5 @@
 # The database: open/recovery, writes, reads, iterators, flushes, the
-# compaction threads, checkpoints, and the public options and batches.
+# compaction threads, checkpoints, repair, and the public options and batches.
 noinst_LTLIBRARIES += libshale_db.la
 libshale_core_la_LIBADD += libshale_db.la
 libshale_db_la_SOURCES = \
@@ -15,6 +15,9 @@ libshale_db_la_SOURCES = \
 	lib/db/db_state.c \
 	lib/db/db_write.c \
 	lib/db/options.c \
+	lib/db/repair.c \
+	lib/db/repair_merge.c \
+	lib/db/repair_read.c \
 	lib/db/shale_version.c \
 	lib/db/write_batch.c
 
@@ -23,6 +26,7 @@ noinst_HEADERS += \
 	lib/db/db_hooks.h \
 	lib/db/db_impl.h \
 	lib/db/options.h \
+	lib/db/repair.h \
 	lib/db/write_batch.h
 
 if HAVE_CHECK

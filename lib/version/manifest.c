@@ -331,9 +331,12 @@ int vset_snapshot_edit(struct version_set *vs, struct version_edit *e)
 	return rc;
 }
 
-int manifest_set_current(struct env *env, const char *dbname, uint64_t number)
+/* Points CURRENT at MANIFEST-number; *renamed tells whether CURRENT was
+ * replaced (then only the directory sync may have failed). */
+static int set_current(struct env *env, const char *dbname, uint64_t number, int *renamed)
 {
 	char tmp[FNAME_MAX], cur[FNAME_MAX], contents[64];
+	*renamed = 0;
 	fname_temp(tmp, dbname, number);
 	fname_current(cur, dbname);
 	int n = snprintf(contents, sizeof(contents), "MANIFEST-%06llu\n", (unsigned long long)number);
@@ -345,13 +348,21 @@ int manifest_set_current(struct env *env, const char *dbname, uint64_t number)
 		env_remove(env, tmp);
 		return rc;
 	}
+	*renamed = 1;
 	return env_sync_dir(env, dbname);
+}
+
+int manifest_set_current(struct env *env, const char *dbname, uint64_t number)
+{
+	int renamed;
+	return set_current(env, dbname, number, &renamed);
 }
 
 int manifest_create(struct env *env, const char *dir, uint64_t number, struct slice record)
 {
 	char path[FNAME_MAX];
 	struct wfile *f = NULL;
+	int renamed = 0;
 	fname_manifest(path, dir, number);
 	int rc = env_open_write(env, path, &f);
 	if (rc)
@@ -367,8 +378,10 @@ int manifest_create(struct env *env, const char *dir, uint64_t number, struct sl
 	if (rc == 0)
 		rc = env_sync_dir(env, dir); /* the MANIFEST's name before CURRENT's (as above) */
 	if (rc == 0)
-		rc = manifest_set_current(env, dir, number);
-	if (rc)
+		rc = set_current(env, dir, number, &renamed);
+	/* once CURRENT names it, the MANIFEST stays even if the directory sync
+	 * failed: CURRENT may already be durable */
+	if (rc && !renamed)
 		env_remove(env, path);
 	return rc;
 }
