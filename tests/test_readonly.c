@@ -67,7 +67,7 @@ static char *listing(const char *dir)
 	char *out = malloc(cap);
 	out[0] = '\0';
 	for (int i = 0; i < n; i++) {
-		char p[4096];
+		char p[4400];
 		struct stat st;
 		snprintf(p, sizeof(p), "%s/%s", dir, ents[i]->d_name);
 		if (ents[i]->d_name[0] != '.' && stat(p, &st) == 0)
