@@ -112,7 +112,7 @@ static int add_boundary_inputs(struct version_set *vs, struct file_meta **level_
 	const struct comparator *icmp = vs->icmp;
 	struct slice largest = (*files)[0]->largest;
 	for (int i = 1; i < *n; i++)
-		if (icmp->compare(icmp, (*files)[i]->largest, largest) > 0)
+		if (comparator_compare(icmp, (*files)[i]->largest, largest) > 0)
 			largest = (*files)[i]->largest;
 	/* Each round takes a file whose largest key is past the last one's (the
 	 * version builder rejects files whose smallest key sorts after their
@@ -124,9 +124,9 @@ static int add_boundary_inputs(struct version_set *vs, struct file_meta **level_
 		struct file_meta *boundary = NULL;
 		for (int i = 0; i < nlevel; i++) {
 			struct file_meta *f = level_files[i];
-			if (icmp->compare(icmp, f->smallest, largest) > 0 &&
+			if (comparator_compare(icmp, f->smallest, largest) > 0 &&
 			    comparator_compare(vs->ucmp, ikey_user_key(f->smallest), ikey_user_key(largest)) == 0 &&
-			    (boundary == NULL || icmp->compare(icmp, f->smallest, boundary->smallest) < 0))
+			    (boundary == NULL || comparator_compare(icmp, f->smallest, boundary->smallest) < 0))
 				boundary = f;
 		}
 		if (boundary == NULL)
@@ -229,7 +229,7 @@ static int advance_pointer(struct version_set *vs, struct compaction *c) SHALE_R
 	struct file_meta **in = c->inputs[0];
 	struct slice largest = in[0]->largest;
 	for (int i = 1; i < c->ninputs[0]; i++)
-		if (vs->icmp->compare(vs->icmp, in[i]->largest, largest) > 0)
+		if (comparator_compare(vs->icmp, in[i]->largest, largest) > 0)
 			largest = in[i]->largest;
 	int rc = buf_set(&vs->compact_pointer[c->level], largest.data, largest.size);
 	if (rc == 0)
@@ -292,7 +292,7 @@ static int pick_in_level(struct version_set *vs, const struct compaction_registr
 	if (vs->compact_pointer[level].len > 0) {
 		start = version_find_file(vs, v->files[level], n, buf_slice(&vs->compact_pointer[level]));
 		/* first file after the pointer */
-		if (start < n && vs->icmp->compare(vs->icmp, v->files[level][start]->largest,
+		if (start < n && comparator_compare(vs->icmp, v->files[level][start]->largest,
 		                                   buf_slice(&vs->compact_pointer[level])) <= 0)
 			start++;
 	}

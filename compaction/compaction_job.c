@@ -49,7 +49,7 @@ static int should_stop_before(struct job *j, struct slice ikey)
 {
 	struct compaction *c = j->c;
 	while (j->grandparent_index < c->ngrandparents &&
-	       j->icmp->compare(j->icmp, ikey, c->grandparents[j->grandparent_index]->largest) > 0) {
+	       comparator_compare(j->icmp, ikey, c->grandparents[j->grandparent_index]->largest) > 0) {
 		if (j->seen_key)
 			j->overlapped_bytes += c->grandparents[j->grandparent_index]->size;
 		j->grandparent_index++;

@@ -2,6 +2,7 @@
 
 #include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lib/util/coding.h"
 #include "lib/util/error.h"
@@ -157,22 +158,22 @@ static int parse_next(struct block_iter *it)
 		it->key = slice_make(p, unshared);
 		it->key_in_buf = 0;
 	} else {
-		int rc;
-		if (it->key_in_buf) {
-			it->key_buf.len = shared;
-			rc = buf_append(&it->key_buf, p, unshared);
-		} else {
-			rc = buf_set(&it->key_buf, it->key.data, shared);
-			if (rc == 0)
-				rc = buf_append(&it->key_buf, p, unshared);
+		/* the key is the previous key's first `shared` bytes, then p */
+		size_t len = (size_t)shared + unshared;
+		if (it->key_buf.cap < len) {
+			int rc = buf_reserve(&it->key_buf, len - it->key_buf.len);
+			if (rc) {
+				it->status = rc;
+				invalidate(it);
+				return 0;
+			}
 		}
-		if (rc) {
-			it->status = rc;
-			invalidate(it);
-			return 0;
-		}
+		if (!it->key_in_buf)
+			memcpy(it->key_buf.data, it->key.data, shared);
+		memcpy(it->key_buf.data + shared, p, unshared);
+		it->key_buf.len = len;
 		it->key_in_buf = 1;
-		it->key = buf_slice(&it->key_buf);
+		it->key = slice_make(it->key_buf.data, len);
 	}
 	it->value = slice_make(p + unshared, vlen);
 	it->next = (uint32_t)(p + unshared + vlen - it->data);
@@ -181,6 +182,8 @@ static int parse_next(struct block_iter *it)
 		it->restart_index++;
 	return 1;
 }
+
+static int decode_interval(struct block_iter *it, uint32_t r, uint32_t before);
 
 static int bi_valid(const struct iter *base)
 {
@@ -206,9 +209,8 @@ static void bi_seek_last(struct iter *base)
 		invalidate(it);
 		return;
 	}
-	seek_to_restart(it, it->num_restarts - 1);
-	while (parse_next(it) && it->next < it->restarts) {
-	}
+	/* (decoded into the backward cache: a scan backwards follows) */
+	decode_interval(it, it->num_restarts - 1, it->restarts);
 }
 
 /* The key stored whole at restart point i, or a slice with data NULL after
@@ -259,23 +261,88 @@ static void bi_next(struct iter *base)
 	parse_next(it);
 }
 
+/* Makes the iterator stand on entry i of the decoded interval. */
+static void stand_on_prev(struct block_iter *it, uint32_t i)
+{
+	const struct block_prev_entry *e = &it->prev[i];
+	it->prev_pos = i;
+	it->current = e->offset;
+	it->next = e->next;
+	it->key = slice_make(it->prev_keys.data + e->key_off, e->key_len);
+	it->key_in_buf = 0;
+	it->value = slice_make(e->value, e->value_len);
+}
+
+/* Decodes every entry of restart interval r before `before` into it->prev
+ * and stands on the last. 0 when damage stopped it (status set). */
+static int decode_interval(struct block_iter *it, uint32_t r, uint32_t before)
+{
+	it->prev_n = 0;
+	it->prev_keys.len = 0;
+	seek_to_restart(it, r);
+	while (parse_next(it) && it->current < before) {
+		if (it->prev_n == it->prev_cap) {
+			uint32_t cap = it->prev_cap ? it->prev_cap * 2 : 32;
+			struct block_prev_entry *g = realloc(it->prev, cap * sizeof(*g));
+			if (g == NULL) {
+				it->status = err_nomem("block iterator");
+				invalidate(it);
+				return 0;
+			}
+			it->prev = g;
+			it->prev_cap = cap;
+		}
+		struct block_prev_entry *e = &it->prev[it->prev_n];
+		e->offset = it->current;
+		e->next = it->next;
+		e->key_off = (uint32_t)it->prev_keys.len;
+		e->key_len = (uint32_t)it->key.size;
+		e->value = it->value.data;
+		e->value_len = (uint32_t)it->value.size;
+		int rc = buf_append(&it->prev_keys, it->key.data, it->key.size);
+		if (rc) {
+			it->status = rc;
+			invalidate(it);
+			return 0;
+		}
+		it->prev_n++;
+		if (it->next >= before)
+			break;
+	}
+	if (it->status)
+		return 0;
+	if (it->prev_n == 0) {
+		invalidate(it);
+		return 0;
+	}
+	it->restart_index = r;
+	stand_on_prev(it, it->prev_n - 1);
+	return 1;
+}
+
 static void bi_prev(struct iter *base)
 {
 	struct block_iter *it = (struct block_iter *)base;
 	assert(bi_valid(base));
-	/* back to a restart point before the current entry, then forward to
-	 * the entry just before it */
 	uint32_t original = it->current;
-	while (restart_point(it, it->restart_index) >= original) {
-		if (it->restart_index == 0) {
+	/* within the interval decoded last time: step back in memory */
+	if (it->prev_n > 0 && it->prev_pos < it->prev_n && it->prev[it->prev_pos].offset == original) {
+		if (it->prev_pos > 0) {
+			stand_on_prev(it, it->prev_pos - 1);
+			return;
+		}
+	}
+	/* back to the restart point of the entry just before the current one,
+	 * then decode that interval up to the current entry */
+	uint32_t r = it->restart_index;
+	while (restart_point(it, r) >= original) {
+		if (r == 0) {
 			invalidate(it);
 			return;
 		}
-		it->restart_index--;
+		r--;
 	}
-	seek_to_restart(it, it->restart_index);
-	while (parse_next(it) && it->next < original) {
-	}
+	decode_interval(it, r, original);
 }
 
 static struct slice bi_key(const struct iter *base)
@@ -332,12 +399,17 @@ void block_iter_init(struct block_iter *it, const struct block *b, const struct 
 	it->key = slice_make(b->data, 0);
 	it->value = slice_make(b->data, 0);
 	buf_init(&it->key_buf);
+	it->prev = NULL;
+	it->prev_n = it->prev_cap = it->prev_pos = 0;
+	buf_init(&it->prev_keys);
 	invalidate(it);
 }
 
 void block_iter_release(struct block_iter *it)
 {
 	buf_free(&it->key_buf);
+	free(it->prev);
+	buf_free(&it->prev_keys);
 }
 
 struct iter *block_iter_create(const struct block *b, const struct comparator *cmp,

@@ -40,8 +40,18 @@ void block_destroy(struct block *b);
 /* Memory the block holds, for cache charges. */
 size_t block_charge(const struct block *b);
 
+/* An entry of the restart interval a backward step decoded (see bi_prev). */
+struct block_prev_entry {
+	uint32_t offset, next;  /* the entry's offset and the one after it */
+	uint32_t key_off, key_len; /* its key, in prev_keys */
+	const char *value;
+	uint32_t value_len;
+};
+
 /* A block iterator. Its key is a slice into the block, or into key_buf when
- * the key shares a prefix with the previous one. */
+ * the key shares a prefix with the previous one, or into prev_keys after a
+ * backward step. Stepping backwards decodes the whole restart interval once
+ * and walks it back from memory, so prev costs about what next does. */
 struct block_iter {
 	struct iter base;
 	const struct comparator *cmp;
@@ -58,6 +68,10 @@ struct block_iter {
 	struct slice key;
 	struct slice value;
 	struct buf key_buf;
+	/* the restart interval decoded by the last backward step */
+	struct block_prev_entry *prev;
+	uint32_t prev_n, prev_cap, prev_pos;
+	struct buf prev_keys;
 };
 
 /* A heap iterator over b (iter_destroy frees it). b, cmp and path are

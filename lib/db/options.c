@@ -33,7 +33,7 @@ void options_init_defaults(struct shale_options *o)
 	o->hooks = NULL;
 	o->max_manifest_size = DEFAULT_MAX_MANIFEST_SIZE;
 	o->bg_retry_micros = 1000000;
-	o->use_mmap_reads = 0;
+	o->use_mmap_reads = 1;
 	o->read_only = 0;
 	o->info_log_mode = INFO_LOG_FILE;
 	o->info_log_fn = NULL;

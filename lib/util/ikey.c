@@ -73,6 +73,7 @@ void ikey_comparator_init(struct ikey_comparator *ic, const struct comparator *u
 	ic->base.shorten_separator = ic_shorten_separator;
 	ic->base.short_successor = ic_short_successor;
 	ic->base.bytewise = 0;
+	ic->base.ikey_bytewise = user->bytewise;
 	ic->user = user;
 	snprintf(ic->name, sizeof(ic->name), "leveldb.InternalKeyComparator");
 }

@@ -60,7 +60,7 @@ static int builder_apply(struct builder *b, const struct version_edit *e, const 
 	for (size_t i = 0; i < e->nadded; i++) {
 		const struct file_meta *src = e->added[i].f;
 		/* Reads, compactions and the boundary expansion rely on it. */
-		if (b->vs->icmp->compare(b->vs->icmp, src->smallest, src->largest) > 0)
+		if (comparator_compare(b->vs->icmp, src->smallest, src->largest) > 0)
 			return err_set(SHALE_ECORRUPT, "%s: file %06llu at level %d: smallest key sorts after largest",
 			               what, (unsigned long long)src->number, e->added[i].level);
 		struct file_meta *f = file_meta_new(src->number, src->size, src->smallest, src->largest);
@@ -84,7 +84,7 @@ static int by_smallest(const void *a, const void *b, void *arg)
 	const struct comparator *icmp = arg;
 	const struct file_meta *fa = *(struct file_meta *const *)a;
 	const struct file_meta *fb = *(struct file_meta *const *)b;
-	int r = icmp->compare(icmp, fa->smallest, fb->smallest);
+	int r = comparator_compare(icmp, fa->smallest, fb->smallest);
 	if (r == 0)
 		r = (fa->number > fb->number) - (fa->number < fb->number);
 	return r;
@@ -138,7 +138,7 @@ static int builder_save(struct builder *b, struct version **out, const char *wha
 		v->nfiles[level] = n;
 		for (int i = 1; level > 0 && i < n; i++) {
 			struct file_meta *prev = v->files[level][i - 1], *f = v->files[level][i];
-			if (vs->icmp->compare(vs->icmp, prev->largest, f->smallest) >= 0) {
+			if (comparator_compare(vs->icmp, prev->largest, f->smallest) >= 0) {
 				int rc = err_set(SHALE_ECORRUPT, "%s: files %06llu and %06llu overlap in level %d", what,
 				                 (unsigned long long)prev->number, (unsigned long long)f->number, level);
 				discard_unsaved(v);

@@ -21,7 +21,7 @@ struct merger {
  * heap when larger. Ties go to the lower child index (the newer source). */
 static int before(const struct merger *m, int a, int b)
 {
-	int r = m->cmp->compare(m->cmp, iter_key(m->child[a]), iter_key(m->child[b]));
+	int r = comparator_compare(m->cmp, iter_key(m->child[a]), iter_key(m->child[b]));
 	if (m->direction == REVERSE)
 		r = -r;
 	return r < 0 || (r == 0 && a < b);
@@ -129,7 +129,7 @@ static void mg_next(struct iter *it)
 			if (c == cur)
 				continue;
 			iter_seek(m->child[c], key);
-			if (iter_valid(m->child[c]) && m->cmp->compare(m->cmp, key, iter_key(m->child[c])) == 0)
+			if (iter_valid(m->child[c]) && comparator_compare(m->cmp, key, iter_key(m->child[c])) == 0)
 				iter_next(m->child[c]);
 			if (!child_ok(m, c))
 				return;

@@ -160,7 +160,7 @@ int version_find_file(const struct version_set *vs, struct file_meta **files, in
 	int lo = 0, hi = n;
 	while (lo < hi) {
 		int mid = lo + (hi - lo) / 2;
-		if (vs->icmp->compare(vs->icmp, files[mid]->largest, ikey) < 0)
+		if (comparator_compare(vs->icmp, files[mid]->largest, ikey) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -368,7 +368,7 @@ static void fi_seek(struct iter *it, struct slice target)
 	int lo = 0, hi = fi->n;
 	while (lo < hi) {
 		int mid = lo + (hi - lo) / 2;
-		if (fi->icmp->compare(fi->icmp, fi->files[mid]->largest, target) < 0)
+		if (comparator_compare(fi->icmp, fi->files[mid]->largest, target) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -524,9 +524,9 @@ uint64_t version_approximate_offset(struct version *v, struct slice ikey)
 	for (int level = 0; level < NUM_LEVELS; level++) {
 		for (int i = 0; i < v->nfiles[level]; i++) {
 			struct file_meta *f = v->files[level][i];
-			if (vs->icmp->compare(vs->icmp, f->largest, ikey) <= 0) {
+			if (comparator_compare(vs->icmp, f->largest, ikey) <= 0) {
 				result += f->size;
-			} else if (vs->icmp->compare(vs->icmp, f->smallest, ikey) > 0) {
+			} else if (comparator_compare(vs->icmp, f->smallest, ikey) > 0) {
 				if (level > 0)
 					break; /* sorted: later files start later */
 			} else {
