@@ -8,10 +8,31 @@ noinst_PROGRAMS += benchmarks/memtable_bench
 benchmarks_memtable_bench_SOURCES = benchmarks/memtable_bench.c
 benchmarks_memtable_bench_LDADD = libshale_memtable.la libshale_util.la
 
-# shale_bench: db_bench-style benchmark of the whole engine (public header only).
+# shale_bench: db_bench-style benchmark of the whole engine (public header
+# only), and the side-by-side comparison with the other engines configure
+# found (engine_<name>.c). Nothing else links those engines' libraries.
 noinst_PROGRAMS += benchmarks/shale_bench
-benchmarks_shale_bench_SOURCES = benchmarks/shale_bench.c
+benchmarks_shale_bench_SOURCES = benchmarks/shale_bench.c \
+	benchmarks/compare.c benchmarks/compare.h \
+	benchmarks/engine.c benchmarks/engine.h benchmarks/engine_shale.c \
+	benchmarks/latency.c benchmarks/latency.h benchmarks/procstat.c benchmarks/procstat.h
 benchmarks_shale_bench_LDADD = libshale.la $(CODEC_LIBS) -lm
+if BENCH_LEVELDB
+benchmarks_shale_bench_SOURCES += benchmarks/engine_leveldb.c
+benchmarks_shale_bench_LDADD += -lleveldb
+endif
+if BENCH_ROCKSDB
+benchmarks_shale_bench_SOURCES += benchmarks/engine_rocksdb.c
+benchmarks_shale_bench_LDADD += -lrocksdb
+endif
+if BENCH_LMDB
+benchmarks_shale_bench_SOURCES += benchmarks/engine_lmdb.c
+benchmarks_shale_bench_LDADD += -llmdb
+endif
+if BENCH_WIREDTIGER
+benchmarks_shale_bench_SOURCES += benchmarks/engine_wiredtiger.c
+benchmarks_shale_bench_LDADD += -lwiredtiger
+endif
 
 # space_bench: bytes on disk after churn and a full compaction vs a fresh copy (public header only).
 noinst_PROGRAMS += benchmarks/space_bench

@@ -1,11 +1,20 @@
 /*
  * shale_bench: a db_bench-style benchmark of the whole engine, after LevelDB's
  * benchmarks/db_bench.cc (same workloads, keys, values and report format),
- * written in C. It uses ONLY the public header <shale.h>: it measures what an
- * application sees, and links libshale.la like one.
+ * written in C. For shale it uses ONLY the public header <shale.h>: it
+ * measures what an application sees, and links libshale.la like one.
  *
  *   shale_bench [--benchmarks=fillseq,readrandom,...] [--num=N] ...
+ *   shale_bench --engine=shale,leveldb,rocksdb,lmdb,wiredtiger [...]
  *   (shale_bench --help lists every flag)
+ *
+ * Every engine runs behind one interface (engine.h; engine_<name>.c), with
+ * the same workloads, keys and values. One engine (--engine=shale, the
+ * default) runs in this process. A list of engines is a side-by-side
+ * comparison (compare.c): one fresh process per engine, each on its own
+ * directory, each reporting its results through a pipe (--report_fd), and
+ * one table at the end with ops/s, the ratio to LevelDB, p50/p99 latency,
+ * write amplification, size on disk and peak anonymous memory.
  *
  * Each benchmark runs on --threads threads at once, each doing the whole
  * work, as db_bench does. "micros/op" is the summed thread time over the
@@ -19,26 +28,36 @@
  * database directory in place for inspection.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* mkdtemp, nftw */
+#define _GNU_SOURCE /* mkdtemp, vdprintf */
 #endif
-#include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <shale.h>
+#include <shale.h> /* SHALE_COMPRESSION_*, shale_version */
+
+#include "config.h"
+#include "benchmarks/compare.h"
+#include "benchmarks/engine.h"
+#include "benchmarks/latency.h"
+#include "benchmarks/procstat.h"
 
 #define DEFAULT_BENCHMARKS                                                   \
 	"fillseq,fillsync,fillrandom,overwrite,readrandom,readrandom,"       \
 	"readseq,readreverse,compact,readrandom,readseq,readreverse,"        \
 	"seekrandom,readmissing,deleterandom,stats,fillbatch,fill100K"
+
+/* The comparison's workloads (issue 11), in db_bench's order. */
+#define COMPARISON_BENCHMARKS                                                \
+	"fillseq,fillsync,fillrandom,overwrite,readrandom,readseq,"         \
+	"readreverse,seekrandom,readmissing,readwhilewriting"
 
 #define KEY_SIZE_MAX 65536
 #define MAX_THREADS 1024
@@ -46,6 +65,8 @@
 /* ---- flags ---------------------------------------------------------------- */
 
 static struct {
+	const char *engine; /* one name, or a comma-separated list to compare */
+	int report_fd;      /* internal: a comparison's child reports here */
 	const char *benchmarks;
 	int64_t num;
 	int64_t reads; /* < 0: same as num */
@@ -65,7 +86,9 @@ static struct {
 	int histogram;
 	uint64_t seed;
 } FLAGS = {
-	.benchmarks = DEFAULT_BENCHMARKS,
+	.engine = "shale",
+	.report_fd = -1,
+	.benchmarks = NULL, /* DEFAULT_BENCHMARKS, or COMPARISON_BENCHMARKS */
 	.num = 1000000,
 	.reads = -1,
 	.value_size = 100,
@@ -81,8 +104,13 @@ static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
 	    "usage: %s [flags]\n"
+	    "  --engine=NAME[,NAME...] shale leveldb rocksdb lmdb wiredtiger (default shale);\n"
+	    "                          a list runs each engine in a fresh process, on\n"
+	    "                          DIR/NAME, and prints one comparison table\n"
 	    "  --benchmarks=LIST       comma-separated, run in order (default:\n"
-	    "                          " DEFAULT_BENCHMARKS ")\n"
+	    "                          " DEFAULT_BENCHMARKS ";\n"
+	    "                          with a list of engines:\n"
+	    "                          " COMPARISON_BENCHMARKS ")\n"
 	    "      fillseq fillrandom overwrite fillsync fillbatch fill100K\n"
 	    "      readrandom readmissing readhot readrandomsmall readseq readreverse\n"
 	    "      seekrandom deleteseq deleterandom readwhilewriting compact stats sstables\n"
@@ -141,6 +169,12 @@ static int parse_flag(const char *arg)
 	nlen = (size_t)(eq - arg);
 	v = eq + 1;
 #define IS(name) (nlen == strlen(name) && strncmp(arg, name, nlen) == 0)
+	if (IS("engine")) {
+		FLAGS.engine = v;
+		return *v ? 0 : -1;
+	}
+	if (IS("report_fd"))
+		return parse_int(v, 0, 1 << 20, &FLAGS.report_fd);
 	if (IS("benchmarks")) {
 		FLAGS.benchmarks = v;
 		return 0;
@@ -221,15 +255,12 @@ static const char *compression_name(int type)
 
 static const char *g_db_path; /* a directory we made, named on failure */
 
-/* Exits with status 1 when rc is a failure (SHALE_NOTFOUND is not one). */
+/* Exits with status 1 when rc is a failure (ENGINE_NOTFOUND is not one). */
 static void check(int rc, const char *what)
 {
-	const char *msg;
-
 	if (rc >= 0)
 		return;
-	msg = shale_errmsg(); /* already names the kind of failure */
-	fprintf(stderr, "%s: %s\n", what, msg[0] ? msg : shale_strerror(rc));
+	fprintf(stderr, "%s: %s\n", what, engine_errmsg()); /* names the engine and call */
 	if (g_db_path != NULL)
 		fprintf(stderr, "database left in %s\n", g_db_path);
 	exit(1);
@@ -429,12 +460,15 @@ struct stats {
 	double start, finish, seconds; /* micros, micros, seconds */
 	double last_op;
 	int64_t done, next_report, bytes;
+	int64_t written; /* key (+ value) bytes of puts and deletes */
 	int64_t found, lookups; /* "(found of lookups found)" when lookups > 0 */
-	struct hist hist;
+	struct hist hist;    /* --histogram */
+	struct latency lat;  /* a comparison's p50/p99 */
 	char msg[64];
 };
 
-static int g_progress; /* stderr is a terminal: show "... finished N ops" */
+static int g_progress;     /* stderr is a terminal: show "... finished N ops" */
+static int g_collect_lat; /* a comparison's child: p50/p99 for the parent */
 
 static void stats_start(struct stats *s)
 {
@@ -454,8 +488,10 @@ static void stats_stop(struct stats *s)
 static void stats_merge(struct stats *s, const struct stats *o)
 {
 	hist_merge(&s->hist, &o->hist);
+	latency_merge(&s->lat, &o->lat);
 	s->done += o->done;
 	s->bytes += o->bytes;
+	s->written += o->written;
 	s->seconds += o->seconds;
 	s->found += o->found;
 	s->lookups += o->lookups;
@@ -469,9 +505,12 @@ static void stats_merge(struct stats *s, const struct stats *o)
 
 static void stats_op_done(struct stats *s)
 {
-	if (FLAGS.histogram) {
+	if (FLAGS.histogram || g_collect_lat) {
 		double now = now_us();
-		hist_add(&s->hist, now - s->last_op);
+		if (FLAGS.histogram)
+			hist_add(&s->hist, now - s->last_op);
+		if (g_collect_lat)
+			latency_add(&s->lat, now - s->last_op);
 		s->last_op = now;
 	}
 	s->done++;
@@ -495,17 +534,34 @@ static void stats_op_done(struct stats *s)
 	}
 }
 
+/* A comparison's child writes one line per result to --report_fd (compare.h
+ * gives the format); elsewhere this does nothing. */
+__attribute__((format(printf, 1, 2)))
+static void report(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (FLAGS.report_fd < 0)
+		return;
+	va_start(ap, fmt);
+	if (vdprintf(FLAGS.report_fd, fmt, ap) < 0) {
+		perror("writing to --report_fd");
+		exit(1);
+	}
+	va_end(ap);
+}
+
 static void stats_report(struct stats *s, const char *name)
 {
 	char extra[160] = "";
 	size_t n = 0;
+	double wall = (s->finish - s->start) * 1e-6;
 
 	if (s->done < 1) /* a benchmark without single ops (compact) counts as one */
 		s->done = 1;
 	if (s->bytes > 0) {
-		double elapsed = (s->finish - s->start) * 1e-6;
 		n += (size_t)snprintf(extra + n, sizeof(extra) - n, " %6.1f MB/s",
-		                      (double)s->bytes / 1048576.0 / elapsed);
+		                      (double)s->bytes / 1048576.0 / wall);
 	}
 	if (s->lookups > 0 && n < sizeof(extra))
 		n += (size_t)snprintf(extra + n, sizeof(extra) - n,
@@ -516,22 +572,25 @@ static void stats_report(struct stats *s, const char *name)
 	if (FLAGS.histogram)
 		hist_print(&s->hist);
 	fflush(stdout);
+	report(COMPARE_BENCH "\t%s\t%" PRId64 "\t%.6f\t%.3f\t%.3f\t%" PRId64 "\t%" PRId64 "\n",
+	       name, s->done, wall, latency_percentile(&s->lat, 50), latency_percentile(&s->lat, 99),
+	       s->found, s->lookups);
 }
 
 /* ---- the benchmark state -------------------------------------------------- */
 
 struct bench {
-	shale_db *db;
-	shale_options *opt;
-	shale_writeopts *wo;
-	shale_readopts *ro;
-	shale_cache *cache;
+	const struct engine *eng;
+	struct engine_db *db;
+	struct engine_opts opts;
 	const char *path;
 	int64_t num;           /* entries for this benchmark */
 	int64_t reads;         /* reads per thread for this benchmark */
 	int value_size;        /* for this benchmark */
 	int entries_per_batch; /* for this benchmark */
+	int sync;              /* writes of this benchmark are synced */
 	uint64_t threads_started;
+	int64_t written;       /* key + value bytes written by every benchmark */
 };
 
 struct shared {
@@ -546,6 +605,7 @@ struct thread_state {
 	struct stats stats;
 	struct shared *shared;
 	struct bench *bm;
+	struct engine_ctx *ctx; /* this thread's handle on bm->db */
 	void (*method)(struct thread_state *);
 	size_t value_pos;
 	char *key; /* key_size + 2 bytes: room for readmissing's '.' and a NUL */
@@ -578,32 +638,41 @@ static void num_message(struct thread_state *t)
 static void do_write(struct thread_state *t, int seq)
 {
 	struct bench *bm = t->bm;
-	shale_batch *batch = NULL;
+	const struct engine *e = bm->eng;
 	size_t vlen = (size_t)bm->value_size;
+	int per_batch = bm->entries_per_batch;
+	struct engine_kv *kvs = NULL;
+	char *keys = NULL;
 	int64_t bytes = 0;
 
 	num_message(t);
-	if (bm->entries_per_batch > 1 && (batch = shale_batch_create()) == NULL)
-		check(SHALE_ENOMEM, "shale_batch_create");
-	for (int64_t i = 0; i < bm->num; i += bm->entries_per_batch) {
-		if (batch != NULL)
-			shale_batch_clear(batch);
-		for (int j = 0; j < bm->entries_per_batch && i + j < bm->num; j++) {
+	if (per_batch > 1) { /* the batch's keys need their own room */
+		kvs = xmalloc((size_t)per_batch * sizeof(*kvs));
+		keys = xmalloc((size_t)per_batch * ((size_t)FLAGS.key_size + 1));
+	}
+	for (int64_t i = 0; i < bm->num; i += per_batch) {
+		int n = 0;
+		for (int j = 0; j < per_batch && i + j < bm->num; j++) {
 			int64_t k = seq ? i + j : rng_uniform(&t->rng, FLAGS.num);
 			size_t klen = make_key(t, k);
 			const void *v = next_value(t, vlen);
-			if (batch != NULL)
-				check(shale_batch_put(batch, t->key, klen, v, vlen), "shale_batch_put");
-			else
-				check(shale_put(bm->db, bm->wo, t->key, klen, v, vlen), "shale_put");
+			if (kvs != NULL) {
+				char *kp = keys + (size_t)n * ((size_t)FLAGS.key_size + 1);
+				memcpy(kp, t->key, klen);
+				kvs[n++] = (struct engine_kv){ kp, klen, v, vlen };
+			} else {
+				check(e->put(t->ctx, t->key, klen, v, vlen, bm->sync), "put");
+			}
 			bytes += (int64_t)(klen + vlen);
 			stats_op_done(&t->stats);
 		}
-		if (batch != NULL)
-			check(shale_write(bm->db, bm->wo, batch), "shale_write");
+		if (kvs != NULL)
+			check(e->write_batch(t->ctx, kvs, n, bm->sync), "write_batch");
 	}
-	shale_batch_destroy(batch);
+	free(keys);
+	free(kvs);
 	t->stats.bytes += bytes;
+	t->stats.written += bytes;
 }
 
 static void write_seq(struct thread_state *t)
@@ -622,7 +691,9 @@ static void do_delete(struct thread_state *t, int seq)
 
 	for (int64_t i = 0; i < bm->num; i++) {
 		int64_t k = seq ? i : rng_uniform(&t->rng, FLAGS.num);
-		check(shale_delete(bm->db, bm->wo, t->key, make_key(t, k)), "shale_delete");
+		size_t klen = make_key(t, k);
+		check(bm->eng->del(t->ctx, t->key, klen, bm->sync), "delete");
+		t->stats.written += (int64_t)klen;
 		stats_op_done(&t->stats);
 	}
 }
@@ -637,31 +708,39 @@ static void delete_random(struct thread_state *t)
 	do_delete(t, 0);
 }
 
+static struct engine_iter *iter_create(struct thread_state *t)
+{
+	struct engine_iter *it = t->bm->eng->iter_create(t->ctx);
+
+	if (it == NULL)
+		check(-1, "iter_create");
+	return it;
+}
+
 static void do_scan(struct thread_state *t, int forward)
 {
 	struct bench *bm = t->bm;
-	shale_iter *it = shale_iter_create(bm->db, bm->ro);
+	const struct engine *e = bm->eng;
+	struct engine_iter *it = iter_create(t);
 	int64_t bytes = 0;
 
-	if (it == NULL)
-		check(SHALE_ENOMEM, "shale_iter_create");
 	if (forward)
-		shale_iter_seek_first(it);
+		e->iter_seek_first(it);
 	else
-		shale_iter_seek_last(it);
-	for (int64_t i = 0; i < bm->reads && shale_iter_valid(it); i++) {
+		e->iter_seek_last(it);
+	for (int64_t i = 0; i < bm->reads && e->iter_valid(it); i++) {
 		size_t klen, vlen;
-		shale_iter_key(it, &klen);
-		shale_iter_value(it, &vlen);
+		e->iter_key(it, &klen);
+		e->iter_value(it, &vlen);
 		bytes += (int64_t)(klen + vlen);
 		stats_op_done(&t->stats);
 		if (forward)
-			shale_iter_next(it);
+			e->iter_next(it);
 		else
-			shale_iter_prev(it);
+			e->iter_prev(it);
 	}
-	check(shale_iter_status(it), forward ? "readseq" : "readreverse");
-	shale_iter_destroy(it);
+	check(e->iter_status(it), forward ? "readseq" : "readreverse");
+	e->iter_destroy(it);
 	t->stats.bytes += bytes;
 }
 
@@ -684,18 +763,16 @@ static void do_read(struct thread_state *t, int64_t range, int missing)
 
 	for (int64_t i = 0; i < bm->reads; i++) {
 		size_t klen = make_key(t, rng_uniform(&t->rng, range));
-		void *val;
 		size_t vlen;
 		int rc;
 
 		if (missing)
 			t->key[klen++] = '.';
-		rc = shale_get(bm->db, bm->ro, t->key, klen, &val, &vlen);
-		check(rc, "shale_get");
-		if (rc == SHALE_OK) {
+		rc = bm->eng->get(t->ctx, t->key, klen, &vlen);
+		check(rc, "get");
+		if (rc == 0) {
 			found++;
 			bytes += (int64_t)(klen + vlen);
-			shale_free(val);
 		}
 		stats_op_done(&t->stats);
 	}
@@ -723,34 +800,37 @@ static void read_hot(struct thread_state *t)
 static void seek_random(struct thread_state *t)
 {
 	struct bench *bm = t->bm;
+	const struct engine *e = bm->eng;
 	int64_t found = 0;
 
 	for (int64_t i = 0; i < bm->reads; i++) {
 		size_t klen = make_key(t, rng_uniform(&t->rng, FLAGS.num));
-		shale_iter *it = shale_iter_create(bm->db, bm->ro);
-		if (it == NULL)
-			check(SHALE_ENOMEM, "shale_iter_create");
-		shale_iter_seek(it, t->key, klen);
-		if (shale_iter_valid(it)) {
+		struct engine_iter *it = iter_create(t);
+
+		e->iter_seek(it, t->key, klen);
+		if (e->iter_valid(it)) {
 			size_t got_len;
-			const void *got = shale_iter_key(it, &got_len);
+			const void *got = e->iter_key(it, &got_len);
 			if (got_len == klen && memcmp(got, t->key, klen) == 0)
 				found++;
 		}
-		check(shale_iter_status(it), "seekrandom");
-		shale_iter_destroy(it);
+		check(e->iter_status(it), "seekrandom");
+		e->iter_destroy(it);
 		stats_op_done(&t->stats);
 	}
 	t->stats.found += found;
 	t->stats.lookups += bm->reads;
 }
 
-/* Thread 0 overwrites random keys until the readers finish; only the
- * readers' work is counted. */
+/* Thread 0 overwrites random keys as fast as it can until the readers
+ * finish; only the readers' work is counted (the writer's bytes still count
+ * as written, for write amplification). */
 static void read_while_writing(struct thread_state *t)
 {
 	struct bench *bm = t->bm;
 	struct shared *sh = t->shared;
+	size_t vlen = (size_t)bm->value_size;
+	int64_t written = 0;
 
 	if (t->tid > 0) {
 		read_random(t);
@@ -766,16 +846,16 @@ static void read_while_writing(struct thread_state *t)
 		if (!readers_left)
 			break;
 		klen = make_key(t, rng_uniform(&t->rng, FLAGS.num));
-		check(shale_put(bm->db, bm->wo, t->key, klen,
-		                next_value(t, (size_t)bm->value_size), (size_t)bm->value_size),
-		      "shale_put");
+		check(bm->eng->put(t->ctx, t->key, klen, next_value(t, vlen), vlen, 0), "put");
+		written += (int64_t)(klen + vlen);
 	}
 	stats_start(&t->stats);
+	t->stats.written = written;
 }
 
 static void compact(struct thread_state *t)
 {
-	check(shale_compact_range(t->bm->db, NULL, 0, NULL, 0), "shale_compact_range");
+	check(t->bm->eng->compact(t->bm->db), "compact");
 }
 
 /* ---- running one benchmark ------------------------------------------------ */
@@ -785,6 +865,7 @@ static void *thread_body(void *arg)
 	struct thread_state *t = arg;
 	struct shared *sh = t->shared;
 
+	check(t->bm->eng->ctx_open(t->bm->db, &t->ctx), "ctx_open");
 	pthread_mutex_lock(&sh->mu);
 	sh->initialized++;
 	if (sh->initialized >= sh->total)
@@ -802,6 +883,7 @@ static void *thread_body(void *arg)
 	if (sh->done >= sh->total)
 		pthread_cond_broadcast(&sh->cv);
 	pthread_mutex_unlock(&sh->mu);
+	t->bm->eng->ctx_close(t->ctx);
 	return NULL;
 }
 
@@ -812,8 +894,10 @@ static void run_benchmark(struct bench *bm, int n, const char *name,
 	struct thread_state *ts = calloc((size_t)n, sizeof(*ts));
 	int rc;
 
-	if (ts == NULL)
-		check(SHALE_ENOMEM, "thread states");
+	if (ts == NULL) {
+		fprintf(stderr, "out of memory for %d thread states\n", n);
+		exit(1);
+	}
 	pthread_mutex_init(&sh.mu, NULL);
 	pthread_cond_init(&sh.cv, NULL);
 	for (int i = 0; i < n; i++) {
@@ -847,6 +931,7 @@ static void run_benchmark(struct bench *bm, int n, const char *name,
 		fprintf(stderr, "%60s\r", "");
 		fflush(stderr);
 	}
+	bm->written += ts[0].stats.written;
 	stats_report(&ts[0].stats, name);
 	for (int i = 0; i < n; i++)
 		free(ts[i].key);
@@ -855,24 +940,27 @@ static void run_benchmark(struct bench *bm, int n, const char *name,
 	pthread_mutex_destroy(&sh.mu);
 }
 
-static void open_db(struct bench *bm)
+static void open_db(struct bench *bm, int fresh)
 {
-	shale_options_set_create_if_missing(bm->opt, !FLAGS.use_existing_db);
-	check(shale_open(bm->path, bm->opt, &bm->db), "shale_open");
+	bm->opts.error_if_missing = !fresh && FLAGS.use_existing_db;
+	check(bm->eng->open(&bm->opts, bm->path, fresh, &bm->db), "open");
 }
 
 static void close_db(struct bench *bm)
 {
-	check(shale_close(bm->db), "shale_close");
+	check(bm->eng->close(bm->db), "close");
 	bm->db = NULL;
 }
 
-static void print_property(struct bench *bm, const char *name)
+static void print_property(struct bench *bm, const char *what)
 {
-	char *s = shale_property(bm->db, name);
+	char *s = bm->eng->property != NULL ? bm->eng->property(bm->db, what) : NULL;
 
-	printf("\n%s\n", s ? s : "(failed)");
-	shale_free(s);
+	if (s != NULL)
+		printf("\n%s\n", s);
+	else
+		printf("\n%s: not available for %s\n", what, bm->eng->name);
+	free(s);
 	fflush(stdout);
 }
 
@@ -912,33 +1000,32 @@ static const struct workload *find_workload(const char *name, size_t len)
 	return NULL;
 }
 
+static void skip_workload(const char *name, const char *why)
+{
+	printf("%-12s : skipped (%s)\n", name, why);
+	fflush(stdout);
+	report(COMPARE_SKIP "\t%s\t%s\n", name, why);
+}
+
 static void run_workload(struct bench *bm, const struct workload *w)
 {
 	int threads = FLAGS.threads;
-	shale_writeopts *sync_wo = NULL;
-	shale_writeopts *saved_wo = bm->wo;
 
 	bm->num = FLAGS.num;
 	bm->reads = FLAGS.reads < 0 ? FLAGS.num : FLAGS.reads;
 	bm->value_size = FLAGS.value_size;
 	bm->entries_per_batch = 1;
+	bm->sync = 0;
 
-	if (strcmp(w->name, "stats") == 0) {
-		print_property(bm, "shale.stats");
-		return;
-	}
-	if (strcmp(w->name, "sstables") == 0) {
-		print_property(bm, "shale.sstables");
+	if (w->method == NULL) { /* stats, sstables: reports, not timed */
+		print_property(bm, w->name);
 		return;
 	}
 	if (strcmp(w->name, "fillbatch") == 0) {
 		bm->entries_per_batch = 1000;
 	} else if (strcmp(w->name, "fillsync") == 0) {
 		bm->num /= 1000;
-		if ((sync_wo = shale_writeopts_create()) == NULL)
-			check(SHALE_ENOMEM, "shale_writeopts_create");
-		shale_writeopts_set_sync(sync_wo, 1);
-		bm->wo = sync_wo;
+		bm->sync = 1;
 	} else if (strcmp(w->name, "fill100K") == 0) {
 		bm->num /= 1000;
 		bm->value_size = 100 * 1000;
@@ -946,22 +1033,27 @@ static void run_workload(struct bench *bm, const struct workload *w)
 		bm->reads /= 1000;
 	} else if (strcmp(w->name, "readwhilewriting") == 0) {
 		threads++;
+	} else if (strcmp(w->name, "compact") == 0 && bm->eng->compact == NULL) {
+		/* Later workloads draw the same keys as on an engine that compacts. */
+		bm->threads_started += (uint64_t)threads;
+		skip_workload(w->name, "the engine has no compaction");
+		return;
 	}
 
 	if (w->fresh_db) {
 		if (FLAGS.use_existing_db) {
-			printf("%-12s : skipped (--use_existing_db is true)\n", w->name);
-			shale_writeopts_destroy(sync_wo);
-			bm->wo = saved_wo;
+			skip_workload(w->name, "--use_existing_db is true");
 			return;
 		}
 		close_db(bm);
+<<<<<<< HEAD
 		check(shale_destroy_db(bm->path, bm->opt), "shale_destroy_db");
 		open_db(bm);
+=======
+		open_db(bm, 1);
+>>>>>>> bench
 	}
 	run_benchmark(bm, threads, w->name, w->method);
-	bm->wo = saved_wo;
-	shale_writeopts_destroy(sync_wo);
 }
 
 /* ---- header --------------------------------------------------------------- */
@@ -973,6 +1065,7 @@ static void print_header(const struct bench *bm)
 	char line[512], cpu_type[256] = "", cache[128] = "";
 	int ncpu = 0;
 	double value_after = FLAGS.value_size * FLAGS.compression_ratio;
+	char config[1024];
 
 	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
 		char *sep = strchr(line, ':');
@@ -996,7 +1089,9 @@ static void print_header(const struct bench *bm)
 	if (ncpu == 0)
 		ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 
+	bm->eng->config(bm->db, config, sizeof(config));
 	printf("shale:      version %s\n", shale_version());
+	printf("Engine:     %s\n", config);
 	printf("Date:       %s", ctime(&now)); /* ctime ends with a newline */
 	printf("CPU:        %d * %s\n", ncpu, cpu_type[0] ? cpu_type : "unknown");
 	printf("CPUCache:   %s\n", cache[0] ? cache : "unknown");
@@ -1023,22 +1118,84 @@ static void print_header(const struct bench *bm)
 
 /* ---- main ----------------------------------------------------------------- */
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* Splits a comma-separated list; fn gets each non-empty item. Stops at and
+ * returns the first non-zero return of fn. */
+static int for_each_item(const char *list, int (*fn)(const char *item, size_t len, void *arg),
+                         void *arg)
 {
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",");
+		int rc;
+		if (len > 0 && (rc = fn(p, len, arg)) != 0)
+			return rc;
+		p += len + (p[len] == ',');
+	}
 	return 0;
+}
+
+static int check_benchmark(const char *name, size_t len, void *arg)
+{
+	if (find_workload(name, len) != NULL)
+		return 0;
+	fprintf(stderr, "%s: unknown benchmark '%.*s'\n", (const char *)arg, (int)len, name);
+	return -1;
+}
+
+static int count_engine(const char *name, size_t len, void *arg)
+{
+	const struct engine *e;
+
+	if (engine_lookup(name, len, &e) < 0) {
+		fprintf(stderr, "shale_bench: unknown engine '%.*s' (known: %s)\n", (int)len, name,
+		        ENGINE_NAMES);
+		return -1;
+	}
+	++*(int *)arg;
+	return 0;
+}
+
+static int run_one(const char *name, size_t len, void *arg)
+{
+	run_workload(arg, find_workload(name, len));
+	return 0;
+}
+
+/* A comparison of several engines: each runs in a child of its own (compare.c). */
+static int run_comparison(const char *prog, int argc, char **argv)
+{
+	char tmpl[] = "/tmp/shalebench-XXXXXX";
+	struct compare_setup cs = {
+		.engines = FLAGS.engine,
+		.benchmarks = FLAGS.benchmarks,
+		.db = FLAGS.db,
+		.num = FLAGS.num,
+		.key_size = FLAGS.key_size,
+		.value_size = FLAGS.value_size,
+		.compression_ratio = FLAGS.compression_ratio,
+		.threads = FLAGS.threads,
+	};
+
+	if (cs.db == NULL) {
+		if (mkdtemp(tmpl) == NULL) {
+			perror("mkdtemp");
+			return 1;
+		}
+		cs.db = tmpl;
+		cs.created = 1;
+	}
+	(void)prog;
+	return compare_run(&cs, argc, argv);
 }
 
 int main(int argc, char **argv)
 {
 	struct bench bm = { 0 };
 	char tmpl[] = "/tmp/shalebench-XXXXXX";
-	int created = 0;
+	char config[1024];
+	int created = 0, engines = 0;
 	int max_digits;
 	size_t max_value = 100 * 1000;
+	int64_t write_bytes0, write_bytes1, disk_bytes, peak_rss;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0) {
@@ -1051,20 +1208,33 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (for_each_item(FLAGS.engine, count_engine, &engines) != 0 || engines == 0) {
+		usage(stderr, argv[0]);
+		return 2;
+	}
+	if (FLAGS.benchmarks == NULL)
+		FLAGS.benchmarks = engines > 1 ? COMPARISON_BENCHMARKS : DEFAULT_BENCHMARKS;
 	/* Validate the whole list before touching any database. */
-	for (const char *p = FLAGS.benchmarks; *p;) {
-		size_t len = strcspn(p, ",");
-		if (len > 0 && find_workload(p, len) == NULL) {
-			fprintf(stderr, "%s: unknown benchmark '%.*s'\n", argv[0], (int)len, p);
-			usage(stderr, argv[0]);
-			return 2;
-		}
-		p += len + (p[len] == ',');
+	if (for_each_item(FLAGS.benchmarks, check_benchmark, argv[0]) != 0) {
+		usage(stderr, argv[0]);
+		return 2;
 	}
 	max_digits = snprintf(NULL, 0, "%" PRId64, FLAGS.num - 1);
 	if (max_digits > FLAGS.key_size) {
 		fprintf(stderr, "%s: --key_size=%d cannot hold key %" PRId64 " (--num=%" PRId64 ")\n",
 		        argv[0], FLAGS.key_size, FLAGS.num - 1, FLAGS.num);
+		return 2;
+	}
+	if (engines > 1) {
+		if (FLAGS.report_fd >= 0) {
+			fprintf(stderr, "%s: --report_fd takes one engine\n", argv[0]);
+			return 2;
+		}
+		return run_comparison(argv[0], argc, argv);
+	}
+	if (engine_lookup(FLAGS.engine, strlen(FLAGS.engine), &bm.eng) != 0) {
+		fprintf(stderr, "%s: engine %s was not built in (configure did not find it)\n",
+		        argv[0], FLAGS.engine);
 		return 2;
 	}
 
@@ -1079,43 +1249,46 @@ int main(int argc, char **argv)
 	bm.path = FLAGS.db;
 	g_db_path = created ? FLAGS.db : NULL;
 	g_progress = isatty(STDERR_FILENO);
+	g_collect_lat = FLAGS.report_fd >= 0;
 	hist_init_limits();
 	if ((size_t)FLAGS.value_size > max_value)
 		max_value = (size_t)FLAGS.value_size;
 	values_init(max_value);
 
-	if ((bm.opt = shale_options_create()) == NULL || (bm.wo = shale_writeopts_create()) == NULL ||
-	    (bm.ro = shale_readopts_create()) == NULL)
-		check(SHALE_ENOMEM, "creating options");
-	shale_options_set_compression(bm.opt, FLAGS.compression);
-	shale_options_set_bloom_bits_per_key(bm.opt, FLAGS.bloom_bits);
-	if (FLAGS.cache_size > 0) {
-		if ((bm.cache = shale_cache_create_lru((size_t)FLAGS.cache_size)) == NULL)
-			check(SHALE_ENOMEM, "shale_cache_create_lru");
-		shale_options_set_cache(bm.opt, bm.cache);
-	}
-	if (FLAGS.write_buffer_size > 0)
-		shale_options_set_write_buffer_size(bm.opt, (size_t)FLAGS.write_buffer_size);
-	if (FLAGS.max_file_size > 0)
-		shale_options_set_max_file_size(bm.opt, (size_t)FLAGS.max_file_size);
-	if (FLAGS.block_size > 0)
-		shale_options_set_block_size(bm.opt, (size_t)FLAGS.block_size);
-	if (FLAGS.max_open_files > 0)
-		shale_options_set_max_open_files(bm.opt, (int)FLAGS.max_open_files);
+	bm.opts = (struct engine_opts){
+		.compression = FLAGS.compression,
+		.bloom_bits = FLAGS.bloom_bits,
+		.cache_bytes = FLAGS.cache_size,
+		.write_buffer_bytes = FLAGS.write_buffer_size,
+		.max_file_bytes = FLAGS.max_file_size,
+		.block_bytes = FLAGS.block_size,
+		.max_open_files = FLAGS.max_open_files,
+		.num = FLAGS.num,
+		.key_bytes = FLAGS.key_size,
+		.value_bytes = FLAGS.value_size,
+	};
 
+	/* Whole-run measures start before the engine is touched. */
+	write_bytes0 = proc_write_bytes();
+	if (rss_sampler_start() != 0) {
+		fprintf(stderr, "%s: cannot start the memory sampler thread\n", argv[0]);
+		return 1;
+	}
+	open_db(&bm, !FLAGS.use_existing_db);
 	print_header(&bm);
+<<<<<<< HEAD
 	if (!FLAGS.use_existing_db)
 		check(shale_destroy_db(bm.path, bm.opt), "shale_destroy_db");
 	open_db(&bm);
+=======
+	bm.eng->config(bm.db, config, sizeof(config));
+	report(COMPARE_CONFIG "\t%s\n", config);
+>>>>>>> bench
 
-	for (const char *p = FLAGS.benchmarks; *p;) {
-		size_t len = strcspn(p, ",");
-		if (len > 0)
-			run_workload(&bm, find_workload(p, len));
-		p += len + (p[len] == ',');
-	}
+	for_each_item(FLAGS.benchmarks, run_one, &bm);
 
 	close_db(&bm);
+<<<<<<< HEAD
 	if (created) {
 		check(shale_destroy_db(bm.path, bm.opt), "shale_destroy_db");
 		nftw(bm.path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); /* anything left */
@@ -1124,6 +1297,27 @@ int main(int argc, char **argv)
 	shale_readopts_destroy(bm.ro);
 	shale_writeopts_destroy(bm.wo);
 	shale_options_destroy(bm.opt);
+=======
+	write_bytes1 = proc_write_bytes();
+	disk_bytes = dir_disk_bytes(bm.path);
+	peak_rss = rss_sampler_stop();
+	printf("------------------------------------------------\n");
+	if (write_bytes0 >= 0 && write_bytes1 >= 0 && bm.written > 0)
+		printf("WriteAmp:   %.2f (%.1f MB to storage for %.1f MB of keys and values)\n",
+		       (double)(write_bytes1 - write_bytes0) / (double)bm.written,
+		       (double)(write_bytes1 - write_bytes0) / 1048576.0,
+		       (double)bm.written / 1048576.0);
+	printf("DiskSize:   %.1f MB\n", (double)disk_bytes / 1048576.0);
+	printf("PeakAnon:   %.1f MB (largest RssAnon, sampled every 100 ms)\n",
+	       (double)peak_rss / 1048576.0);
+	fflush(stdout);
+	report(COMPARE_TOTALS "\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\n",
+	       write_bytes0 >= 0 && write_bytes1 >= 0 ? write_bytes1 - write_bytes0 : -1,
+	       bm.written, disk_bytes, peak_rss);
+
+	if (created && engine_remove_tree(bm.path) != 0)
+		fprintf(stderr, "%s: %s\n", argv[0], engine_errmsg());
+>>>>>>> bench
 	free(g_data);
 	return 0;
 }
