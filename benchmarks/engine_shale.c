@@ -92,8 +92,8 @@ static int sh_open(const struct engine_opts *o, const char *path, int fresh,
 		shale_options_set_block_size(d->opt, (size_t)o->block_bytes);
 	if (o->max_open_files > 0)
 		shale_options_set_max_open_files(d->opt, (int)o->max_open_files);
-	if (fresh && (rc = shale_destroy(path, d->opt)) < 0) {
-		fail("shale_destroy", rc);
+	if (fresh && (rc = shale_destroy_db(path, d->opt)) < 0) {
+		fail("shale_destroy_db", rc);
 		goto fail_close;
 	}
 	shale_options_set_create_if_missing(d->opt, !o->error_if_missing);

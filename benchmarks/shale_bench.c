@@ -1046,12 +1046,7 @@ static void run_workload(struct bench *bm, const struct workload *w)
 			return;
 		}
 		close_db(bm);
-<<<<<<< HEAD
-		check(shale_destroy_db(bm->path, bm->opt), "shale_destroy_db");
-		open_db(bm);
-=======
 		open_db(bm, 1);
->>>>>>> bench
 	}
 	run_benchmark(bm, threads, w->name, w->method);
 }
@@ -1276,28 +1271,12 @@ int main(int argc, char **argv)
 	}
 	open_db(&bm, !FLAGS.use_existing_db);
 	print_header(&bm);
-<<<<<<< HEAD
-	if (!FLAGS.use_existing_db)
-		check(shale_destroy_db(bm.path, bm.opt), "shale_destroy_db");
-	open_db(&bm);
-=======
 	bm.eng->config(bm.db, config, sizeof(config));
 	report(COMPARE_CONFIG "\t%s\n", config);
->>>>>>> bench
 
 	for_each_item(FLAGS.benchmarks, run_one, &bm);
 
 	close_db(&bm);
-<<<<<<< HEAD
-	if (created) {
-		check(shale_destroy_db(bm.path, bm.opt), "shale_destroy_db");
-		nftw(bm.path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); /* anything left */
-	}
-	shale_cache_destroy(bm.cache);
-	shale_readopts_destroy(bm.ro);
-	shale_writeopts_destroy(bm.wo);
-	shale_options_destroy(bm.opt);
-=======
 	write_bytes1 = proc_write_bytes();
 	disk_bytes = dir_disk_bytes(bm.path);
 	peak_rss = rss_sampler_stop();
@@ -1317,7 +1296,6 @@ int main(int argc, char **argv)
 
 	if (created && engine_remove_tree(bm.path) != 0)
 		fprintf(stderr, "%s: %s\n", argv[0], engine_errmsg());
->>>>>>> bench
 	free(g_data);
 	return 0;
 }
