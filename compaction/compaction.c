@@ -270,8 +270,22 @@ static int candidate(struct version_set *vs, const struct compaction_registry *r
 	return 0;
 }
 
-/* Tries the files of one level, in compact-pointer order, for a candidate
- * that conflicts with nothing running. */
+struct by_ratio {
+	struct file_meta *f;
+	double ratio; /* next-level bytes overlapped per byte of the file */
+	int index;    /* position in the level (ties: key order) */
+};
+
+static int cmp_by_ratio(const void *a, const void *b)
+{
+	const struct by_ratio *x = a, *y = b;
+	if (x->ratio != y->ratio)
+		return x->ratio < y->ratio ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Tries the files of one level, cheapest first, for a candidate that
+ * conflicts with nothing running. */
 static int pick_in_level(struct version_set *vs, const struct compaction_registry *reg, int level,
                          struct compaction **out)
 	SHALE_REQUIRES(vs->mu)
@@ -288,23 +302,37 @@ static int pick_in_level(struct version_set *vs, const struct compaction_registr
 		}
 		return 0;
 	}
-	int start = 0;
-	if (vs->compact_pointer[level].len > 0) {
-		start = version_find_file(vs, v->files[level], n, buf_slice(&vs->compact_pointer[level]));
-		/* first file after the pointer */
-		if (start < n && comparator_compare(vs->icmp, v->files[level][start]->largest,
-		                                   buf_slice(&vs->compact_pointer[level])) <= 0)
-			start++;
+	/* The files that cost least to push down first: the fewest bytes of the
+	 * next level rewritten per byte moved (RocksDB's "min overlapping
+	 * ratio"; LevelDB takes them round robin, which rewrites more). Both
+	 * levels are sorted and disjoint, so one pass finds every overlap. */
+	struct file_meta **next = v->files[level + 1];
+	int m = v->nfiles[level + 1];
+	struct by_ratio *order = malloc((size_t)n * sizeof(*order));
+	if (order == NULL)
+		return err_nomem("compaction candidates");
+	for (int i = 0, j = 0; i < n; i++) {
+		struct file_meta *f = v->files[level][i];
+		struct slice fs = ikey_user_key(f->smallest), fl = ikey_user_key(f->largest);
+		while (j < m && comparator_compare(vs->ucmp, ikey_user_key(next[j]->largest), fs) < 0)
+			j++;
+		uint64_t overlap = 0;
+		for (int k = j; k < m && comparator_compare(vs->ucmp, ikey_user_key(next[k]->smallest), fl) <= 0; k++)
+			overlap += next[k]->size;
+		order[i].f = f;
+		order[i].ratio = (double)overlap / (double)(f->size ? f->size : 1);
+		order[i].index = i;
 	}
-	for (int k = 0; k < n; k++) {
-		struct file_meta *f = v->files[level][(start + k) % n];
+	qsort(order, (size_t)n, sizeof(*order), cmp_by_ratio);
+	int rc = 0;
+	for (int k = 0; k < n && rc == 0 && *out == NULL; k++) {
+		struct file_meta *f = order[k].f;
 		if (compaction_range_reserved(reg, level, ikey_user_key(f->smallest), ikey_user_key(f->largest), vs->ucmp))
 			continue;
-		int rc = candidate(vs, reg, level, f, out);
-		if (rc || *out)
-			return rc;
+		rc = candidate(vs, reg, level, f, out);
 	}
-	return 0;
+	free(order);
+	return rc;
 }
 
 /* Read-triggered: the file reads have charged too often, if it is still

@@ -10,6 +10,7 @@ libshale_sstable_la_SOURCES = \
 	sstable/table.c \
 	sstable/table_builder.c \
 	sstable/table_cache.c \
+	sstable/table_filter.c \
 	sstable/table_salvage.c \
 	sstable/two_level_iter.c
 
@@ -23,6 +24,7 @@ noinst_HEADERS += \
 	sstable/table.h \
 	sstable/table_builder.h \
 	sstable/table_cache.h \
+	sstable/table_filter.h \
 	sstable/table_options.h \
 	sstable/table_salvage.h \
 	sstable/two_level_iter.h
@@ -30,7 +32,7 @@ noinst_HEADERS += \
 if HAVE_CHECK
 SSTABLE_TEST_LDADD = libshale_sstable.la libshale_testing.la libshale_util.la $(CODEC_LIBS) $(CHECK_LIBS)
 check_PROGRAMS += tests/test_block tests/test_filter tests/test_table tests/test_two_level_iter \
-	tests/test_table_cache
+	tests/test_table_cache tests/test_table_filter
 tests_test_block_SOURCES = tests/test_block.c $(TEST_UTIL)
 tests_test_block_CFLAGS = $(TEST_CFLAGS)
 tests_test_block_LDADD = $(SSTABLE_TEST_LDADD)
@@ -47,6 +49,9 @@ tests_test_two_level_iter_LDADD = $(SSTABLE_TEST_LDADD)
 tests_test_table_cache_SOURCES = tests/test_table_cache.c $(TABLE_TEST_HELPERS) $(TEST_UTIL)
 tests_test_table_cache_CFLAGS = $(TEST_CFLAGS)
 tests_test_table_cache_LDADD = $(SSTABLE_TEST_LDADD)
+tests_test_table_filter_SOURCES = tests/test_table_filter.c $(TABLE_TEST_HELPERS) $(TEST_UTIL)
+tests_test_table_filter_CFLAGS = $(TEST_CFLAGS)
+tests_test_table_filter_LDADD = $(SSTABLE_TEST_LDADD)
 TSAN_TESTS += tests/test_table_cache
 if HAVE_LEVELDB
 # Reads tables that Debian's real libleveldb writes (plain build only).

@@ -23,6 +23,7 @@
 #include "sstable/block.h"
 #include "sstable/filter_block.h"
 #include "sstable/format.h"
+#include "sstable/table_filter.h"
 #include "sstable/two_level_iter.h"
 
 #define BLOCK_CACHE_KEY_LEN 16
@@ -36,8 +37,10 @@ struct table {
 	uint64_t cache_id;
 	struct block *index;
 	struct block_handle metaindex;
-	int have_filter;
+	int have_filter;                        /* LevelDB's per-block filter */
 	struct filter_block_reader filter;
+	int have_table_filter;                  /* or the whole-table one, preferred */
+	struct table_filter table_filter;
 	struct block_contents filter_contents; /* owns the filter's bytes */
 };
 
@@ -50,33 +53,57 @@ static int read_meta_block(struct table *t, const struct block_handle *h, struct
 	return rc;
 }
 
-/* Finds the filter in the metaindex and loads it. A metaindex without a
- * filter entry is fine (no filter was written). */
-static int read_filter(struct table *t, const struct block *meta)
+/* The handle the metaindex gives name, in *h: 1 found, 0 not there, <0
+ * an error (damage). */
+static int find_meta(struct table *t, const struct block *meta, const char *name, struct block_handle *h)
 {
 	struct block_iter mi;
 	block_iter_init(&mi, meta, comparator_bytewise(), t->path);
-	struct slice name = slice_from_str(FILTER_META_KEY);
-	iter_seek(&mi.base, name);
+	struct slice key = slice_from_str(name);
+	iter_seek(&mi.base, key);
 	int rc = mi.status;
-	if (rc == 0 && iter_valid(&mi.base) && slice_equal(iter_key(&mi.base), name)) {
+	if (rc == 0 && iter_valid(&mi.base) && slice_equal(iter_key(&mi.base), key)) {
 		struct slice v = iter_value(&mi.base);
-		struct block_handle h;
-		if (!block_handle_decode(&v, &h)) {
-			rc = err_set(SHALE_ECORRUPT,
-			             "%s: bad filter handle in metaindex at offset %llu",
-			             t->path, (unsigned long long)t->metaindex.offset);
-		} else {
-			rc = format_read_block(t->file, t->path, t->data_limit, &h, 1,
-			                       &t->filter_contents);
-			if (rc == 0)
-				rc = filter_block_reader_init(&t->filter, t->filter_contents.data,
-				                              t->opt.internal_keys, t->path, h.offset);
-			if (rc == 0)
-				t->have_filter = 1;
-		}
+		if (!block_handle_decode(&v, h))
+			rc = err_set(SHALE_ECORRUPT, "%s: bad %s handle in metaindex at offset %llu", t->path, name,
+			             (unsigned long long)t->metaindex.offset);
+		else
+			rc = 1;
 	}
 	block_iter_release(&mi);
+	return rc;
+}
+
+/* Finds a filter in the metaindex and loads it: the whole-table filter when
+ * the table has one (shale writes it), else LevelDB's filter block. A
+ * metaindex without either is fine (no filter was written). */
+static int read_filter(struct table *t, const struct block *meta)
+{
+	struct block_handle h;
+	int rc = find_meta(t, meta, TABLE_FILTER_META_KEY, &h);
+	if (rc == 1) {
+		rc = format_read_block(t->file, t->path, t->data_limit, &h, 1, &t->filter_contents);
+		if (rc == 0 && table_filter_init(&t->table_filter, t->filter_contents.data)) {
+			t->have_table_filter = 1;
+			return 0;
+		}
+		if (rc)
+			return rc;
+		/* a format this version does not know: LevelDB's filter instead */
+		free(t->filter_contents.heap);
+		t->filter_contents.heap = NULL;
+	}
+	if (rc < 0)
+		return rc;
+	rc = find_meta(t, meta, FILTER_META_KEY, &h);
+	if (rc <= 0)
+		return rc;
+	rc = format_read_block(t->file, t->path, t->data_limit, &h, 1, &t->filter_contents);
+	if (rc == 0)
+		rc = filter_block_reader_init(&t->filter, t->filter_contents.data, t->opt.internal_keys, t->path,
+		                              h.offset);
+	if (rc == 0)
+		t->have_filter = 1;
 	return rc;
 }
 
@@ -133,6 +160,12 @@ fail:
 	}
 	rand_file_close(file);
 	return rc;
+}
+
+size_t table_memory_usage(const struct table *t)
+{
+	return sizeof(*t) + (t->index ? block_charge(t->index) : 0) +
+	       (t->filter_contents.heap ? t->filter_contents.data.size : 0);
 }
 
 void table_close(struct table *t)
@@ -204,6 +237,11 @@ static int bad_index_entry(const struct table *t)
 int table_get(struct table *t, const struct read_opts *ro, struct slice key, table_found_fn found,
               void *arg)
 {
+	if (t->have_table_filter) {
+		struct slice user = t->opt.internal_keys && key.size >= 8 ? slice_make(key.data, key.size - 8) : key;
+		if (!table_filter_may_match(&t->table_filter, table_filter_hash(user)))
+			return 0; /* not in this table: no index search, no block */
+	}
 	struct block_iter ii;
 	block_iter_init(&ii, t->index, t->opt.cmp, t->path);
 	iter_seek(&ii.base, key);

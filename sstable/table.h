@@ -27,6 +27,8 @@ struct table;
 int table_open(const struct table_options *opt, struct rand_file *file, const char *path,
                uint64_t size, struct table **out);
 void table_close(struct table *t);
+/* Bytes the open table keeps in memory (its index and filter). */
+size_t table_memory_usage(const struct table *t);
 
 /* Called by table_get with the first entry whose key >= the sought key, in
  * the one data block that could hold it. key and value are borrowed for the

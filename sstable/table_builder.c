@@ -17,6 +17,7 @@
 #include "sstable/compress.h"
 #include "sstable/filter_block.h"
 #include "sstable/format.h"
+#include "sstable/table_filter.h"
 
 struct table_builder {
 	struct table_options opt;
@@ -29,7 +30,8 @@ struct table_builder {
 	uint64_t num_entries;
 	struct block_builder data;
 	struct block_builder index;
-	struct filter_block_builder filter;
+	struct filter_block_builder filter;   /* LevelDB's, for LevelDB's readers */
+	struct table_filter_builder tfilter;  /* the whole-table one, for shale's */
 	int have_filter;
 	struct buf last_key;
 	int pending_index;
@@ -66,6 +68,7 @@ int table_builder_create(const struct table_options *opt, struct wfile *file, co
 	if (opt->bloom_bits_per_key > 0) {
 		b->have_filter = 1;
 		filter_block_builder_init(&b->filter, opt->bloom_bits_per_key, opt->internal_keys);
+		table_filter_builder_init(&b->tfilter, opt->bloom_bits_per_key);
 		rc = filter_block_builder_start_block(&b->filter, 0);
 		if (rc) {
 			table_builder_destroy(b);
@@ -82,8 +85,10 @@ void table_builder_destroy(struct table_builder *b)
 		return;
 	block_builder_free(&b->data);
 	block_builder_free(&b->index);
-	if (b->have_filter)
+	if (b->have_filter) {
 		filter_block_builder_free(&b->filter);
+		table_filter_builder_free(&b->tfilter);
+	}
 	buf_free(&b->last_key);
 	buf_free(&b->scratch);
 	free(b->path);
@@ -172,8 +177,14 @@ int table_builder_add(struct table_builder *b, struct slice key, struct slice va
 		if (rc == 0)
 			rc = add_index_entry(b, buf_slice(&b->last_key));
 	}
-	if (rc == 0 && b->have_filter)
+	if (rc == 0 && b->have_filter) {
 		rc = filter_block_builder_add_key(&b->filter, key);
+		if (rc == 0)
+			rc = !b->opt.table_filter ? 0
+			     : table_filter_builder_add(&b->tfilter, b->opt.internal_keys && key.size >= 8
+			                                                 ? slice_make(key.data, key.size - 8)
+			                                                 : key);
+	}
 	if (rc == 0)
 		rc = buf_set(&b->last_key, key.data, key.size);
 	if (rc == 0)
@@ -193,7 +204,7 @@ int table_builder_finish(struct table_builder *b)
 	if (b->status)
 		return b->status;
 	b->finished = 1;
-	struct block_handle filter_handle = { 0, 0 }, meta_handle, index_handle;
+	struct block_handle filter_handle = { 0, 0 }, tfilter_handle = { 0, 0 }, meta_handle, index_handle;
 	struct block_builder meta;
 	block_builder_init(&meta, b->opt.restart_interval);
 	int rc = flush_data(b);
@@ -203,11 +214,25 @@ int table_builder_finish(struct table_builder *b)
 		if (rc == 0)
 			rc = write_raw_block(b, fc, BLOCK_TYPE_NONE, &filter_handle);
 	}
+	if (rc == 0 && b->have_filter && b->opt.table_filter) {
+		buf_clear(&b->scratch);
+		rc = table_filter_builder_finish(&b->tfilter, &b->scratch);
+		if (rc == 0)
+			rc = write_raw_block(b, buf_slice(&b->scratch), BLOCK_TYPE_NONE, &tfilter_handle);
+	}
+	/* (metaindex keys in order: "filter.leveldb..." < "shale.TableFilter") */
 	if (rc == 0 && b->have_filter) {
 		buf_clear(&b->scratch);
 		rc = block_handle_append(&b->scratch, &filter_handle);
 		if (rc == 0)
 			rc = block_builder_add(&meta, slice_from_str(FILTER_META_KEY),
+			                       buf_slice(&b->scratch));
+	}
+	if (rc == 0 && b->have_filter && b->opt.table_filter) {
+		buf_clear(&b->scratch);
+		rc = block_handle_append(&b->scratch, &tfilter_handle);
+		if (rc == 0)
+			rc = block_builder_add(&meta, slice_from_str(TABLE_FILTER_META_KEY),
 			                       buf_slice(&b->scratch));
 	}
 	if (rc == 0)

@@ -6,6 +6,7 @@
  */
 #include "sstable/table_cache.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -15,6 +16,7 @@
 #include "lib/util/filename.h"
 
 struct table_cache {
+	atomic_size_t memory;   /* table_memory_usage of every open table */
 	struct env *env;
 	const char *dbname;
 	const struct table_options *opt;
@@ -35,6 +37,7 @@ int table_cache_create(struct env *env, const char *dbname, const struct table_o
 		free(tc);
 		return rc;
 	}
+	atomic_init(&tc->memory, 0);
 	tc->env = env;
 	tc->dbname = dbname;
 	tc->opt = opt;
@@ -50,10 +53,24 @@ void table_cache_destroy(struct table_cache *tc)
 	free(tc);
 }
 
+/* The table's cache value: the table and the counter it is charged to. */
+struct cached_table {
+	struct table *t;
+	struct table_cache *tc;
+};
+
 static void delete_table(struct slice key, void *value)
 {
 	(void)key;
-	table_close(value);
+	struct cached_table *ct = value;
+	atomic_fetch_sub_explicit(&ct->tc->memory, table_memory_usage(ct->t), memory_order_relaxed);
+	table_close(ct->t);
+	free(ct);
+}
+
+static struct table *table_of(struct cache_handle *h)
+{
+	return ((struct cached_table *)cache_value(h))->t;
 }
 
 /* A pinned handle on the open table of file_number (opened on a miss). */
@@ -92,9 +109,17 @@ static int find_table(struct table_cache *tc, uint64_t file_number, uint64_t fil
 	struct table *t;
 	if ((rc = table_open(tc->opt, file, path, file_size, &t)) != 0)
 		return rc;
-	*out = cache_insert(tc->cache, k, t, 1, delete_table);
-	if (*out == NULL) {
+	struct cached_table *ct = malloc(sizeof(*ct));
+	if (ct == NULL) {
 		table_close(t);
+		return err_nomem("table cache entry");
+	}
+	ct->t = t;
+	ct->tc = tc;
+	atomic_fetch_add_explicit(&tc->memory, table_memory_usage(t), memory_order_relaxed);
+	*out = cache_insert(tc->cache, k, ct, 1, delete_table);
+	if (*out == NULL) {
+		delete_table(k, ct);
 		return err_nomem("table cache entry");
 	}
 	return 0;
@@ -107,7 +132,7 @@ int table_cache_get(struct table_cache *tc, const struct read_opts *ro, uint64_t
 	int rc = find_table(tc, file_number, file_size, &h);
 	if (rc)
 		return rc;
-	rc = table_get(cache_value(h), ro, key, found, arg);
+	rc = table_get(table_of(h), ro, key, found, arg);
 	cache_release(tc->cache, h);
 	return rc;
 }
@@ -124,7 +149,7 @@ struct iter *table_cache_iter(struct table_cache *tc, const struct read_opts *ro
 	int rc = find_table(tc, file_number, file_size, &h);
 	if (rc)
 		return iter_empty(rc);
-	struct iter *it = table_iter(cache_value(h), ro);
+	struct iter *it = table_iter(table_of(h), ro);
 	if (it == NULL) {
 		cache_release(tc->cache, h);
 		return NULL;
@@ -143,7 +168,7 @@ uint64_t table_cache_approximate_offset(struct table_cache *tc, uint64_t file_nu
 	struct cache_handle *h;
 	if (find_table(tc, file_number, file_size, &h) != 0)
 		return 0;
-	uint64_t off = table_approximate_offset(cache_value(h), key);
+	uint64_t off = table_approximate_offset(table_of(h), key);
 	cache_release(tc->cache, h);
 	return off;
 }
@@ -155,6 +180,11 @@ int table_cache_preload(struct table_cache *tc, uint64_t file_number, uint64_t f
 	if (rc == 0)
 		cache_release(tc->cache, h);
 	return rc;
+}
+
+size_t table_cache_memory_usage(const struct table_cache *tc)
+{
+	return atomic_load_explicit(&((struct table_cache *)tc)->memory, memory_order_relaxed);
 }
 
 void table_cache_evict(struct table_cache *tc, uint64_t file_number)

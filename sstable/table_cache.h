@@ -35,6 +35,8 @@ uint64_t table_cache_approximate_offset(struct table_cache *tc, uint64_t file_nu
                                         uint64_t file_size, struct slice key);
 /* Opens the file's table now (it stays open while the cache has room). */
 int table_cache_preload(struct table_cache *tc, uint64_t file_number, uint64_t file_size);
+/* Bytes the open tables keep in memory (indexes and filters). */
+size_t table_cache_memory_usage(const struct table_cache *tc);
 /* Closes the file's table once no iterator uses it (call before deleting it). */
 void table_cache_evict(struct table_cache *tc, uint64_t file_number);
 

@@ -21,6 +21,9 @@ struct table_options {
 	int restart_interval;        /* keys between restart points in data blocks */
 	int compression;             /* SHALE_COMPRESSION_* for data, index, metaindex */
 	int bloom_bits_per_key;      /* 0 = write no filter */
+	/* Also write the whole-table filter (sstable/table_filter.h) beside
+	 * LevelDB's per-block one; readers prefer it. */
+	int table_filter;
 	struct cache *block_cache;   /* NULL = no block cache */
 };
 

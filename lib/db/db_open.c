@@ -283,6 +283,7 @@ SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db
 	db->topt.restart_interval = db->opt.restart_interval;
 	db->topt.compression = db->opt.compression;
 	db->topt.bloom_bits_per_key = db->opt.bloom_bits_per_key;
+	db->topt.table_filter = 1;
 	db->topt.block_cache = db->block_cache;
 	rc = make_tables_and_versions(db);
 	if (rc == 0)

@@ -136,6 +136,7 @@ SHALE_EXPORT char *shale_property(shale_db *db, const char *name)
 		if (db->imm)
 			total += memtable_memory_usage(db->imm);
 		total += cache_total_charge(db->block_cache);
+		total += table_cache_memory_usage(db->table_cache);
 		char tmp[32];
 		snprintf(tmp, sizeof(tmp), "%zu", total);
 		result = strdup(tmp);

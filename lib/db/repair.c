@@ -408,6 +408,7 @@ SHALE_EXPORT int shale_repair_db(const char *path, const shale_options *opt)
 	r.topt.restart_interval = o.restart_interval;
 	r.topt.compression = o.compression;
 	r.topt.bloom_bits_per_key = o.bloom_bits_per_key;
+	r.topt.table_filter = 1;
 	r.topt.block_cache = NULL;
 	r.next_number = 1;
 	/* The info log is a diagnostic: without one the repair still runs. */

@@ -9,7 +9,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#define ARENA_BLOCK_SIZE 4096
+#define ARENA_BLOCK_SIZE 4096 /* the first block; later ones grow */
 
 struct arena_block;
 
@@ -17,6 +17,7 @@ struct arena {
 	char *ptr;                     /* next free byte in the current block */
 	size_t remaining;              /* bytes left in the current block */
 	struct arena_block *blocks;    /* every block, newest first */
+	size_t next_block;             /* size of the next block (they grow) */
 	atomic_size_t usage;           /* bytes obtained from malloc, with overhead */
 };
 
