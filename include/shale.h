@@ -120,6 +120,14 @@ SHALE_EXPORT void shale_options_set_level_multiplier(shale_options *, int m);   
  * every block read is a pread and every I/O error an error code. On: a disk
  * failing under a mapped page raises SIGBUS, as in LevelDB and LMDB. */
 SHALE_EXPORT void shale_options_set_mmap_reads(shale_options *, int on);
+/* How long a write without sync may wait in shale's buffer of the WAL
+ * before it is handed to the operating system, in microseconds. Default
+ * 1000; 0 hands every write over at once, as LevelDB does. Within the delay
+ * (or until 64 KiB wait) a crash of the process loses those writes, always a
+ * suffix of the latest; a write with sync, and everything before it, is on
+ * disk when it returns whatever the delay. At most 1000000 (1 s). */
+SHALE_EXPORT void shale_options_set_wal_flush_delay(shale_options *, uint64_t micros);
+
 /* Read-only open (default 0): no LOCK, no file created, written, renamed or
  * deleted (no LOG either); the state as of the open; write calls answer
  * SHALE_EINVAL. See doc/api.md, "Read-only open". */

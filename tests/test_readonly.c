@@ -19,7 +19,10 @@
 static shale_options *writer_options(void)
 {
 	/* small buffers: several tables and levels with little data */
-	return dbtest_options(32 << 10, 32 << 10, 128 << 10);
+	shale_options *o = dbtest_options(32 << 10, 32 << 10, 128 << 10);
+	/* every write in the WAL file at once: a read-only open sees the file */
+	shale_options_set_wal_flush_delay(o, 0);
+	return o;
 }
 
 static shale_options *ro_options(void)

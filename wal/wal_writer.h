@@ -20,9 +20,15 @@ struct wal_writer {
 /* file_length: the current length of the file (0 for a new one), so that
  * appending to an existing log keeps the block alignment. */
 void wal_writer_init(struct wal_writer *w, struct wfile *file, uint64_t file_length);
-/* Appends one record and hands it to the OS (flush, no sync). */
+/* Appends one record. It may stay in the file's user-space buffer until
+ * wal_writer_flush (or the buffer fills). */
 int wal_writer_add(struct wal_writer *w, const char *data, size_t n);
-/* Makes everything added so far durable. */
+/* Hands every record added so far to the OS (no sync). */
+static inline int wal_writer_flush(struct wal_writer *w)
+{
+	return wfile_flush(w->file);
+}
+/* Makes everything added so far durable (the buffer is handed over first). */
 static inline int wal_writer_sync(struct wal_writer *w)
 {
 	return wfile_sync(w->file);

@@ -107,6 +107,10 @@ SHALE_EXPORT int shale_checkpoint(shale_db *db, const char *dir)
 			tables[ntables++] = snap.added[i].f->number;
 	}
 	db_unlock(db);
+	/* every write completed before the call is in the WAL file, not in its
+	 * buffer, before the WALs are copied */
+	if (rc == 0)
+		rc = db_wal_flush(db);
 
 	edit_set_next_file(&snap, manifest_number + 1);
 	if (rc == 0)

@@ -119,6 +119,23 @@ static void *flush_main(void *arg)
 	while (!atomic_load(&db->shutting_down)) {
 		int hard = db->bg_error && !db->bg_soft;
 		if (hard || (db->imm == NULL && !(db->bg_soft && db->log_broken))) {
+			if (!hard && atomic_load(&db->wal_dirty)) {
+				/* Writes without sync wait in the WAL's buffer at most
+				 * wal_flush_delay: then they go to the OS. */
+				uint64_t now = env_now_micros(db->env);
+				uint64_t due = atomic_load(&db->wal_dirty_since) + db->opt.wal_flush_delay;
+				if (now < due) {
+					cond_timedwait(&db->flush_cv, &db->vs.mu, due - now);
+				} else if (db->writers_head != NULL) {
+					/* a leader at work hands them over itself: look again later */
+					cond_timedwait(&db->flush_cv, &db->vs.mu, db->opt.wal_flush_delay);
+				} else {
+					db_unlock(db);
+					db_wal_flush(db);
+					mutex_lock(&db->vs.mu);
+				}
+				continue;
+			}
 			cond_wait(&db->flush_cv, &db->vs.mu);
 			continue;
 		}

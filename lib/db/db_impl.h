@@ -49,8 +49,20 @@
 
 struct compaction_state;
 
+/* What a point read looks in, pinned as one: the memtables and the current
+ * version of some instant. The DB keeps one (db->view) while it is current
+ * and makes a new one when a reader finds the memtables or the version have
+ * changed; readers take a reference with one lock round trip and drop it
+ * without the lock (db_read.c). */
+struct read_view {
+	atomic_int refs;            /* the DB's while current, plus one per reader */
+	struct memtable *mem, *imm;
+	struct version *version;
+};
+
 struct writer {
-	struct shale_batch *batch; /* NULL: a request to switch the memtable */
+	struct shale_batch *batch; /* NULL: a request to switch the memtable, or: */
+	int flush_wal;             /* a request to hand the WAL's buffer to the OS */
 	int sync;
 	int recovery;              /* the background retry replacing a failed WAL */
 	int done;
@@ -103,13 +115,19 @@ struct shale_db {
 	uint64_t logfile_number;
 	struct wal_writer log;
 	int log_broken;             /* the WAL failed; nothing more is written to it */
+	/* Records appended to the WAL but still in its user-space buffer, and
+	 * since when (written by the leader; the flush thread hands them to the
+	 * OS once they are opt.wal_flush_delay old, or the next leader does). */
+	atomic_int wal_dirty;
+	atomic_uint_fast64_t wal_dirty_since;
 
 	/* reads (mu) */
 	struct shale_snapshot snapshots; /* list head; oldest first */
 	int live_iters;
 	atomic_uint_fast64_t iter_seed; /* seeds each iterator's read sampling */
-	int active_calls;           /* calls in progress that close must wait for */
-	int closing;
+	atomic_int active_calls;    /* calls in progress that close must wait for */
+	atomic_int closing;         /* set under mu; read without it by db_leave_unlocked */
+	struct read_view *view;     /* (mu) what gets read: see db_read.c */
 	int created;                /* this open created the database (no CURRENT before) */
 
 	/* background (mu unless atomic) */
@@ -165,6 +183,10 @@ int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recov
 int db_recover(struct shale_db *db) SHALE_EXCLUDES(db->vs.mu);
 int db_recover_read_only(struct shale_db *db, int (*reset)(struct shale_db *db)) SHALE_EXCLUDES(db->vs.mu);
 
+/* Hands what the WAL's buffer holds to the OS, through the writer queue
+ * (so it never races the leader). */
+int db_wal_flush(struct shale_db *db) SHALE_EXCLUDES(db->vs.mu);
+
 /* The flush thread (db_flush.c): started by open; joined once shutting_down
  * is set and the thread woken. */
 int db_flush_start_thread(struct shale_db *db);
@@ -182,6 +204,10 @@ int db_check_writable(struct shale_db *db, const char *fn);
 /* Enters/leaves a call that close must wait for. REQUIRES: mu. */
 int db_enter(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
 void db_leave(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
+/* The same leaving without the mutex (taken only to wake a waiting close). */
+void db_leave_unlocked(struct shale_db *db) SHALE_EXCLUDES(db->vs.mu);
+/* Drops the DB's reference to its read view. */
+void db_drop_view(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
 
 /* Releases the database mutex, then writes out the info-log lines queued
  * under it. Every release of mu in lib/db goes through here (cond waits

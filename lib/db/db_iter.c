@@ -80,6 +80,18 @@ static int ok(struct shale_iter *di)
 	return 1;
 }
 
+/* buf_set for the copies made at every step: no call when it fits. */
+static inline int save(struct buf *b, struct slice s)
+{
+	if (s.size <= b->cap) {
+		if (s.size)
+			memcpy(b->data, s.data, s.size);
+		b->len = s.size;
+		return 0;
+	}
+	return buf_set(b, s.data, s.size);
+}
+
 static int parse(struct shale_iter *di, struct parsed_ikey *p)
 {
 	sample_read(di);
@@ -122,7 +134,7 @@ static void find_next_user_entry(struct shale_iter *di, int skipping)
 			continue;
 		if (p.type == IKEY_TYPE_DELETION) {
 			/* hide every older entry of this key */
-			if (buf_set(&di->saved_key, p.user_key.data, p.user_key.size)) {
+			if (save(&di->saved_key, p.user_key)) {
 				fail(di, SHALE_ENOMEM);
 				return;
 			}
@@ -156,9 +168,7 @@ static void find_prev_user_entry(struct shale_iter *di)
 			buf_clear(&di->saved_key);
 			buf_clear(&di->saved_value);
 		} else {
-			struct slice v = iter_value(di->it);
-			if (buf_set(&di->saved_key, p.user_key.data, p.user_key.size) ||
-			    buf_set(&di->saved_value, v.data, v.size)) {
+			if (save(&di->saved_key, p.user_key) || save(&di->saved_value, iter_value(di->it))) {
 				fail(di, SHALE_ENOMEM);
 				return;
 			}
@@ -268,8 +278,7 @@ SHALE_EXPORT void shale_iter_next(shale_iter *di)
 			return;
 		/* saved_key holds the current key: skip it and what is hidden */
 	} else {
-		struct slice u = ikey_user_key(iter_key(di->it));
-		if (buf_set(&di->saved_key, u.data, u.size)) {
+		if (save(&di->saved_key, ikey_user_key(iter_key(di->it)))) {
 			fail(di, SHALE_ENOMEM);
 			return;
 		}

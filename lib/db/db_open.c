@@ -71,6 +71,12 @@ static void db_free(struct shale_db *db)
 		free(s);
 		s = next;
 	}
+	if (db->view) {
+		/* (no reader is left: the view holds only the DB's reference) */
+		mutex_lock(&db->vs.mu);
+		db_drop_view(db);
+		mutex_unlock(&db->vs.mu);
+	}
 	memtable_unref(db->mem);
 	memtable_unref(db->imm);
 	wfile_close(db->logfile);
@@ -352,9 +358,17 @@ SHALE_EXPORT int shale_close(shale_db *db)
 		cond_wait(&db->bg_cv, &db->vs.mu);
 	db_unlock(db);
 	stop_threads(db);
+	/* Writes without sync still in the WAL's buffer go to the OS now; a
+	 * failure is the close's to report (they are not on disk). */
+	int rc = 0;
+	if (db->logfile && !db->log_broken && (rc = wal_writer_flush(&db->log)) != 0)
+		logger_printf(db->info_log, "the WAL's last writes could not be written at close: %s", err_msg());
 	logger_printf(db->info_log, "closed");
+	char msg[ERR_MSG_MAX];
+	if (rc)
+		err_copy(msg, sizeof(msg));
 	db_free(db);
-	return 0;
+	return rc ? err_restore(rc, msg) : 0;
 }
 
 SHALE_EXPORT int shale_destroy_db(const char *path, const shale_options *opt)

@@ -67,6 +67,60 @@ static int mem_lookup(struct memtable *m, struct slice key, uint64_t seq, int *r
 	}
 }
 
+static void view_free(struct shale_db *db, struct read_view *v) SHALE_REQUIRES(db->vs.mu)
+{
+	memtable_unref(v->mem);
+	memtable_unref(v->imm);
+	version_unref(&db->vs, v->version);
+	free(v);
+}
+
+void db_drop_view(struct shale_db *db)
+{
+	struct read_view *v = db->view;
+	db->view = NULL;
+	if (v && atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1)
+		view_free(db, v);
+}
+
+/* The current read view with a reference for the caller; NULL when memory
+ * runs out (message set). */
+static struct read_view *view_get(struct shale_db *db) SHALE_REQUIRES(db->vs.mu)
+{
+	struct read_view *v = db->view;
+	if (v == NULL || v->mem != db->mem || v->imm != db->imm || v->version != db->vs.current) {
+		struct read_view *n = malloc(sizeof(*n));
+		if (n == NULL) {
+			err_nomem("read view");
+			return NULL;
+		}
+		atomic_init(&n->refs, 1);
+		n->mem = db->mem;
+		n->imm = db->imm;
+		n->version = db->vs.current;
+		memtable_ref(n->mem);
+		if (n->imm)
+			memtable_ref(n->imm);
+		version_ref(&db->vs, n->version);
+		db_drop_view(db);
+		db->view = v = n;
+	}
+	/* relaxed: taken under mu, which orders it before any drop of the
+	 * DB's own reference */
+	atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
+	return v;
+}
+
+static void view_put(struct shale_db *db, struct read_view *v) SHALE_EXCLUDES(db->vs.mu)
+{
+	/* acq_rel: the last holder frees after every other holder's reads */
+	if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1) {
+		mutex_lock(&db->vs.mu);
+		view_free(db, v);
+		db_unlock(db);
+	}
+}
+
 SHALE_EXPORT int shale_get(shale_db *db, const shale_readopts *ro, const void *key, size_t klen,
                            void **valp, size_t *vlenp)
 {
@@ -79,38 +133,34 @@ SHALE_EXPORT int shale_get(shale_db *db, const shale_readopts *ro, const void *k
 	struct read_opts rop = { ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1 };
 	struct slice k = slice_make(key, klen);
 
+	/* one lock round trip: a reference on the read view, and the sequence */
 	mutex_lock(&db->vs.mu);
 	int rc = db_enter(db);
-	if (rc) {
-		db_unlock(db);
-		return rc;
+	struct read_view *view = NULL;
+	if (rc == 0 && (view = view_get(db)) == NULL) {
+		rc = SHALE_ENOMEM;
+		db_leave(db);
 	}
 	uint64_t seq = ro && ro->snapshot ? ro->snapshot->seq : db->vs.last_sequence;
-	struct memtable *mem = db->mem, *imm = db->imm;
-	struct version *v = db->vs.current;
-	memtable_ref(mem);
-	if (imm)
-		memtable_ref(imm);
-	version_ref(&db->vs, v);
-	db_unlock(db);
+	mutex_unlock(&db->vs.mu);
+	if (rc)
+		return rc;
 
 	void *val = NULL;
 	size_t vlen = 0;
 	struct seek_charge charge = { NULL, 0 };
-	if (!mem_lookup(mem, k, seq, &rc, &val, &vlen) && !(imm && mem_lookup(imm, k, seq, &rc, &val, &vlen)))
-		rc = version_get(v, &rop, k, seq, &val, &vlen, &charge);
-	int exhausted = vset_charge_seek(&charge);
-
-	memtable_unref(mem);
-	memtable_unref(imm);
-	mutex_lock(&db->vs.mu);
-	if (exhausted) {
+	if (!mem_lookup(view->mem, k, seq, &rc, &val, &vlen) &&
+	    !(view->imm && mem_lookup(view->imm, k, seq, &rc, &val, &vlen)))
+		rc = version_get(view->version, &rop, k, seq, &val, &vlen, &charge);
+	if (vset_charge_seek(&charge)) {
+		/* (rare: a file's allowance of wasted seeks ran out) */
+		mutex_lock(&db->vs.mu);
 		vset_set_seek_target(&db->vs, &charge);
 		cond_signal(&db->compact_cv);
+		db_unlock(db);
 	}
-	version_unref(&db->vs, v);
-	db_leave(db);
-	db_unlock(db);
+	view_put(db, view);
+	db_leave_unlocked(db);
 	if (rc == SHALE_OK) {
 		*valp = val;
 		*vlenp = vlen;

@@ -75,6 +75,17 @@ uint64_t db_smallest_snapshot(struct shale_db *db)
 	return db->vs.last_sequence;
 }
 
+void db_leave_unlocked(struct shale_db *db)
+{
+	/* (seq_cst: a close that sets closing and then finds active_calls > 0
+	 * waits; whoever takes active_calls to 0 after that sees closing) */
+	if (atomic_fetch_sub(&db->active_calls, 1) == 1 && atomic_load(&db->closing)) {
+		mutex_lock(&db->vs.mu);
+		cond_broadcast(&db->bg_cv);
+		db_unlock(db);
+	}
+}
+
 int db_check_writable(struct shale_db *db, const char *fn)
 {
 	if (db == NULL)

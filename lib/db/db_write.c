@@ -60,6 +60,7 @@ static int switch_memtable(struct shale_db *db) SHALE_REQUIRES(db->vs.mu)
 	db->logfile = file;
 	db->logfile_number = log_number;
 	db->log_broken = 0;
+	atomic_store(&db->wal_dirty, 0); /* (the old WAL's buffer went with its sync) */
 	wal_writer_init(&db->log, file, 0);
 	db->imm = db->mem;
 	db->imm_table_number = table_number;
@@ -86,6 +87,23 @@ static void note_stall(struct shale_db *db, uint64_t start) SHALE_REQUIRES(db->v
 		db->max_stall_micros = us;
 }
 
+/* Before the leader waits: writes in the WAL's buffer go to the OS (no
+ * other thread hands them over while a leader holds the queue). Returns 1
+ * when it released mu to do so: the caller must look again at what it was
+ * about to wait for. A failure is left to the next append or sync to meet.
+ * REQUIRES: mu, leader. */
+static int flush_before_wait(struct shale_db *db) SHALE_REQUIRES(db->vs.mu)
+{
+	if (!atomic_load(&db->wal_dirty) || db->logfile == NULL || db->log_broken)
+		return 0;
+	atomic_store(&db->wal_dirty, 0);
+	db_unlock(db);
+	if (wal_writer_flush(&db->log) != 0)
+		logger_printf(db->info_log, "WAL buffer not written before a wait: %s", err_msg());
+	mutex_lock(&db->vs.mu);
+	return 1;
+}
+
 /* Makes sure mem has room (or switches it when force). REQUIRES: mu, leader. */
 static int make_room(struct shale_db *db, int force, int recovery) SHALE_REQUIRES(db->vs.mu)
 {
@@ -100,6 +118,8 @@ static int make_room(struct shale_db *db, int force, int recovery) SHALE_REQUIRE
 		} else if (allow_delay && level0_files(db) >= (uint64_t)db->opt.l0_slowdown_trigger) {
 			/* Level 0 is filling: give compaction a little time, once per write,
 			 * rather than stopping every writer later for a long time. */
+			if (flush_before_wait(db))
+				continue;
 			uint64_t start = env_now_micros(db->env);
 			db_unlock(db);
 			env_sleep_micros(db->env, 1000);
@@ -111,12 +131,16 @@ static int make_room(struct shale_db *db, int force, int recovery) SHALE_REQUIRE
 			return 0;
 		} else if (db->imm != NULL) {
 			/* The previous memtable is still being flushed. */
+			if (flush_before_wait(db))
+				continue;
 			uint64_t start = env_now_micros(db->env);
 			logger_printf(db->info_log, "write waits: memtable full, flush in progress");
 			cond_wait(&db->bg_cv, &db->vs.mu);
 			note_stall(db, start);
 		} else if (!recovery && level0_files(db) >= (uint64_t)db->opt.l0_stop_trigger) {
 			/* (replacing a broken WAL adds no data: it does not wait here) */
+			if (flush_before_wait(db))
+				continue;
 			uint64_t start = env_now_micros(db->env);
 			logger_printf(db->info_log, "write waits: %llu level-0 files",
 			              (unsigned long long)level0_files(db));
@@ -168,10 +192,47 @@ static struct shale_batch *build_group(struct shale_db *db, struct writer **last
 	return result;
 }
 
+/* After a group's record is in the WAL's buffer: hands the buffer to the OS
+ * when it has waited opt.wal_flush_delay (at once with a delay of 0), or
+ * notes since when it waits. 1 in *armed when the flush thread must start
+ * its clock. Leader only, without mu. */
+static int wal_after_append(struct shale_db *db, int *armed)
+{
+	uint64_t delay = db->opt.wal_flush_delay;
+	*armed = 0;
+	if (delay == 0)
+		return wal_writer_flush(&db->log);
+	uint64_t now = env_now_micros(db->env);
+	if (!atomic_load_explicit(&db->wal_dirty, memory_order_relaxed)) {
+		atomic_store_explicit(&db->wal_dirty_since, now, memory_order_relaxed);
+		atomic_store_explicit(&db->wal_dirty, 1, memory_order_release);
+		*armed = 1;
+		return 0;
+	}
+	if (now - atomic_load_explicit(&db->wal_dirty_since, memory_order_relaxed) < delay)
+		return 0;
+	atomic_store_explicit(&db->wal_dirty, 0, memory_order_relaxed);
+	return wal_writer_flush(&db->log);
+}
+
+static int write_queued(struct shale_db *db, int sync, struct shale_batch *batch, int recovery, int flush_wal)
+	SHALE_EXCLUDES(db->vs.mu);
+
 int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recovery)
+{
+	return write_queued(db, sync, batch, recovery, 0);
+}
+
+int db_wal_flush(struct shale_db *db)
+{
+	return write_queued(db, 0, NULL, 1, 1);
+}
+
+static int write_queued(struct shale_db *db, int sync, struct shale_batch *batch, int recovery, int flush_wal)
 {
 	struct writer w;
 	w.batch = batch;
+	w.flush_wal = flush_wal;
 	w.sync = sync;
 	w.recovery = recovery;
 	w.done = 0;
@@ -187,6 +248,14 @@ int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recov
 		db_unlock(db);
 		cond_destroy(&w.cv);
 		return err_set(SHALE_ECLOSED, "%s: the database is closing", db->dbname);
+	}
+	if (flush_wal && db->writers_head != NULL) {
+		/* A leader is at work: it hands the buffer over itself, by its clock
+		 * or before it waits. Never queue behind it: it may be waiting for
+		 * the flush thread, which asks this. */
+		db_unlock(db);
+		cond_destroy(&w.cv);
+		return 0;
 	}
 	if (db->writers_tail)
 		db->writers_tail->next = &w;
@@ -209,7 +278,21 @@ int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recov
 		mutex_lock(&db->vs.mu);
 	}
 	struct writer *last = &w;
-	rc = make_room(db, batch == NULL, recovery);
+	if (flush_wal) {
+		/* (a WAL that failed is left alone: its replacement is under way) */
+		if (atomic_load(&db->wal_dirty) && db->logfile && !db->log_broken) {
+			atomic_store(&db->wal_dirty, 0);
+			db_unlock(db);
+			rc = wal_writer_flush(&db->log);
+			mutex_lock(&db->vs.mu);
+			if (rc) {
+				db->log_broken = 1;
+				db_set_bg_error(db, rc);
+			}
+		}
+	} else {
+		rc = make_room(db, batch == NULL, recovery);
+	}
 	if (rc == 0 && batch != NULL) {
 		int group_sync;
 		struct shale_batch *group = build_group(db, &last, &group_sync);
@@ -220,12 +303,15 @@ int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recov
 
 		/* Only the leader touches the WAL and inserts into mem: mu is not needed. */
 		struct slice rep = batch_rep(group);
+		int armed = 0;
 		rc = wal_writer_add(&db->log, rep.data, rep.size);
-		int wal_failed = rc != 0;
 		if (rc == 0 && group_sync) {
-			rc = wal_writer_sync(&db->log);
-			wal_failed = rc != 0;
+			atomic_store_explicit(&db->wal_dirty, 0, memory_order_relaxed);
+			rc = wal_writer_sync(&db->log); /* (hands the buffer to the OS first) */
+		} else if (rc == 0) {
+			rc = wal_after_append(db, &armed);
 		}
+		int wal_failed = rc != 0;
 		if (rc == 0)
 			rc = batch_insert(rep, db->mem, "write batch");
 
@@ -242,6 +328,8 @@ int db_write(struct shale_db *db, int sync, struct shale_batch *batch, int recov
 		} else if (rc == 0) {
 			/* Published after the inserts: readers never see half a group. */
 			db->vs.last_sequence = seq + count - 1;
+			if (armed)
+				cond_signal(&db->flush_cv); /* its clock for the WAL's buffer */
 		} else {
 			/* Out of memory half way through the inserts: the part inserted
 			 * stays invisible (its sequences are never published) and the

@@ -35,6 +35,7 @@ void options_init_defaults(struct shale_options *o)
 	o->bg_retry_micros = 1000000;
 	o->use_mmap_reads = 1;
 	o->read_only = 0;
+	o->wal_flush_delay = DEFAULT_WAL_FLUSH_DELAY;
 	o->info_log_mode = INFO_LOG_FILE;
 	o->info_log_fn = NULL;
 	o->info_log_state = NULL;
@@ -70,6 +71,9 @@ int options_validate(const struct shale_options *o)
 	if (o->max_bytes_for_level_base < 4096 || o->max_bytes_for_level_base > (1ull << 50))
 		return BAD("max_bytes_for_level_base", "%llu bytes (must be 4 KiB .. 1 PiB)",
 		           (unsigned long long)o->max_bytes_for_level_base);
+	if (o->wal_flush_delay > 1000000)
+		return BAD("wal_flush_delay", "%llu microseconds (must be 0 .. 1000000)",
+		           (unsigned long long)o->wal_flush_delay);
 	if (o->level_multiplier < 2 || o->level_multiplier > 1000)
 		return BAD("level_multiplier", "%d (must be 2 .. 1000)", o->level_multiplier);
 #undef BAD
@@ -126,6 +130,7 @@ SETTER(max_bytes_for_level_base, uint64_t, max_bytes_for_level_base)
 SETTER(level_multiplier, int, level_multiplier)
 SETTER(mmap_reads, int, use_mmap_reads)
 SETTER(read_only, int, read_only)
+SETTER(wal_flush_delay, uint64_t, wal_flush_delay)
 #undef SETTER
 
 void options_set_env(shale_options *o, struct env *env) { o->env = env; }

@@ -176,12 +176,14 @@ struct get_state {
 	int state;
 	void *val;
 	size_t vlen;
+	int blocks;  /* data blocks the tables searched so far had to read */
 };
 
 static void get_found(void *arg, struct slice key, struct slice value)
 {
 	struct get_state *s = arg;
 	struct parsed_ikey p;
+	s->blocks++;
 	if (!ikey_parse(key, &p)) {
 		s->state = GET_CORRUPT;
 		return;
@@ -272,7 +274,7 @@ int version_get(struct version *v, const struct read_opts *ro, struct slice user
 {
 	struct version_set *vs = v->vset;
 	const struct comparator *ucmp = vs->ucmp;
-	struct get_state s = { ucmp, user_key, GET_NOTFOUND, NULL, 0 };
+	struct get_state s = { ucmp, user_key, GET_NOTFOUND, NULL, 0, 0 };
 	char small[256];
 	char *kbuf = user_key.size + 8 <= sizeof(small) ? small : malloc(user_key.size + 8);
 	int rc = 0;
@@ -284,7 +286,12 @@ int version_get(struct version *v, const struct read_opts *ro, struct slice user
 	encode_fixed64(kbuf + user_key.size, ikey_pack_tag(seq, IKEY_TYPE_FOR_SEEK));
 	struct slice ikey = slice_make(kbuf, user_key.size + 8);
 
-	int done = 0, files_read = 0;
+	/* A file costs a seek for nothing when it had to read a data block
+	 * (its filter let the key through) and a later file held the answer:
+	 * the first such file is charged (read-triggered compaction). Files
+	 * their filters rule out cost next to nothing and are not charged. */
+	int done = 0;
+	struct seek_charge wasted = { NULL, 0 };
 	charge->f = NULL;
 	/* level 0: every file whose range holds the key, newest first */
 	for (int i = 0; !done && i < v->nfiles[0]; i++) {
@@ -292,11 +299,12 @@ int version_get(struct version *v, const struct read_opts *ro, struct slice user
 		if (comparator_compare(ucmp, user_key, ikey_user_key(f->smallest)) < 0 ||
 		    comparator_compare(ucmp, user_key, ikey_user_key(f->largest)) > 0)
 			continue;
-		if (files_read++ == 0) {
-			charge->f = f;
-			charge->level = 0;
-		}
+		int before = s.blocks;
 		done = search_file(vs, ro, f, ikey, &s, &rc);
+		if (!done && s.blocks > before && wasted.f == NULL) {
+			wasted.f = f;
+			wasted.level = 0;
+		}
 	}
 	for (int level = 1; !done && level < NUM_LEVELS; level++) {
 		int n = v->nfiles[level];
@@ -308,15 +316,16 @@ int version_get(struct version *v, const struct read_opts *ro, struct slice user
 		struct file_meta *f = v->files[level][idx];
 		if (comparator_compare(ucmp, user_key, ikey_user_key(f->smallest)) < 0)
 			continue;
-		if (files_read++ == 0) {
-			charge->f = f;
-			charge->level = level;
-		}
+		int before = s.blocks;
 		done = search_file(vs, ro, f, ikey, &s, &rc);
+		if (!done && s.blocks > before && wasted.f == NULL) {
+			wasted.f = f;
+			wasted.level = level;
+		}
 	}
-	/* The first file read cost a seek for nothing when another was read too. */
-	if (files_read < 2)
-		charge->f = NULL;
+	/* (the answer was found, or a deletion, in a later file) */
+	if (done && wasted.f)
+		*charge = wasted;
 	if (kbuf != small)
 		free(kbuf);
 	if (rc == 0 && s.state == GET_FOUND) {

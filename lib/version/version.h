@@ -130,8 +130,9 @@ struct seek_charge {
 };
 
 /* Looks user_key up at sequence seq. SHALE_OK with *valp, *vlenp malloc'd,
- * SHALE_NOTFOUND (absent or deleted), or an error. When more than one file
- * had to be read, *charge names the first (see vset_charge_seek). */
+ * SHALE_NOTFOUND (absent or deleted), or an error. When a file had to read
+ * a data block for nothing (the answer was in a later file), *charge names
+ * the first such file (see vset_charge_seek). */
 int version_get(struct version *v, const struct read_opts *ro, struct slice user_key, uint64_t seq,
                 void **valp, size_t *vlenp, struct seek_charge *charge);
 /* For an iterator's read sample at ikey: when two or more files hold the
