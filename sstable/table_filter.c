@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lib/util/coding.h"
 #include "lib/util/error.h"
@@ -44,9 +45,41 @@ void table_filter_builder_init(struct table_filter_builder *b, int bits_per_key)
 	b->n = b->cap = 0;
 }
 
+/*
+ * The hashes of a table's keys grow to megabytes and go away with each
+ * table. Taken from malloc, such blocks make glibc raise its threshold for
+ * mapping large blocks, after which every large block stays in the heap and
+ * the process keeps memory it freed. So they are mapped here directly
+ * (mremap grows them), except under AddressSanitizer, which watches malloc.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define FILTER_MMAP 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FILTER_MMAP 0
+#endif
+#endif
+#ifndef FILTER_MMAP
+#define FILTER_MMAP 1
+#endif
+
+static uint64_t *hashes_grow(uint64_t *old, size_t old_cap, size_t cap)
+{
+	if (!FILTER_MMAP)
+		return realloc(old, cap * sizeof(*old));
+	void *p = old ? mremap(old, old_cap * sizeof(*old), cap * sizeof(*old), MREMAP_MAYMOVE)
+	              : mmap(NULL, cap * sizeof(*old), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
 void table_filter_builder_free(struct table_filter_builder *b)
 {
-	free(b->hashes);
+	if (b->hashes) {
+		if (FILTER_MMAP)
+			munmap(b->hashes, b->cap * sizeof(*b->hashes));
+		else
+			free(b->hashes);
+	}
 	b->hashes = NULL;
 	b->n = b->cap = 0;
 }
@@ -57,8 +90,9 @@ int table_filter_builder_add(struct table_filter_builder *b, struct slice user_k
 	if (b->n > 0 && b->hashes[b->n - 1] == h)
 		return 0; /* versions of one key arrive together */
 	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 1024;
-		uint64_t *g = realloc(b->hashes, cap * sizeof(*g));
+		/* (a page of hashes first: a mapping is whole pages anyway) */
+		size_t cap = b->cap ? b->cap * 2 : 512;
+		uint64_t *g = hashes_grow(b->hashes, b->cap, cap);
 		if (g == NULL)
 			return err_nomem("table filter");
 		b->hashes = g;
