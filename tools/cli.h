@@ -31,7 +31,8 @@ enum {
 	OPT_REVERSE = 1 << 7,
 	OPT_KEYS_ONLY = 1 << 8,
 	OPT_YES = 1 << 9,
-	OPT_FILES = 1 << 10,    /* stats --files */
+	OPT_STATS = 1 << 10,    /* dump-sst --stats */
+	OPT_FILES = 1 << 11,    /* stats --files */
 };
 
 struct cli {
@@ -93,5 +94,9 @@ int cmd_compact(struct cli *c);
 int cmd_checkpoint(struct cli *c);
 int cmd_destroy(struct cli *c);
 int cmd_repair(struct cli *c);
+int cmd_verify(struct cli *c);
+int cmd_dump_wal(struct cli *c);
+int cmd_dump_sst(struct cli *c);
+int cmd_dump_manifest(struct cli *c);
 
 #endif

@@ -1,15 +1,22 @@
-# The shale command-line tool (shale(1)), linked against the static
-# convenience library libshale_core.la: the installed binary needs no
-# libshale.so at run time.
+# The shale command-line tool (shale(1)). It is linked against the static
+# convenience library libshale_core.la rather than the shared libshale: verify
+# and the inspectors use internal readers whose symbols libshale does not
+# export, and one copy of the library keeps one thread-local error message
+# (shale_errmsg) for the public calls and the internal readers alike. The
+# installed binary thus needs no libshale.so at run time.
 bin_PROGRAMS = tools/shale
 tools_shale_SOURCES = \
 	tools/shale.c \
 	tools/cli.h \
 	tools/cmd_admin.c \
 	tools/cmd_data.c \
+	tools/cmd_inspect.c \
+	tools/cmd_verify.c \
 	tools/escape.c \
 	tools/escape.h \
 	tools/progress.c \
-	tools/progress.h
+	tools/progress.h \
+	tools/readers.c \
+	tools/readers.h
 tools_shale_LDADD = libshale_core.la $(CODEC_LIBS)
 

@@ -2,9 +2,12 @@
  * shale(1): the command-line tool. main, the command table and each
  * command's --help text, option parsing, and the messages every command
  * shares. The commands live in cmd_data.c (get, put, delete, scan, load,
- * dump) and cmd_admin.c (stats, compact, checkpoint, destroy, repair).
+ * dump), cmd_admin.c (stats, compact, checkpoint, destroy, repair),
+ * cmd_verify.c and cmd_inspect.c (dump-wal, dump-sst, dump-manifest).
  *
- * This file and the command files use only the public header.
+ * This file and cmd_data.c and cmd_admin.c use only the public header;
+ * verify and the inspectors read the files themselves through the library's
+ * internal readers (see the top of tools/readers.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -104,6 +107,37 @@ static const struct command commands[] = {
 	  "the files set aside.\n",
 	  "",
 	  0, 1, 1 },
+	{ "verify", cmd_verify, "verify DB", "check every checksum and the key order",
+	  "Reads every block of every table, every WAL record and every MANIFEST\n"
+	  "record; checks every checksum, that keys increase through each table and\n"
+	  "are found by its filter, that every WAL record and MANIFEST edit decodes,\n"
+	  "and that every table the MANIFEST names exists with its recorded size and\n"
+	  "key range. Prints one line per problem, \"FILE: offset N: what\" (notes,\n"
+	  "which are not problems, say \"note:\"), then a summary. Reads the files\n"
+	  "without locking, so it works on a live database.\n",
+	  "",
+	  0, 1, 1 },
+	{ "dump-wal", cmd_dump_wal, "dump-wal FILE [--hex]", "print every record of a WAL",
+	  "Prints every record of a write-ahead log file: its offset, first\n"
+	  "sequence and operations (put 'KEY' => 'VALUE', del 'KEY'). Each problem\n"
+	  "goes to standard error with its offset, and reading goes on.\n",
+	  "",
+	  OPT_HEX, 1, 1 },
+	{ "dump-sst", cmd_dump_sst, "dump-sst FILE [--stats] [--hex]", "print every entry of a table",
+	  "Prints every entry of a table file, one a line: 'KEY' @ SEQUENCE : put =>\n"
+	  "'VALUE', or 'KEY' @ SEQUENCE : del. Each problem goes to standard error\n"
+	  "with its offset, and reading goes on with the next block.\n",
+	  "  --stats      print the table's figures instead of its entries: entries,\n"
+	  "               key and value bytes, data blocks, sizes, compression ratio,\n"
+	  "               filter\n",
+	  OPT_HEX | OPT_STATS, 1, 1 },
+	{ "dump-manifest", cmd_dump_manifest, "dump-manifest FILE [--hex]", "print every edit of a MANIFEST",
+	  "Prints every version edit of a MANIFEST with its offset (comparator, log\n"
+	  "and file numbers, last sequence, tables added and deleted with their key\n"
+	  "ranges, compaction pointers), then the version they add up to. Each\n"
+	  "problem goes to standard error with its offset.\n",
+	  "",
+	  OPT_HEX, 1, 1 },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -223,7 +257,11 @@ static void print_command_help(const struct command *cmd)
 	printf("  --help       print this help and exit\n");
 	if (cmd->opts & OPT_HEX)
 		printf("\n" ESCAPING_HELP);
-	const char *one = cmd->run == cmd_get ? "the key is absent" : NULL;
+	const char *one = cmd->run == cmd_get ? "the key is absent"
+	                  : cmd->run == cmd_verify ? "a problem was found"
+	                  : (cmd->run == cmd_dump_wal || cmd->run == cmd_dump_sst ||
+	                     cmd->run == cmd_dump_manifest) ? "the file has a problem"
+	                  : NULL;
 	printf("\nExit status: 0 success, %s%s%s2 bad usage or an error.\n", one ? "1 " : "", one ? one : "",
 	       one ? ", " : "");
 }
@@ -231,7 +269,7 @@ static void print_command_help(const struct command *cmd)
 /* ---- options ---- */
 
 enum { LO_HEX = 256, LO_CREATE, LO_SYNC, LO_FROM, LO_TO, LO_PREFIX, LO_LIMIT, LO_REVERSE,
-       LO_KEYS_ONLY, LO_YES, LO_FILES };
+       LO_KEYS_ONLY, LO_YES, LO_STATS, LO_FILES };
 
 static const struct option long_options[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -245,6 +283,7 @@ static const struct option long_options[] = {
 	{ "reverse", no_argument, NULL, LO_REVERSE },
 	{ "keys-only", no_argument, NULL, LO_KEYS_ONLY },
 	{ "yes", no_argument, NULL, LO_YES },
+	{ "stats", no_argument, NULL, LO_STATS },
 	{ "files", no_argument, NULL, LO_FILES },
 	{ NULL, 0, NULL, 0 },
 };
@@ -262,6 +301,7 @@ static unsigned opt_bit(int code)
 	case LO_REVERSE: return OPT_REVERSE;
 	case LO_KEYS_ONLY: return OPT_KEYS_ONLY;
 	case LO_YES: return OPT_YES;
+	case LO_STATS: return OPT_STATS;
 	case LO_FILES: return OPT_FILES;
 	default: return 0;
 	}
