@@ -22,10 +22,10 @@ tools_shale_LDADD = libshale_core.la $(CODEC_LIBS)
 
 dist_man1_MANS = tools/shale.1
 
-# The man page is linted by mandoc.
+# The tool's tests drive the built binary; the man page is linted by mandoc.
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
 AM_TESTS_ENVIRONMENT = SHALE_TOOL='$(abs_top_builddir)/tools/shale'; export SHALE_TOOL; \
 	SHALE_MAN='$(abs_top_srcdir)/tools/shale.1'; export SHALE_MAN;
-TESTS += tests/test_man.sh
-EXTRA_DIST += tests/test_man.sh
+TESTS += tests/test_cli.sh tests/test_man.sh
+EXTRA_DIST += tests/test_cli.sh tests/test_man.sh
