@@ -27,6 +27,7 @@ int progress_enabled(void)
 	return enabled;
 }
 
+static void draw(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static void draw(const char *fmt, va_list ap)
 {
 	fputs("\r", stderr);

@@ -146,12 +146,16 @@ static const char *cmd_name(const struct cli *c)
 	return c && c->cmd ? c->cmd->name : NULL;
 }
 
+static void vmsg(const struct cli *c, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void vmsg(const struct cli *c, const char *fmt, va_list ap)
 {
 	progress_done();
 	fflush(stdout);
 	const char *name = cmd_name(c);
-	fprintf(stderr, name ? "shale %s: " : "shale: ", name);
+	if (name)
+		fprintf(stderr, "shale %s: ", name);
+	else
+		fputs("shale: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }
