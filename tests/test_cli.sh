@@ -7,9 +7,10 @@
 # ranges, prefixes, reverse, limits, keys-only, hex; load -> dump -> load ->
 # dump of binary keys and values (escaped and hex) and load's refusals;
 # stats; compact; checkpoint; destroy; verify on a healthy database and
-# finding a flipped byte in a table and in a WAL; repair after the MANIFEST
-# is deleted and of a damaged table; the inspectors on real files, healthy
-# and damaged; the reading commands on a database another process holds.
+# finding a flipped byte in a table, in a WAL and in the MANIFEST, and a
+# missing table; repair after the MANIFEST is deleted and of a damaged
+# table; the inspectors on real files, healthy and damaged; the reading
+# commands on a database another process holds.
 set -u
 
 SHALE=${SHALE_TOOL:-$(pwd)/tools/shale}
@@ -395,6 +396,17 @@ run 1 dump-wal "$wal"
 has err "shale dump-wal: $wal: offset 0: checksum mismatch"
 run 2 dump-wal "$T/no-such.log"
 has err "$T/no-such.log"
+
+current="verify: a flipped byte in the MANIFEST"
+cp -R "$big" "$T/vmf"
+m=$(first_file "$T/vmf" 'MANIFEST-*')
+flip "$m" 20
+run 1 verify "$T/vmf"
+has out "$m: offset 0: checksum mismatch"
+has out "$m: note: damaged: every table and WAL in the directory is read"
+lacks out "not read"
+run 1 dump-manifest "$m"
+has err "shale dump-manifest: $m: offset 0: checksum mismatch"
 
 current="verify: a table the MANIFEST names is missing"
 cp -R "$big" "$T/vm"

@@ -57,8 +57,9 @@ struct verify {
 	/* the directory */
 	struct dbfile *files;
 	size_t nfiles;
-	/* the live MANIFEST */
-	int have_live;
+	/* the live MANIFEST; trusted when it read without a problem (else
+	 * every table and WAL in the directory is read) */
+	int have_live, live_trusted;
 	uint64_t live_number;
 	struct manifest_state live;
 	/* what was read */
@@ -322,6 +323,7 @@ static void verify_manifests(struct verify *v, uint64_t *live_size)
 		struct ctx x = { v, path, v->have_live && df->number == v->live_number, 0 };
 		struct log_visitor lv = { on_edit, on_problem, &x };
 		struct log_summary s;
+		size_t problems_before = v->problems;
 		progress(v, path);
 		int rc = log_walk(path, &lv, &s);
 		v->manifests++;
@@ -336,6 +338,9 @@ static void verify_manifests(struct verify *v, uint64_t *live_size)
 			*live_size = s.size;
 			if (rc == 0)
 				check_live_state(v, path);
+			v->live_trusted = v->problems == problems_before;
+			if (!v->live_trusted)
+				add(v, path, 1, 0, 0, "damaged: every table and WAL in the directory is read");
 		} else if (v->have_live) {
 			add(v, path, 1, 0, 0, "not the MANIFEST that CURRENT names");
 		}
@@ -400,9 +405,18 @@ static void verify_table(struct verify *v, const char *path, const struct manife
 	table_summary_free(&s);
 }
 
+static const struct manifest_file *live_record(const struct verify *v, uint64_t number)
+{
+	for (size_t j = 0; v->have_live && j < v->live.nfiles; j++)
+		if (v->live.files[j].number == number)
+			return &v->live.files[j];
+	return NULL;
+}
+
 static void verify_tables(struct verify *v)
 {
-	if (v->have_live) {
+	int trusted = v->have_live && v->live_trusted;
+	if (trusted) {
 		for (size_t i = 0; i < v->live.nfiles && !v->oom; i++) {
 			const struct manifest_file *mf = &v->live.files[i];
 			const struct dbfile *df = find(v, FILE_TABLE, mf->number);
@@ -430,12 +444,10 @@ static void verify_tables(struct verify *v)
 			v->oom = 1;
 			break;
 		}
-		int named = 0;
-		for (size_t j = 0; v->have_live && j < v->live.nfiles; j++)
-			named |= v->live.files[j].number == df->number;
-		if (!v->have_live)
-			verify_table(v, path, NULL);
-		else if (!named)
+		const struct manifest_file *mf = live_record(v, df->number);
+		if (!trusted)
+			verify_table(v, path, mf);
+		else if (mf == NULL)
 			add(v, path, 1, 0, 0, "not named by MANIFEST-%06llu (a leftover, or a table being written): not read",
 			    (unsigned long long)v->live_number);
 		free(path);
@@ -476,7 +488,7 @@ static void verify_wals(struct verify *v)
 			v->oom = 1;
 			goto out;
 		}
-		int live = !v->have_live || !v->live.has_log_number || df->number >= v->live.log_number ||
+		int live = !v->have_live || !v->live_trusted || df->number >= v->live.log_number ||
 		           (v->live.has_prev_log_number && v->live.prev_log_number != 0 &&
 		            df->number == v->live.prev_log_number);
 		if (!live) {
