@@ -22,6 +22,15 @@ tools_shale_LDADD = libshale_core.la $(CODEC_LIBS)
 
 dist_man1_MANS = tools/shale.1
 
+if HAVE_CHECK
+# The tool's file readers on tables holding what the builder never writes.
+check_PROGRAMS += tests/test_tool_readers
+tests_test_tool_readers_SOURCES = tests/test_tool_readers.c tools/readers.c tools/readers.h \
+	tools/escape.c tools/escape.h $(TEST_UTIL)
+tests_test_tool_readers_CFLAGS = $(TEST_CFLAGS)
+tests_test_tool_readers_LDADD = $(TEST_LDADD)
+endif
+
 # The tool's tests drive the built binary; the man page is linted by mandoc.
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
