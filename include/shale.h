@@ -263,9 +263,9 @@ SHALE_EXPORT int shale_get(shale_db *db, const shale_readopts *ro, const void *k
  * shale_destroy_db) read. The setters store the value and never fail: a
  * NULL object is ignored, and values are checked by shale_open, which
  * fails with SHALE_EINVAL naming an absurd one. Ranges, defaults and why
- * they were chosen: doc/api.md, "Defaults"; their effect on speed, memory
- * and disk: doc/tuning.md. Options are read by shale_open and copied;
- * changing them later does not change an open database.
+ * they were chosen: doc/api.md, "Defaults, and why"; their effect on speed,
+ * memory and disk: doc/tuning.md. Options are read by shale_open and
+ * copied; changing them later does not change an open database.
  */
 
 /* shale_options_create: an object holding every default. NULL (and
