@@ -198,9 +198,11 @@ SHALE_EXPORT int shale_close(shale_db *db);
  *   SHALE_ECLOSED  the handle is closing.
  *   SHALE_ENOMEM   out of memory.
  *   Any other code: the write failed (EIO, ENOSPC from the log write or
- *   sync), or an earlier background failure made writes fail (its own code
- *   and message: doc/api.md, "Codes"). Either way the write may or may not
- *   survive a crash, and is not visible now.
+ *   sync), or an earlier background failure makes writes fail (its own code
+ *   and message: doc/api.md, "Codes").
+ * On any failure the write is not visible. When the log write or sync, or
+ * the memtable insert, failed part way, the record may still be in the log
+ * and reappear after the database is reopened.
  *
  * Blocking: may wait while level 0 holds many files (a 1 ms pause at
  * l0_slowdown_trigger, a wait for compaction at l0_stop_trigger) or while
