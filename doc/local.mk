@@ -7,3 +7,8 @@ nobase_dist_doc_DATA = doc/api.md doc/design.md doc/format.md doc/tuning.md
 # mandoc -Tlint says nothing about the manual pages; every doc/X.md, "Section"
 # citation names a real heading; the README's example is examples/readme_example.c.
 SCRIPT_TESTS += tests/test_man.sh tests/test_doc_refs.sh tests/test_readme.sh
+
+# Remove the package's own documentation folders, once empty (the shared
+# ones, lib/ or man3/, stay).
+uninstall-hook:
+	-rmdir "$(DESTDIR)$(docdir)/doc" "$(DESTDIR)$(docdir)" 2>/dev/null
