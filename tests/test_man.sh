@@ -1,35 +1,35 @@
 #!/bin/sh
-# Lints the man page shale(1) with mandoc (Debian's package mandoc) at its
-# strictest level (-W style) and fails on any message, but one: a reference
-# to libshale(3), which lives outside this page and need not be installed
-# where the test runs ("referenced manual not found" is about the system's
-# manual path, not about the page). Skipped (77) when mandoc is absent;
-# scripts/install-deps installs it.
-set -u
-page=${SHALE_MAN:-$(dirname "$0")/../tools/shale.1}
+# The manual pages (shale(1), libshale(3)) pass `mandoc -Tlint -W style`, its
+# strictest level, without a single message. One exception: a cross-reference
+# to another page of this project is not found in the system's manual path
+# until shale is installed, so that one note is ignored. shale(1) also
+# renders and says what the tool's help says. Skipped (77) when mandoc is not
+# installed (scripts/install-deps installs it).
+set -eu
+src=${SHALE_SRCDIR:-${srcdir:-.}}
+pages=${SHALE_MAN_PAGES:-tools/shale.1 doc/libshale.3}
 if ! command -v mandoc >/dev/null 2>&1; then
-	echo "test_man: mandoc not found: skipped (scripts/install-deps installs it)"
+	echo "mandoc is not installed: skipped"
 	exit 77
 fi
-if [ ! -f "$page" ]; then
-	echo "test_man: $page: no such file"
-	exit 99
-fi
-out=$(mandoc -Tlint -W style "$page" 2>&1 | grep -v 'STYLE: referenced manual not found: Xr libshale 3')
-if [ -n "$out" ]; then
-	echo "test_man: mandoc -Tlint reports on $page:"
-	echo "$out"
-	exit 1
-fi
-# The page renders, and says what the tool's help says about escaping.
-text=$(mandoc -Tmarkdown "$page")
+status=0
+for page in $pages; do
+	out=$(mandoc -Tlint -W style "$src/$page" 2>&1 |
+		grep -v -E 'STYLE: referenced manual not found: Xr (shale 1|libshale 3)$' || true)
+	if [ -n "$out" ]; then
+		echo "test_man: mandoc -Tlint reports on $page:"
+		echo "$out"
+		status=1
+	fi
+done
+text=$(mandoc -Tmarkdown "$src/tools/shale.1")
 for want in 'ESCAPING' 'EXIT STATUS' 'BSD 3-Clause' 'The shale authors' 'dump-manifest'; do
 	case $text in
 	*"$want"*) ;;
 	*)
-		echo "test_man: the rendered page lacks \"$want\""
-		exit 1
+		echo "test_man: the rendered shale(1) lacks \"$want\""
+		status=1
 		;;
 	esac
 done
-echo "test_man: $page is clean"
+exit $status

@@ -31,10 +31,6 @@ tests_test_tool_readers_CFLAGS = $(TEST_CFLAGS)
 tests_test_tool_readers_LDADD = $(TEST_LDADD)
 endif
 
-# The tool's tests drive the built binary; the man page is linted by mandoc.
-TEST_EXTENSIONS = .sh
-SH_LOG_COMPILER = $(SHELL)
-AM_TESTS_ENVIRONMENT = SHALE_TOOL='$(abs_top_builddir)/tools/shale'; export SHALE_TOOL; \
-	SHALE_MAN='$(abs_top_srcdir)/tools/shale.1'; export SHALE_MAN;
-TESTS += tests/test_cli.sh tests/test_man.sh
-EXTRA_DIST += tests/test_cli.sh tests/test_man.sh
+# The tool's tests drive the built binary (SHALE_TOOL, set in Makefile.am's
+# AM_TESTS_ENVIRONMENT); tests/test_man.sh lints its page with the others.
+SCRIPT_TESTS += tests/test_cli.sh

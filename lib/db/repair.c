@@ -1,6 +1,6 @@
 /*
  * shale_repair_db: rebuilds a database from whatever of its files can be
- * read (API.md, "Damage and recovery"). Under the DB's LOCK:
+ * read (doc/api.md, "Damage and recovery"). Under the DB's LOCK:
  *
  *  1. List the directory and lost/: every file number seen is used up.
  *  2. Read every MANIFEST, salvaging, for the comparator name (another one
