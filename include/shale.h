@@ -1,17 +1,29 @@
 /*
  * shale — an LSM-tree storage engine library (LevelDB-compatible files).
  *
- * The contract of every declaration here is doc/api.md. Conventions:
- *  - All objects are opaque; create with *_create / shale_open, free with
- *    *_destroy / shale_close. Every destroy/close/free accepts NULL.
+ * This header is the API reference: every function below carries its own
+ * contract (what it does, what it returns and when, who owns what, which
+ * threads may call it). doc/api.md holds what is not per function: the
+ * conventions in full, the defaults and why, limits, the damage and
+ * recovery rules, read-only opens, properties and repair.
+ *
+ * Conventions that hold everywhere unless a function says otherwise:
+ *  - Objects are opaque; create them with *_create or shale_open, free them
+ *    with *_destroy or shale_close. Every destroy, close and shale_free
+ *    accepts NULL and does nothing.
  *  - Functions that can fail return SHALE_OK (0), SHALE_NOTFOUND (1, not an
- *    error) or a negative SHALE_E* code. shale_errmsg() then gives the detailed
- *    message of the last failure on the calling thread.
- *  - Keys and values are (pointer, length) byte strings; any bytes.
- *  - Memory handed to the caller (values, property strings) is released with
- *    shale_free().
- *  - A shale_db is safe to use from many threads at once; an iterator or a
- *    batch is used by one thread at a time.
+ *    error) or a negative SHALE_E* code, and on failure set the calling
+ *    thread's message (shale_errmsg). Nothing in the library aborts, exits
+ *    or prints.
+ *  - Keys and values are (pointer, length) byte strings: any bytes, any
+ *    length from 0 up to the limits in doc/api.md. A pointer may be NULL
+ *    only when its length is 0.
+ *  - Memory the library hands out (values, property strings) is the
+ *    caller's, freed with shale_free().
+ *  - A shale_db is safe to use from any number of threads at once. An
+ *    iterator, a batch and an options object are used by one thread at a
+ *    time (several threads may read one options object at once while
+ *    nobody changes it).
  */
 #ifndef SHALE_H
 #define SHALE_H
@@ -36,6 +48,7 @@ extern "C" {
 #endif
 
 /* ---- codes ---------------------------------------------------------------- */
+/* What each code means, and what a caller can do about it: doc/api.md, "Codes". */
 #define SHALE_OK        0   /* success */
 #define SHALE_NOTFOUND  1   /* key absent (get); not an error */
 #define SHALE_ECORRUPT (-1) /* bad checksum, bad format, impossible metadata */
@@ -47,7 +60,8 @@ extern "C" {
 #define SHALE_ENOSPC   (-7) /* disk full; clears once a retried background write succeeds */
 #define SHALE_ECLOSED  (-8) /* the handle is closing */
 
-/* Compression types (API values; the on-disk type bytes differ). */
+/* Compression types (API values; the on-disk type bytes differ:
+ * doc/format.md, "Compression type bytes"). */
 #define SHALE_COMPRESSION_NONE   0
 #define SHALE_COMPRESSION_SNAPPY 1
 #define SHALE_COMPRESSION_LZ4    2
@@ -63,60 +77,249 @@ typedef struct shale_iter shale_iter;
 typedef struct shale_comparator shale_comparator;
 typedef struct shale_cache shale_cache;
 
-/* Static description of a code; never NULL. */
+/* ---- errors, version, memory ---------------------------------------------- */
+
+/*
+ * shale_strerror: a short static description of a code ("corruption",
+ * "busy", ...; "unknown error code" for a value that is none of ours).
+ *
+ * Never NULL; the string is static and must not be freed. Any thread.
+ */
 SHALE_EXPORT const char *shale_strerror(int code);
-/* Detailed message of the last failure on the calling thread (thread-local);
- * valid until the next failing call on this thread. "" when none. */
+
+/*
+ * shale_errmsg: the detailed message of the last failure on the calling
+ * thread, e.g. "corruption: /db/000012.ldb: block checksum mismatch at
+ * offset 40960". It starts with shale_strerror() of the code returned and
+ * names the file or the option concerned where there is one.
+ *
+ * Thread-local: a failure on one thread never changes another thread's
+ * message. "" until the thread's first failure. A successful call leaves it
+ * as it was; the string stays valid, unchanged, until the next failing call
+ * on this thread. Never NULL; static storage, not to be freed.
+ */
 SHALE_EXPORT const char *shale_errmsg(void);
-/* "MAJOR.MINOR.PATCH" */
+
+/*
+ * shale_version: the library's version, "MAJOR.MINOR.PATCH" (compare with
+ * SHALE_VERSION_STRING to detect a header/library mismatch).
+ *
+ * Static string, never NULL. Any thread.
+ */
 SHALE_EXPORT const char *shale_version(void);
-/* Frees memory the library handed out (values, property strings). NULL is a no-op. */
+
+/*
+ * shale_free: frees memory the library handed to the caller: a value from
+ * shale_get, a string from shale_property. NULL is a no-op. Never pass it
+ * anything else (and never free those with anything else).
+ *
+ * Any thread.
+ */
 SHALE_EXPORT void shale_free(void *p);
 
 /* ---- database ------------------------------------------------------------- */
-/* opt may be NULL (defaults). On success *dbp is the handle; on failure *dbp is
- * NULL. Absurd option values fail with SHALE_EINVAL naming the option. */
+
+/*
+ * shale_open: opens the database in directory `path`, recovering it from
+ * its files (replaying the MANIFEST and the write-ahead logs; writes that
+ * were only in the logs go to a new level-0 table first), then starts the
+ * background threads (one for flushes, `background_threads` for
+ * compactions).
+ *
+ * With create_if_missing, a missing directory (one level, not its parents)
+ * and a new, empty database are created. A failed open of a directory that
+ * held no database leaves nothing behind. A writable open takes the
+ * database's LOCK; a read-only open (shale_options_set_read_only) takes
+ * none, writes nothing and sees the state as of the open (doc/api.md,
+ * "Read-only open").
+ *
+ * path  the database directory; shorter than 4000 bytes.
+ * opt   the options, or NULL for the defaults. Read during the call only:
+ *       the options object may be changed or destroyed once shale_open
+ *       returns. The cache and comparator it names are borrowed, not
+ *       copied: they must outlive the database.
+ * dbp   receives the handle on success, NULL on failure.
+ *
+ * Returns SHALE_OK, or
+ *   SHALE_EINVAL    dbp NULL; path empty or too long; an option value out
+ *                   of range (the message names it); no database there and
+ *                   create_if_missing off (or a read-only open); a database
+ *                   there and error_if_exists on; the database was created
+ *                   with a comparator of another name.
+ *   SHALE_ENOTSUP   the options ask for a compression not built in.
+ *   SHALE_EBUSY     another handle (in this process or another) has the
+ *                   database open for writing; or, read-only, a live writer
+ *                   kept changing the MANIFEST during the open.
+ *   SHALE_ECORRUPT  CURRENT or the MANIFEST is damaged, a table the
+ *                   MANIFEST names is missing, CURRENT is missing beside
+ *                   database files (shale_repair_db rebuilds such a
+ *                   database; open never creates over it), or a write-ahead
+ *                   log is damaged and paranoid_checks is on.
+ *   SHALE_EIO, SHALE_ENOSPC, SHALE_ENOMEM  from the file system or memory.
+ *
+ * Ownership: the handle is the caller's until shale_close.
+ * Threads: any thread; opens of different databases run in parallel.
+ */
 SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db **dbp);
-/* Joins background threads and releases snapshots still held. Returns
- * SHALE_EBUSY (and leaves the DB open) while an iterator is alive. NULL: no-op. */
+
+/*
+ * shale_close: waits for the calls already inside the library (queued
+ * writes, reads, shale_compact_range, checkpoints) to finish, stops and
+ * joins the background threads (a running compaction is abandoned; its
+ * work is redone later), releases every snapshot still held, and frees the
+ * handle. Data written without sync is already with the operating system:
+ * closing does not flush the memtable, the next open replays the log.
+ *
+ * Returns SHALE_OK (db is then freed; NULL too is OK), or
+ *   SHALE_EBUSY    an iterator is still alive: nothing was done, the
+ *                  database stays open (destroy the iterators, close again).
+ *   SHALE_ECLOSED  another thread is already closing this handle.
+ *
+ * Threads: call it once, when no thread will start another call on db.
+ * Calls that race with it get SHALE_ECLOSED; after it returns SHALE_OK the
+ * handle and every snapshot of it are gone.
+ */
 SHALE_EXPORT int shale_close(shale_db *db);
+
+/*
+ * shale_put: sets key to val, atomically and durably in the sense of wo:
+ * the write is in the write-ahead log (handed to the operating system, and
+ * synced first with shale_writeopts_set_sync) before it returns, and
+ * visible to every read that starts after it returns.
+ *
+ * wo    write options, or NULL for the defaults (no sync). Read during the
+ *       call only.
+ * key, klen / val, vlen  copied; the caller keeps its buffers. NULL only
+ *       with length 0. Keys up to 4 GiB - 9 bytes, values up to 4 GiB - 1.
+ *
+ * Returns SHALE_OK, or
+ *   SHALE_EINVAL   db NULL or open read-only; a NULL pointer with a length;
+ *                  a key or value over the limit.
+ *   SHALE_ECLOSED  the handle is closing.
+ *   SHALE_ENOMEM   out of memory.
+ *   Any other code: the write failed (EIO, ENOSPC from the log write or
+ *   sync), or an earlier background failure makes writes fail (its own code
+ *   and message: doc/api.md, "Codes").
+ * On any failure the write is not visible. When the log write or sync, or
+ * the memtable insert, failed part way, the record may still be in the log
+ * and reappear after the database is reopened.
+ *
+ * Blocking: may wait while level 0 holds many files (a 1 ms pause at
+ * l0_slowdown_trigger, a wait for compaction at l0_stop_trigger) or while
+ * a full memtable is still being flushed.
+ * Threads: any number of threads at once; concurrent writes are committed
+ * in groups, in an order consistent with each thread's own order.
+ */
 SHALE_EXPORT int shale_put(shale_db *db, const shale_writeopts *wo,
                            const void *key, size_t klen, const void *val, size_t vlen);
-/* Deleting an absent key is OK. */
+
+/*
+ * shale_delete: removes key (writes a deletion marker). Deleting an absent
+ * key is SHALE_OK. Durability, blocking, codes and threads: as shale_put
+ * (without the value).
+ */
 SHALE_EXPORT int shale_delete(shale_db *db, const shale_writeopts *wo, const void *key, size_t klen);
-/* Applies the batch atomically. The batch is not modified. */
+
+/*
+ * shale_write: applies every operation of batch atomically: after a crash
+ * either all of them or none are in the database, and no read ever sees
+ * part of them. Within the batch a later operation on a key wins. An empty
+ * batch is SHALE_OK. Durability, blocking and codes: as shale_put
+ * (SHALE_EINVAL also for a NULL batch).
+ *
+ * The batch is borrowed for the call; its operations are unchanged
+ * afterwards, so it may be written again or cleared. Like every use of a
+ * batch, the call must not overlap another use of the same batch on
+ * another thread (it writes the batch's internal header).
+ */
 SHALE_EXPORT int shale_write(shale_db *db, const shale_writeopts *wo, shale_batch *batch);
-/* SHALE_OK: *valp is malloc'd (free with shale_free), non-NULL even for an
- * empty value. SHALE_NOTFOUND: *valp = NULL, *vlenp = 0. */
+
+/*
+ * shale_get: reads key's value as of ro's snapshot (or the latest state).
+ *
+ * ro     read options, or NULL (latest, checksums verified, cache filled).
+ *        Read during the call only; a snapshot it names must stay
+ *        unreleased for the call.
+ * valp   receives a malloc'd copy of the value: the caller's, freed with
+ *        shale_free. Non-NULL even for an empty value (then *vlenp is 0).
+ * vlenp  receives the value's length.
+ * Both are set to NULL and 0 first, whatever the outcome.
+ *
+ * Returns SHALE_OK, SHALE_NOTFOUND (absent or deleted; not an error: the
+ * thread's message is unchanged), or
+ *   SHALE_EINVAL   db, valp or vlenp NULL, or a NULL key with a length.
+ *   SHALE_ECORRUPT a block, index or filter on the way is damaged; never a
+ *                  wrong answer while verify_checksums is on.
+ *   SHALE_ENOTSUP  a table uses a compression not built in.
+ *   SHALE_EIO, SHALE_ENOMEM, SHALE_ECLOSED.
+ *
+ * Threads: any number at once, alongside writes, flushes and compactions;
+ * never waits for them (it takes the database mutex only briefly).
+ */
 SHALE_EXPORT int shale_get(shale_db *db, const shale_readopts *ro, const void *key, size_t klen,
                            void **valp, size_t *vlenp);
 
 /* ---- options -------------------------------------------------------------- */
+/*
+ * An options object holds the settings shale_open (and shale_repair_db,
+ * shale_destroy_db) read. The setters store the value and never fail: a
+ * NULL object is ignored, and values are checked by shale_open, which
+ * fails with SHALE_EINVAL naming an absurd one. Ranges, defaults and why
+ * they were chosen: doc/api.md, "Defaults, and why"; their effect on speed,
+ * memory and disk: doc/tuning.md. Options are read by shale_open and
+ * copied; changing them later does not change an open database.
+ */
+
+/* shale_options_create: an object holding every default. NULL (and
+ * SHALE_ENOMEM in shale_errmsg) when out of memory. The caller destroys it
+ * with shale_options_destroy (NULL: no-op), any time after the calls that
+ * read it returned. */
 SHALE_EXPORT shale_options *shale_options_create(void);  /* NULL when out of memory */
 SHALE_EXPORT void shale_options_destroy(shale_options *);
+/* Create the database (and its directory, one level) when missing. */
 SHALE_EXPORT void shale_options_set_create_if_missing(shale_options *, int on);   /* default 0 */
+/* Fail the open with SHALE_EINVAL when a database is already there. */
 SHALE_EXPORT void shale_options_set_error_if_exists(shale_options *, int on);     /* default 0 */
+/* Fail the open with SHALE_ECORRUPT on a damaged write-ahead log instead
+ * of recovering up to the damage (doc/api.md, "Damage and recovery"). */
 SHALE_EXPORT void shale_options_set_paranoid_checks(shale_options *, int on);     /* default 0 */
+/* Bytes of writes the memtable gathers before it is flushed to a level-0
+ * table (4 KiB .. 1 TiB). Up to two memtables live at once. */
 SHALE_EXPORT void shale_options_set_write_buffer_size(shale_options *, size_t bytes); /* default 4 MiB */
+/* Descriptors the database may use (20 .. 1000000); all but 10 bound the
+ * table cache. */
 SHALE_EXPORT void shale_options_set_max_open_files(shale_options *, int n);       /* default 1000 */
+/* Uncompressed size a data block is cut at (64 B .. 256 MiB). */
 SHALE_EXPORT void shale_options_set_block_size(shale_options *, size_t bytes);    /* default 4 KiB */
+/* Keys between restart points in a block (1 .. 65536). */
 SHALE_EXPORT void shale_options_set_block_restart_interval(shale_options *, int n); /* default 16 */
+/* Size compaction outputs are cut at (4 KiB .. 1 TiB). */
 SHALE_EXPORT void shale_options_set_max_file_size(shale_options *, size_t bytes); /* default 2 MiB */
-/* SHALE_COMPRESSION_*; default snappy when built in, else none. */
+/* SHALE_COMPRESSION_*; default snappy when built in, else none. A codec
+ * not built in fails shale_open with SHALE_ENOTSUP. Tables written with
+ * snappy or none are the ones LevelDB can read. */
 SHALE_EXPORT void shale_options_set_compression(shale_options *, int type);
+/* Bloom filter bits per key in new tables (0 .. 1000; 0 = no filter). */
 SHALE_EXPORT void shale_options_set_bloom_bits_per_key(shale_options *, int bits); /* default 10; 0 = none */
-/* Shared block cache, not owned; without one the DB makes its own of 8 MiB. */
+/* Shared block cache, not owned; without one the DB makes its own of 8 MiB.
+ * The cache must outlive every database opened with it. */
 SHALE_EXPORT void shale_options_set_cache(shale_options *, shale_cache *);
-/* Not owned; must outlive every DB opened with it. */
+/* Not owned; must outlive every DB opened with it. NULL: the default,
+ * bytewise order (memcmp, a prefix before its extensions), persisted as
+ * "leveldb.BytewiseComparator". */
 SHALE_EXPORT void shale_options_set_comparator(shale_options *, shale_comparator *);
 /* Compaction threads (default 2); one more thread is always reserved for flushes. */
 SHALE_EXPORT void shale_options_set_background_threads(shale_options *, int n);
+/* Level-0 files that make level 0 due for compaction; at the slowdown
+ * trigger each write pauses 1 ms; at the stop trigger writes wait for
+ * compaction. REQUIRES compaction <= slowdown <= stop. */
 SHALE_EXPORT void shale_options_set_l0_compaction_trigger(shale_options *, int files); /* default 4 */
 SHALE_EXPORT void shale_options_set_l0_slowdown_trigger(shale_options *, int files);   /* default 8 */
 SHALE_EXPORT void shale_options_set_l0_stop_trigger(shale_options *, int files);       /* default 12 */
+/* Level 1's size budget; level N's is this times multiplier^(N-1). */
 SHALE_EXPORT void shale_options_set_max_bytes_for_level_base(shale_options *, uint64_t bytes); /* default 10 MiB */
 SHALE_EXPORT void shale_options_set_level_multiplier(shale_options *, int m);        /* default 10 */
-/* Read table files through memory mappings (default: see doc/api.md). Off:
+/* Read table files through memory mappings (default: off, doc/api.md). Off:
  * every block read is a pread and every I/O error an error code. On: a disk
  * failing under a mapped page raises SIGBUS, as in LevelDB and LMDB. */
 SHALE_EXPORT void shale_options_set_mmap_reads(shale_options *, int on);
@@ -135,22 +338,51 @@ SHALE_EXPORT void shale_options_set_read_only(shale_options *, int on);
 /* The info log. Default: the file <db>/LOG (the previous one kept as
  * LOG.old). log NULL: no info log at all. Otherwise every line (without a
  * trailing newline) goes to log(state, line), from any thread, never while
- * the database holds a lock; line is valid during the call only. */
+ * the database holds a lock; line is valid during the call only. The
+ * callback must not call into the same database; state is borrowed and
+ * must outlive every database opened with these options. */
 SHALE_EXPORT void shale_options_set_info_log(shale_options *, void (*log)(void *state, const char *line),
                                              void *state);
 
+/*
+ * Write options: read during each write call only; one object may serve
+ * any number of concurrent writes while nobody changes it. NULL wherever a
+ * shale_writeopts is taken means the defaults. create returns NULL when
+ * out of memory; destroy accepts NULL.
+ */
 SHALE_EXPORT shale_writeopts *shale_writeopts_create(void);
 SHALE_EXPORT void shale_writeopts_destroy(shale_writeopts *);
+/* Sync the write-ahead log (fdatasync) before the write returns, so the
+ * write survives a machine crash or power loss, not only a crash of the
+ * process. A write without sync that returned survives a process crash. */
 SHALE_EXPORT void shale_writeopts_set_sync(shale_writeopts *, int on);              /* default 0 */
 
+/*
+ * Read options: read during shale_get and shale_iter_create only (an
+ * iterator copies its bounds), so they may be changed or destroyed once
+ * those return; one object may serve concurrent reads while nobody changes
+ * it. NULL wherever a shale_readopts is taken means the defaults. create
+ * returns NULL when out of memory; destroy accepts NULL.
+ */
 SHALE_EXPORT shale_readopts *shale_readopts_create(void);
 SHALE_EXPORT void shale_readopts_destroy(shale_readopts *);
+/* Check the CRC of every data block read from disk (index and filter
+ * blocks, and blocks entering the cache, are always checked). */
 SHALE_EXPORT void shale_readopts_set_verify_checksums(shale_readopts *, int on);    /* default 1 */
+/* Keep the data blocks this read loads in the block cache (turn off for
+ * one-off scans, so they do not evict the working set). */
 SHALE_EXPORT void shale_readopts_set_fill_cache(shale_readopts *, int on);          /* default 1 */
-/* NULL = latest. The snapshot is not owned. */
+/* NULL = latest. The snapshot is not owned; it must belong to the database
+ * read and stay unreleased while these options are used (an iterator, once
+ * created, no longer needs it). */
 SHALE_EXPORT void shale_readopts_set_snapshot(shale_readopts *, const shale_snapshot *);
 /* Iterator bounds: lower inclusive, upper exclusive. The key is copied; NULL
- * clears the bound; a non-NULL key of length 0 is the empty key. */
+ * clears the bound; a non-NULL key of length 0 is the empty key. An
+ * iterator then behaves as if the database held only the keys in
+ * [lower, upper): a seek below lower lands on the first key >= lower, a
+ * seek_for_prev at or above upper on the last key < upper, seek_first and
+ * seek_last on the first and last keys in range. Bounds affect iterators
+ * only, not shale_get. */
 SHALE_EXPORT void shale_readopts_set_lower_bound(shale_readopts *, const void *key, size_t klen);
 SHALE_EXPORT void shale_readopts_set_upper_bound(shale_readopts *, const void *key, size_t klen);
 /* Iterators see exactly the keys that start with prefix: sets both bounds
@@ -161,80 +393,235 @@ SHALE_EXPORT void shale_readopts_set_upper_bound(shale_readopts *, const void *k
 SHALE_EXPORT void shale_readopts_set_prefix(shale_readopts *, const void *prefix, size_t len);
 
 /* ---- write batches -------------------------------------------------------- */
+/*
+ * A batch gathers puts and deletes that shale_write applies atomically. It
+ * belongs to no database. One thread at a time uses a batch (shale_write
+ * included); different batches are independent.
+ */
+
+/* shale_batch_create: an empty batch; NULL when out of memory. The caller
+ * frees it with shale_batch_destroy (NULL: no-op). */
 SHALE_EXPORT shale_batch *shale_batch_create(void);  /* NULL when out of memory */
 SHALE_EXPORT void shale_batch_destroy(shale_batch *);
+/*
+ * shale_batch_put / shale_batch_delete: append one operation; key and value
+ * are copied. Returns SHALE_OK, SHALE_EINVAL (NULL batch, a NULL pointer
+ * with a length, a key over 4 GiB - 9 bytes or a value over 4 GiB - 1) or
+ * SHALE_ENOMEM; on failure the batch is as it was.
+ */
 SHALE_EXPORT int shale_batch_put(shale_batch *, const void *key, size_t klen, const void *val, size_t vlen);
 SHALE_EXPORT int shale_batch_delete(shale_batch *, const void *key, size_t klen);
+/* Removes every operation (keeps the memory for reuse). NULL: no-op. */
 SHALE_EXPORT void shale_batch_clear(shale_batch *);
+/* Number of operations (0 for NULL). */
 SHALE_EXPORT uint32_t shale_batch_count(const shale_batch *);
 /* Calls put or del once per operation, in order. The pointers passed (never
  * NULL, even for an empty key or value) are valid during that call only.
- * SHALE_EINVAL when a callback is NULL. */
+ * The callbacks must not change the batch. Returns SHALE_OK, or
+ * SHALE_EINVAL when the batch or a callback is NULL. */
 SHALE_EXPORT int shale_batch_iterate(const shale_batch *, void *state,
     void (*put)(void *state, const void *key, size_t klen, const void *val, size_t vlen),
     void (*del)(void *state, const void *key, size_t klen));
 /* Appends src's operations after dst's; src is unchanged (dst == src appends
- * a copy of its own operations). */
+ * a copy of its own operations). Returns SHALE_OK, SHALE_EINVAL (a NULL
+ * batch, or more than 2^32 - 1 operations in all) or SHALE_ENOMEM (dst
+ * unchanged). */
 SHALE_EXPORT int shale_batch_append(shale_batch *dst, const shale_batch *src);
 
 /* ---- snapshots ------------------------------------------------------------ */
-/* Sees exactly the writes completed before it was created. NULL only when out
- * of memory (or the DB is closing). Release with shale_snapshot_release. */
+/*
+ * shale_snapshot_create: a read-only view of db as of now. Reads through it
+ * (shale_readopts_set_snapshot) see exactly the writes that completed before
+ * it was created, whatever flushes and compactions run afterwards. Holding
+ * a snapshot keeps the versions it needs from being compacted away, so
+ * release it when done.
+ *
+ * Returns the snapshot, owned by db and released with
+ * shale_snapshot_release (or by shale_close); NULL only when out of memory,
+ * when db is NULL (SHALE_EINVAL) or while it closes (SHALE_ECLOSED), with
+ * shale_errmsg saying which. Works on a read-only handle too.
+ * Threads: any; a snapshot may be used by many threads at once.
+ */
 SHALE_EXPORT const shale_snapshot *shale_snapshot_create(shale_db *db);
+/* Releases snap, which must come from shale_snapshot_create on this db and
+ * not be released yet (nor be in use by a read). NULL db or snap: no-op.
+ * Any thread. */
 SHALE_EXPORT void shale_snapshot_release(shale_db *db, const shale_snapshot *snap);
 
 /* ---- iterators ------------------------------------------------------------ */
-/* NULL only when memory runs out (shale_errmsg says so); any other failure
- * shows as an invalid iterator whose status is the error. Must be destroyed
- * before shale_close. */
+/*
+ * shale_iter_create: an iterator over db as of now (an implicit snapshot),
+ * or as of ro's snapshot, limited to ro's bounds or prefix. It starts
+ * unpositioned (not valid): call a seek first. It holds the files and
+ * memtables of its view until destroyed, so do not keep iterators open
+ * longer than needed.
+ *
+ * ro  read options or NULL; read during the call only (bounds copied).
+ *
+ * Returns the iterator, owned by the caller and freed with
+ * shale_iter_destroy, which must happen before shale_close. NULL only when
+ * memory runs out or db is NULL (shale_errmsg says so). Any other failure
+ * (a prefix with a non-bytewise comparator: SHALE_EINVAL; the handle
+ * closing: SHALE_ECLOSED) gives an iterator that is never valid and whose
+ * shale_iter_status is the error; destroy it as any other.
+ *
+ * Threads: any number of iterators at once, alongside writes; one iterator
+ * is used by one thread at a time.
+ */
 SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *ro);
+/* Frees the iterator and what it holds. NULL: no-op. */
 SHALE_EXPORT void shale_iter_destroy(shale_iter *);
+/* 1 when positioned on an entry, else 0 (NULL: 0). After a move leaves it
+ * invalid, check shale_iter_status to tell the end from an error. */
 SHALE_EXPORT int shale_iter_valid(const shale_iter *);
+/*
+ * Moves. Each positions the iterator on the entry named (within the bounds)
+ * or leaves it invalid when there is none. next and prev require a valid
+ * iterator (otherwise they do nothing); the seeks work from any position.
+ * An iterator whose status is an error ignores every move. An I/O error or
+ * damage met while moving makes the iterator invalid at once with that
+ * status: it never steps over damage to yield other or older entries.
+ */
 SHALE_EXPORT void shale_iter_seek_first(shale_iter *);
 SHALE_EXPORT void shale_iter_seek_last(shale_iter *);
 SHALE_EXPORT void shale_iter_seek(shale_iter *, const void *key, size_t klen);          /* first key >= key */
 SHALE_EXPORT void shale_iter_seek_for_prev(shale_iter *, const void *key, size_t klen); /* last key <= key */
 SHALE_EXPORT void shale_iter_next(shale_iter *);
 SHALE_EXPORT void shale_iter_prev(shale_iter *);
-/* Borrowed: valid until the iterator moves or is destroyed. */
+/* Borrowed: valid until the iterator moves or is destroyed. The current
+ * key or value and its length (*klen, *vlen; the pointer may be NULL). NULL
+ * and length 0 when the iterator is not valid. */
 SHALE_EXPORT const void *shale_iter_key(const shale_iter *, size_t *klen);
 SHALE_EXPORT const void *shale_iter_value(const shale_iter *, size_t *vlen);
-/* SHALE_OK or the error that made it invalid (and sets shale_errmsg to it). */
+/* SHALE_OK or the error that made it invalid (and sets shale_errmsg to it);
+ * SHALE_EINVAL for NULL. Reaching the end of the range is not an error. */
 SHALE_EXPORT int shale_iter_status(const shale_iter *);
 
 /* ---- comparators and caches ----------------------------------------------- */
-/* compare returns <0, 0, >0. name is persisted in the MANIFEST and checked on
- * open. destructor (may be NULL) runs exactly once, from shale_comparator_destroy. */
+/*
+ * shale_comparator_create: a user-defined key order.
+ *
+ * compare(state, a, alen, b, blen) returns <0, 0, >0 as a sorts before,
+ *   with or after b. It must be a total order, pure and deterministic, and
+ *   safe to call from many threads at once (flushes, compactions and
+ *   readers call it concurrently). It is never passed NULL: the empty key
+ *   is a valid pointer with length 0.
+ * name(state) returns a stable NUL-terminated name, persisted in the
+ *   MANIFEST and checked on open: a database opened with a comparator of
+ *   another name fails with SHALE_EINVAL. Change the name whenever the
+ *   order changes. "leveldb.BytewiseComparator" is the default's.
+ * destructor (may be NULL) runs exactly once, from shale_comparator_destroy,
+ *   with state.
+ * state is borrowed; it is passed to every callback.
+ *
+ * Returns the comparator, owned by the caller; NULL when compare or name is
+ * NULL (SHALE_EINVAL) or memory runs out. It must outlive every database
+ * opened (or repaired) with it. With a custom comparator, prefix iterators
+ * are refused and index keys are not shortened.
+ */
 SHALE_EXPORT shale_comparator *shale_comparator_create(void *state, void (*destructor)(void *),
     int (*compare)(void *state, const void *a, size_t alen, const void *b, size_t blen),
     const char *(*name)(void *state));
+/* Runs the destructor and frees. Only after every database using it is
+ * closed. NULL: no-op. */
 SHALE_EXPORT void shale_comparator_destroy(shale_comparator *);
-/* A sharded LRU block cache, shareable by several DBs; must outlive them. */
+/*
+ * shale_cache_create_lru: a block cache of about capacity_bytes of
+ * uncompressed blocks, in 16 LRU shards; a block larger than a shard's
+ * share (capacity / 16) is never kept. Thread-safe and shareable by several
+ * databases (shale_options_set_cache), which then compete for it. NULL
+ * when out of memory. The caller destroys it with shale_cache_destroy
+ * (NULL: no-op), only after every database using it is closed.
+ */
 SHALE_EXPORT shale_cache *shale_cache_create_lru(size_t capacity_bytes);
 SHALE_EXPORT void shale_cache_destroy(shale_cache *);
 
 /* ---- maintenance ---------------------------------------------------------- */
-/* Compacts every level's overlap with [begin, end] down to the bottom; NULL =
- * open end. Waits until done. */
+
+/*
+ * shale_compact_range: flushes the memtable, then compacts every level's
+ * overlap with the user keys [begin, end] down to the lowest level that
+ * holds any of it, dropping overwritten values and deletion markers no
+ * snapshot needs. begin NULL = from the first key, end NULL = to the last
+ * (blen/elen are then ignored); both NULL compacts everything. Waits until
+ * done; other reads and writes go on meanwhile.
+ *
+ * Returns SHALE_OK, or SHALE_EINVAL (db NULL or read-only), SHALE_ECLOSED,
+ * or the error of the flush or compaction that failed (EIO, ENOSPC,
+ * ECORRUPT on damage in an input, ...). A failure other than ENOSPC also
+ * becomes the database's background error (doc/api.md, "Codes").
+ * Threads: any. The compaction runs in the calling thread, waiting where a
+ * running compaction holds part of the range.
+ */
 SHALE_EXPORT int shale_compact_range(shale_db *db, const void *begin, size_t blen,
                                      const void *end, size_t elen);
-/* malloc'd (shale_free), NULL if the property is unknown. */
+/*
+ * shale_property: a property of the database as text ("shale.stats",
+ * "shale.num-files-at-level<N>", "shale.sstables",
+ * "shale.approximate-memory-usage", also under "leveldb."; doc/api.md,
+ * "Properties").
+ *
+ * Returns a malloc'd NUL-terminated string, the caller's, freed with
+ * shale_free; NULL if the property is unknown, or on failure (db or name
+ * NULL: SHALE_EINVAL; closing: SHALE_ECLOSED; out of memory), with
+ * shale_errmsg set in the failure cases. Any thread.
+ */
 SHALE_EXPORT char *shale_property(shale_db *db, const char *name);
-/* sizes[i] = approximate bytes on disk for keys in [starts[i], limits[i]). */
+/*
+ * shale_approximate_sizes: for i in 0..n-1, sizes[i] = approximate bytes of
+ * table files holding keys in [starts[i], limits[i]) (compressed, as on
+ * disk; memtables not counted; 0 when limit <= start). The arrays hold n
+ * entries each and are read (or written) during the call only.
+ *
+ * Returns SHALE_OK, SHALE_EINVAL (db NULL, n < 0, an array NULL with n > 0),
+ * SHALE_ENOMEM or SHALE_ECLOSED. Any thread.
+ */
 SHALE_EXPORT int shale_approximate_sizes(shale_db *db, int n,
     const void *const *starts, const size_t *start_lens,
     const void *const *limits, const size_t *limit_lens, uint64_t *sizes);
-/* Creates dir (which must not exist) holding an openable, synced copy of the DB
- * with every write completed before the call. Tables are hard-linked. */
+/*
+ * shale_checkpoint: creates dir (which must not exist; its parent must)
+ * holding an openable, synced copy of the database with every write that
+ * completed before the call (and possibly some that completed during it).
+ * Tables are hard-linked (copied across file systems), the live logs
+ * copied, and a fresh MANIFEST written. Returns only when the copy is
+ * complete and synced; on failure what was created is removed.
+ *
+ * Returns SHALE_OK, or SHALE_EINVAL (db NULL or read-only, dir empty, too
+ * long or existing), SHALE_ECLOSED, or the file system's error (EIO,
+ * ENOSPC). Any thread; writes go on meanwhile (obsolete files are kept
+ * until it is done).
+ */
 SHALE_EXPORT int shale_checkpoint(shale_db *db, const char *dir);
-/* Deletes the database's files (takes its LOCK first). */
+/*
+ * shale_destroy_db: deletes the database at path: its LOCK, CURRENT,
+ * MANIFESTs, logs, tables, temporary and info-log files (nothing else), then
+ * the directory if that left it empty. A path that does not exist is
+ * SHALE_OK. opt may be NULL.
+ *
+ * Returns SHALE_OK, or SHALE_EINVAL (path empty or too long), SHALE_EBUSY
+ * (open for writing, here or in another process; read-only handles are not
+ * seen, and must be closed first), or the file system's error.
+ */
 SHALE_EXPORT int shale_destroy_db(const char *path, const shale_options *opt);
-/* Rebuilds a damaged or half-lost database (no CURRENT, a damaged or missing
- * MANIFEST, damaged tables or WALs) from every record it can read; each key
- * keeps its newest readable version. Files with damage are moved to
- * <path>/lost/, never deleted; the info log says what was kept. Takes the
- * LOCK (SHALE_EBUSY while the DB is open); needs free space about the size
- * of the DB. doc/api.md, "Repair". */
+/*
+ * shale_repair_db: rebuilds a damaged or half-lost database (no CURRENT, a
+ * damaged or missing MANIFEST, damaged tables or logs) from every record it
+ * can read, into one that opens; each key keeps its newest readable
+ * version, though the whole may be a state that never existed at one
+ * instant. Files with damage are moved to <path>/lost/, never deleted; the
+ * info log says what was kept and set aside. On a healthy database it keeps
+ * every key and value. Needs free space about the size of the database. A
+ * repair cut short by a crash leaves the database as it was; run it again.
+ *
+ * opt  the comparator (its name must match the MANIFEST's), the info log
+ *      and the shape of the new tables; NULL for the defaults.
+ *
+ * Returns SHALE_OK, or SHALE_EBUSY (the database is open), SHALE_EINVAL
+ * (path empty, missing or holding no database file; absurd options;
+ * another comparator), SHALE_ENOTSUP (a table uses a codec not built in),
+ * or the error of the operation that failed. Details: doc/api.md, "Repair".
+ */
 SHALE_EXPORT int shale_repair_db(const char *path, const shale_options *opt);
 
 #ifdef __cplusplus

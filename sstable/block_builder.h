@@ -2,7 +2,7 @@
  * Builds one block (data, index or metaindex): entries with their keys
  * prefix-compressed against the previous key, a whole key every
  * restart_interval entries (a restart point), then the array of restart
- * offsets and its length (DESIGN.md, "Table (.ldb) format").
+ * offsets and its length (doc/format.md, "Blocks").
  *
  * Not thread-safe. The builder owns its buffers.
  */

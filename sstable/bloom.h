@@ -1,6 +1,6 @@
 /*
  * LevelDB's bloom filter ("leveldb.BuiltinBloomFilter2"), bit for bit
- * (DESIGN.md, "Table (.ldb) format"): n x bits_per_key bits (at least 64,
+ * (doc/format.md, "Bloom filter"): n x bits_per_key bits (at least 64,
  * whole bytes), then one byte k = floor(bits_per_key x 0.69) clamped to
  * 1..30; keys hashed with hash32(seed 0xbc9f1d34) and k probes by double
  * hashing (delta = hash rotated right by 17).

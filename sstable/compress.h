@@ -1,8 +1,8 @@
 /*
- * Block compression codecs (DESIGN.md, "Table (.ldb) format"). The API values
- * are SHALE_COMPRESSION_* (include/shale.h); on disk each block's trailer
- * holds a type byte, BLOCK_TYPE_*. lz4 and zlib payloads start with a
- * varint32 uncompressed length; snappy's raw format carries its own.
+ * Block compression codecs (doc/format.md, "Compression type bytes"). The
+ * API values are SHALE_COMPRESSION_* (include/shale.h); on disk each block's
+ * trailer holds a type byte, BLOCK_TYPE_*. lz4 and zlib payloads start with
+ * a varint32 uncompressed length; snappy's raw format carries its own.
  *
  * A codec that was not built in (config.h: HAVE_SNAPPY, HAVE_LZ4, HAVE_ZLIB)
  * is SHALE_ENOTSUP in both directions.

@@ -2,7 +2,7 @@
  * The filter block: one bloom filter per 2 KiB (1 << FILTER_BASE_LG) of
  * data-block file offsets — filter i covers the data blocks that start in
  * [i x 2 KiB, (i+1) x 2 KiB) — then fixed32 offset of each filter, fixed32
- * offset of that array, one byte base lg (DESIGN.md). Stored uncompressed.
+ * offset of that array, one byte base lg (doc/format.md, "Filter block"). Stored uncompressed.
  *
  * The builder keeps only each key's 32-bit bloom hash until its filter is
  * made. Not thread-safe; the reader is immutable and shareable.

@@ -1,6 +1,6 @@
 /*
  * Pieces of the table format shared by the builder and the reader
- * (DESIGN.md, "Table (.ldb) format"): block handles, the footer, the block
+ * (doc/format.md, "Tables"): block handles, the footer, the block
  * trailer, and reading one block from a file (checksum, then decompression).
  */
 #ifndef SHALE_SSTABLE_FORMAT_H

@@ -1,5 +1,5 @@
 /*
- * Writes a table (.ldb) in LevelDB's format (DESIGN.md, "Table format"):
+ * Writes a table (.ldb) in LevelDB's format (doc/format.md, "Tables"):
  * data blocks cut at block_size, a filter block, the metaindex, the index
  * block with short separators, and the footer.
  *

@@ -212,12 +212,12 @@ START_TEST(every_compression_type_works_or_is_not_supported)
 		memset(val, 'a' + type, sizeof(val) - 1);
 		val[sizeof(val) - 1] = '\0';
 		for (int i = 0; i < 500; i++) {
-			char k[16];
+			char k[32];
 			snprintf(k, sizeof(k), "t%d-%04d", type, i);
 			ck_assert_ok(shale_put(db, NULL, k, strlen(k), val, strlen(val)));
 		}
 		ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
-		char k[16];
+		char k[32];
 		snprintf(k, sizeof(k), "t%d-%04d", type, 123);
 		ck_assert_str_eq(get(db, k), val);
 		ck_assert_ok(shale_close(db));

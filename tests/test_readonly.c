@@ -1,4 +1,4 @@
-/* Read-only open (API.md, "Read-only open"), the info log's destinations,
+/* Read-only open (doc/api.md, "Read-only open"), the info log's destinations,
  * and what a failed open leaves behind. */
 #include <dirent.h>
 #include <errno.h>

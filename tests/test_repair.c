@@ -309,6 +309,48 @@ START_TEST(repair_keeps_every_key_of_a_healthy_db)
 }
 END_TEST
 
+struct report_lines {
+	int n;
+	int read_whole; /* a line saying a file was read whole */
+};
+
+static void count_report_line(void *state, const char *line)
+{
+	struct report_lines *r = state;
+	r->n++;
+	if (strstr(line, "read whole"))
+		r->read_whole = 1;
+}
+
+START_TEST(repair_reports_to_the_info_log_the_options_give)
+{
+	shale_options *o = small_options();
+	struct history h;
+	history_init(&h, 200);
+	build_db(o, &h, 21, 3);
+	char logp[4200];
+	db_file(logp, sizeof(logp), "LOG");
+	ck_assert_int_eq(unlink(logp), 0);
+	/* a callback gets the report, and no LOG file is written */
+	struct report_lines lines = { 0, 0 };
+	shale_options_set_info_log(o, count_report_line, &lines);
+	repair_ok(o);
+	ck_assert_int_gt(lines.n, 1);
+	ck_assert(lines.read_whole);
+	ck_assert(!exists(logp));
+	/* no info log at all: still no LOG */
+	shale_options_set_info_log(o, NULL, NULL);
+	repair_ok(o);
+	ck_assert(!exists(logp));
+	shale_options_set_info_log(o, count_report_line, &lines);
+	shale_db *db = open_db(o);
+	model_check_db(&h.m, db, NULL);
+	ck_assert_ok(shale_close(db));
+	history_free(&h);
+	shale_options_destroy(o);
+}
+END_TEST
+
 /* ---- CURRENT and the MANIFEST ---- */
 
 START_TEST(repair_without_current)
@@ -1144,6 +1186,7 @@ static Suite *repair_suite(void)
 	tcase_add_checked_fixture(tc, dbtest_setup, dbtest_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, repair_keeps_every_key_of_a_healthy_db);
+	tcase_add_test(tc, repair_reports_to_the_info_log_the_options_give);
 	tcase_add_test(tc, repair_without_current);
 	tcase_add_test(tc, repair_without_manifest);
 	tcase_add_test(tc, repair_with_damaged_manifest);

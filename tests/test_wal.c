@@ -428,6 +428,113 @@ START_TEST(zeroed_tail_is_silent_zeroed_middle_is_reported)
 }
 END_TEST
 
+/* Each report with the offset the reader gives for it. */
+struct located {
+	struct wal_reader *r;
+	int n;
+	uint64_t offset[8], bytes[8];
+	char reason[8][64];
+};
+
+static void on_located(void *arg, uint64_t bytes, const char *reason)
+{
+	struct located *l = arg;
+	if (l->n < 8) {
+		l->offset[l->n] = wal_reader_damage_offset(l->r);
+		l->bytes[l->n] = bytes;
+		snprintf(l->reason[l->n], sizeof(l->reason[0]), "%s", reason);
+	}
+	l->n++;
+}
+
+static void read_located(struct located *l)
+{
+	struct seq_file *f;
+	ck_assert_ok(env_open_seq(env_posix_default(), logpath, &f));
+	struct wal_reporter reporter = { on_located, l };
+	memset(l, 0, sizeof(*l));
+	ck_assert_ok(wal_reader_create(f, &reporter, 1, &l->r));
+	struct slice rec;
+	int rc;
+	while ((rc = wal_reader_read(l->r, &rec)) == 1)
+		;
+	ck_assert_int_eq(rc, 0);
+	wal_reader_destroy(l->r);
+	seq_file_close(f);
+}
+
+START_TEST(damage_reports_say_where_the_dropped_bytes_start)
+{
+	/* record 2 starts in block 0 and ends in block 1; record 3 is in block 1;
+	 * record 4 spans blocks 1..4 */
+	size_t lens[] = { 100, 200, WAL_BLOCK_SIZE, 300, 3 * WAL_BLOCK_SIZE, 10 };
+	struct logmodel m;
+	write_log(&m, lens, 6);
+	size_t n;
+	char *d = load(&n);
+	char *c = malloc(n);
+	struct located l;
+
+	/* a bad checksum in record 1: block 0 from record 1's header on is
+	 * dropped, then the rest of record 2 lacks its start (in block 1) */
+	memcpy(c, d, n);
+	c[m.recs[1].start + WAL_HEADER_SIZE + 5] ^= 1;
+	store(c, n);
+	read_located(&l);
+	ck_assert_int_eq(l.n, 2);
+	ck_assert_str_eq(l.reason[0], "checksum mismatch");
+	ck_assert_uint_eq(l.offset[0], m.recs[1].start);
+	ck_assert_uint_eq(l.bytes[0], WAL_BLOCK_SIZE - m.recs[1].start);
+	ck_assert_str_eq(l.reason[1], "missing start of fragmented record");
+	ck_assert_uint_eq(l.offset[1], WAL_BLOCK_SIZE);
+
+	/* a bad length in record 3 */
+	memcpy(c, d, n);
+	encode_fixed16(c + m.recs[3].start + 4, 60000);
+	store(c, n);
+	read_located(&l);
+	ck_assert_int_ge(l.n, 1);
+	ck_assert_str_eq(l.reason[0], "bad record length");
+	ck_assert_uint_eq(l.offset[0], m.recs[3].start);
+
+	/* record 4's LAST turned into a MIDDLE: the partial record is reported
+	 * from its FIRST when record 5 arrives */
+	memcpy(c, d, n);
+	retype(c, 4 * WAL_BLOCK_SIZE, WAL_MIDDLE);
+	store(c, n);
+	read_located(&l);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_str_eq(l.reason[0], "partial record without end");
+	ck_assert_uint_eq(l.offset[0], m.recs[4].start);
+
+	/* an unknown type on record 0 */
+	memcpy(c, d, n);
+	retype(c, m.recs[0].start, 9);
+	store(c, n);
+	read_located(&l);
+	ck_assert_int_ge(l.n, 1);
+	ck_assert_str_eq(l.reason[0], "unknown record type 9");
+	ck_assert_uint_eq(l.offset[0], m.recs[0].start);
+
+	/* zeros from the end of record 1 to block 2, then record 5's bytes */
+	size_t zn = 2 * WAL_BLOCK_SIZE + (m.recs[5].end - m.recs[5].start);
+	char *z = calloc(1, zn);
+	memcpy(z, d, m.recs[1].end);
+	memcpy(z + 2 * WAL_BLOCK_SIZE, d + m.recs[5].start, m.recs[5].end - m.recs[5].start);
+	store(z, zn);
+	read_located(&l);
+	/* (record 5 was written mid-block: its fragment is whole, so it reads) */
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_ptr_nonnull(strstr(l.reason[0], "zero"));
+	ck_assert_uint_eq(l.offset[0], m.recs[1].end);
+	ck_assert_uint_eq(l.bytes[0], 2 * WAL_BLOCK_SIZE - m.recs[1].end);
+	free(z);
+	free(c);
+	free(d);
+	free_model(&m);
+}
+END_TEST
+
 START_TEST(random_garbage_never_crashes)
 {
 	struct rng r;
@@ -566,6 +673,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, truncation_anywhere_is_a_silent_torn_tail);
 	tcase_add_test(tc, missing_first_middle_last_reported);
 	tcase_add_test(tc, zeroed_tail_is_silent_zeroed_middle_is_reported);
+	tcase_add_test(tc, damage_reports_say_where_the_dropped_bytes_start);
 	tcase_add_test(tc, random_garbage_never_crashes);
 	tcase_add_test(tc, single_byte_mutations_lose_only_the_damaged_block);
 	tcase_add_test(tc, reader_reports_io_errors);

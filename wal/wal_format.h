@@ -1,9 +1,9 @@
 /*
- * The log record format shared by the WAL and the MANIFEST (DESIGN.md):
- * 32 KiB blocks; each fragment has a 7-byte header — masked CRC-32C of the
- * type byte and payload (fixed32), payload length (fixed16), type (1 byte) —
- * and never crosses a block boundary. Fewer than 7 bytes left in a block are
- * zero-filled.
+ * The log record format shared by the WAL and the MANIFEST (doc/format.md,
+ * "Log files"): 32 KiB blocks; each fragment has a 7-byte header — masked
+ * CRC-32C of the type byte and payload (fixed32), payload length (fixed16),
+ * type (1 byte) — and never crosses a block boundary. Fewer than 7 bytes
+ * left in a block are zero-filled.
  */
 #ifndef SHALE_WAL_FORMAT_H
 #define SHALE_WAL_FORMAT_H

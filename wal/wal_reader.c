@@ -27,6 +27,8 @@ struct wal_reader {
 	uint64_t end_of_buffer;      /* file offset just past the block read */
 	uint64_t last_record_offset;
 	uint64_t pending_zeroed;     /* zero-filled bytes awaiting a verdict */
+	uint64_t pending_zeroed_offset; /* where they start */
+	uint64_t damage_offset;      /* start of the region being reported */
 	uint64_t torn_tail;          /* bytes of a record cut short by the end of the file */
 	struct buf scratch;          /* a fragmented record being assembled */
 };
@@ -69,6 +71,11 @@ uint64_t wal_reader_torn_tail(const struct wal_reader *r)
 	return r->torn_tail;
 }
 
+uint64_t wal_reader_damage_offset(const struct wal_reader *r)
+{
+	return r->damage_offset;
+}
+
 void wal_first_damage_report(void *arg, uint64_t bytes, const char *reason)
 {
 	struct wal_first_damage *d = arg;
@@ -77,10 +84,18 @@ void wal_first_damage_report(void *arg, uint64_t bytes, const char *reason)
 	d->damaged = 1;
 }
 
-static void report(struct wal_reader *r, uint64_t bytes, const char *reason)
+/* offset: where the dropped bytes start in the file. */
+static void report(struct wal_reader *r, uint64_t offset, uint64_t bytes, const char *reason)
 {
+	r->damage_offset = offset;
 	if (r->reporter.corruption && bytes > 0)
 		r->reporter.corruption(r->reporter.arg, bytes, reason);
+}
+
+/* File offset of the first unread byte of the block in hand. */
+static uint64_t buffer_offset(const struct wal_reader *r)
+{
+	return r->end_of_buffer - r->buffer.size;
 }
 
 /* Returns a record type, FRAG_EOF/FRAG_BAD/FRAG_ZEROED, or <0 on a read error. */
@@ -114,9 +129,10 @@ static int read_fragment(struct wal_reader *r, struct slice *frag)
 		unsigned type = (unsigned char)h[6];
 		if (WAL_HEADER_SIZE + (size_t)len > r->buffer.size) {
 			size_t drop = r->buffer.size;
+			uint64_t at = buffer_offset(r);
 			r->buffer.size = 0;
 			if (!r->eof) {
-				report(r, drop, "bad record length");
+				report(r, at, drop, "bad record length");
 				return FRAG_BAD;
 			}
 			/* The payload runs past the end of the file: a torn write. */
@@ -126,6 +142,8 @@ static int read_fragment(struct wal_reader *r, struct slice *frag)
 		if (type == WAL_ZERO && len == 0) {
 			/* Preallocated or never-written space: skip the block; whether it
 			 * is damage depends on whether records follow. */
+			if (r->pending_zeroed == 0)
+				r->pending_zeroed_offset = buffer_offset(r);
 			r->pending_zeroed += r->buffer.size;
 			r->buffer.size = 0;
 			return FRAG_ZEROED;
@@ -137,8 +155,9 @@ static int read_fragment(struct wal_reader *r, struct slice *frag)
 				/* The length may be what is damaged, so nothing else in this
 				 * block can be trusted. */
 				size_t drop = r->buffer.size;
+				uint64_t at = buffer_offset(r);
 				r->buffer.size = 0;
-				report(r, drop, "checksum mismatch");
+				report(r, at, drop, "checksum mismatch");
 				return FRAG_BAD;
 			}
 		}
@@ -146,7 +165,8 @@ static int read_fragment(struct wal_reader *r, struct slice *frag)
 		r->buffer.size -= WAL_HEADER_SIZE + len;
 		*frag = slice_make(h + WAL_HEADER_SIZE, len);
 		if (r->pending_zeroed) {
-			report(r, r->pending_zeroed, "zero-filled region followed by more records");
+			report(r, r->pending_zeroed_offset, r->pending_zeroed,
+			       "zero-filled region followed by more records");
 			r->pending_zeroed = 0;
 		}
 		return (int)type;
@@ -170,14 +190,14 @@ int wal_reader_read(struct wal_reader *r, struct slice *record)
 		switch (type) {
 		case WAL_FULL:
 			if (in_fragmented)
-				report(r, r->scratch.len, "partial record without end");
+				report(r, record_offset, r->scratch.len, "partial record without end");
 			buf_clear(&r->scratch);
 			r->last_record_offset = frag_offset;
 			*record = frag;
 			return 1;
 		case WAL_FIRST:
 			if (in_fragmented)
-				report(r, r->scratch.len, "partial record without end");
+				report(r, record_offset, r->scratch.len, "partial record without end");
 			record_offset = frag_offset;
 			if (buf_set(&r->scratch, frag.data, frag.size))
 				return SHALE_ENOMEM;
@@ -185,14 +205,14 @@ int wal_reader_read(struct wal_reader *r, struct slice *record)
 			break;
 		case WAL_MIDDLE:
 			if (!in_fragmented) {
-				report(r, frag.size, "missing start of fragmented record");
+				report(r, frag_offset, frag.size, "missing start of fragmented record");
 			} else if (buf_append(&r->scratch, frag.data, frag.size)) {
 				return SHALE_ENOMEM;
 			}
 			break;
 		case WAL_LAST:
 			if (!in_fragmented) {
-				report(r, frag.size, "missing start of fragmented record");
+				report(r, frag_offset, frag.size, "missing start of fragmented record");
 				break;
 			}
 			if (buf_append(&r->scratch, frag.data, frag.size))
@@ -211,13 +231,14 @@ int wal_reader_read(struct wal_reader *r, struct slice *record)
 			if (in_fragmented) {
 				/* Judged with the zeroed bytes: damage only if data follows. */
 				r->pending_zeroed += r->scratch.len;
+				r->pending_zeroed_offset = record_offset;
 				buf_clear(&r->scratch);
 				in_fragmented = 0;
 			}
 			break;
 		case FRAG_BAD:
 			if (in_fragmented) {
-				report(r, r->scratch.len, "error in middle of record");
+				report(r, record_offset, r->scratch.len, "error in middle of record");
 				buf_clear(&r->scratch);
 				in_fragmented = 0;
 			}
@@ -225,7 +246,8 @@ int wal_reader_read(struct wal_reader *r, struct slice *record)
 		default:
 			snprintf(reason, sizeof(reason), "unknown record type %d", type);
 			/* (the header counts: an empty fragment of a bad type is damage too) */
-			report(r, WAL_HEADER_SIZE + frag.size + (in_fragmented ? r->scratch.len : 0), reason);
+			report(r, in_fragmented ? record_offset : frag_offset,
+			       WAL_HEADER_SIZE + frag.size + (in_fragmented ? r->scratch.len : 0), reason);
 			buf_clear(&r->scratch);
 			in_fragmented = 0;
 			break;

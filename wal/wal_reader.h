@@ -51,5 +51,10 @@ uint64_t wal_reader_last_record_offset(const struct wal_reader *r);
  * the caller knows whether the end of this file is the end of the log (for
  * an older WAL followed by a later one with records it is damage). */
 uint64_t wal_reader_torn_tail(const struct wal_reader *r);
+/* During a reporter call: the file offset where the reported bytes start
+ * (the fragment header of the first byte dropped, or the start of the
+ * zero-filled region), for tools that print where each damage lies. A
+ * reporter reaches the reader through its arg. */
+uint64_t wal_reader_damage_offset(const struct wal_reader *r);
 
 #endif

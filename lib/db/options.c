@@ -269,7 +269,7 @@ static int user_compare(const struct comparator *c, struct slice a, struct slice
 {
 	const shale_comparator *uc = (const shale_comparator *)c;
 	/* An empty key may be a NULL slice inside shale; a user comparator is
-	 * promised a valid pointer always (API.md). */
+	 * promised a valid pointer always (include/shale.h). */
 	static const char empty[1] = "";
 	return uc->compare(uc->state, a.data ? a.data : empty, a.size, b.data ? b.data : empty, b.size);
 }

@@ -1,6 +1,6 @@
 /*
  * shale_repair_db: rebuilds a database from whatever of its files can be
- * read (API.md, "Damage and recovery"). Under the DB's LOCK:
+ * read (doc/api.md, "Damage and recovery"). Under the DB's LOCK:
  *
  *  1. List the directory and lost/: every file number seen is used up.
  *  2. Read every MANIFEST, salvaging, for the comparator name (another one
@@ -411,9 +411,16 @@ SHALE_EXPORT int shale_repair_db(const char *path, const shale_options *opt)
 	r.topt.table_filter = 1;
 	r.topt.block_cache = NULL;
 	r.next_number = 1;
-	/* The info log is a diagnostic: without one the repair still runs. */
-	if (logger_open(env, path, &r.log) != 0)
+	/* The info log the options ask for (the LOG file by default). It is a
+	 * diagnostic: without one the repair still runs. */
+	if (o.info_log_mode == INFO_LOG_CALLBACK) {
+		if (logger_create(&r.log) == 0)
+			logger_attach_callback(r.log, o.info_log_fn, o.info_log_state);
+		else
+			r.log = NULL;
+	} else if (o.info_log_mode != INFO_LOG_NONE && logger_open(env, path, &r.log) != 0) {
 		r.log = NULL;
+	}
 	logger_printf(r.log, "repair of %s (shale %s)", path, shale_version());
 	rc = run(&r);
 	char msg[ERR_MSG_MAX];

@@ -232,7 +232,7 @@ struct user_handler {
 };
 
 /* The pointers handed to the user are never NULL, even for empty keys and
- * values (API.md). */
+ * values (include/shale.h). */
 static const char *never_null(struct slice s)
 {
 	return s.data ? s.data : "";

@@ -1,8 +1,8 @@
 /*
  * Write batches: the public shale_batch and the byte format shared with the
- * WAL (doc/format.md): fixed64 first sequence, fixed32 count, then per operation
- * a type byte (1 value, 0 deletion), the length-prefixed key and, for values,
- * the length-prefixed value.
+ * WAL (doc/format.md, "Write batch"): fixed64 first sequence, fixed32 count,
+ * then per operation a type byte (1 value, 0 deletion), the length-prefixed
+ * key and, for values, the length-prefixed value.
  */
 #ifndef SHALE_DB_WRITE_BATCH_H
 #define SHALE_DB_WRITE_BATCH_H

@@ -1,7 +1,7 @@
 /*
  * CRC-32C (Castagnoli). crc32c_extend() picks the SSE4.2 instruction at run
  * time when the CPU has it, else a slicing-by-8 table; both give identical
- * results. Stored CRCs are masked (DESIGN.md) so that a CRC of data holding
+ * results. Stored CRCs are masked (doc/format.md, "Checksums") so that a CRC of data holding
  * CRCs is not trivially predictable.
  */
 #ifndef SHALE_UTIL_CRC32C_H

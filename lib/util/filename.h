@@ -1,5 +1,5 @@
 /*
- * Names of the files in a database directory (DESIGN.md, "File names").
+ * Names of the files in a database directory (doc/format.md, "File names").
  * Callers check that the database path is shorter than DBPATH_MAX (shale_open
  * does), so every name fits in FNAME_MAX bytes.
  */
