@@ -319,7 +319,7 @@ SHALE_EXPORT void shale_options_set_l0_stop_trigger(shale_options *, int files);
 /* Level 1's size budget; level N's is this times multiplier^(N-1). */
 SHALE_EXPORT void shale_options_set_max_bytes_for_level_base(shale_options *, uint64_t bytes); /* default 10 MiB */
 SHALE_EXPORT void shale_options_set_level_multiplier(shale_options *, int m);        /* default 10 */
-/* Read table files through memory mappings (default: off, doc/api.md). Off:
+/* Read table files through memory mappings (default: on, doc/api.md). Off:
  * every block read is a pread and every I/O error an error code. On: a disk
  * failing under a mapped page raises SIGBUS, as in LevelDB and LMDB. */
 SHALE_EXPORT void shale_options_set_mmap_reads(shale_options *, int on);

@@ -190,7 +190,8 @@ START_TEST(a_table_the_builder_wrote_reads_without_problems)
 {
 	struct ikey_comparator ic;
 	ikey_comparator_init(&ic, comparator_bytewise());
-	struct table_options opt = { &ic.base, 1, 1024, 16, SHALE_COMPRESSION_NONE, 10, NULL };
+	struct table_options opt = { .cmp = &ic.base, .internal_keys = 1, .block_size = 1024,
+		.restart_interval = 16, .compression = SHALE_COMPRESSION_NONE, .bloom_bits_per_key = 10 };
 	struct wfile *f;
 	ck_assert_ok(env_open_write(env_posix_default(), path, &f));
 	struct table_builder *b;
