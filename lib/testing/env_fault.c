@@ -29,6 +29,9 @@
 struct finode {
 	uint64_t written; /* bytes appended through the wrapper (file length) */
 	uint64_t synced;  /* length at the last sync */
+	/* [lost_lo, lost_hi): unsynced bytes when a sync failed; never durable */
+	uint64_t lost_lo, lost_hi;
+	int lost;
 	struct finode *next_all;
 };
 
@@ -353,8 +356,21 @@ static int fw_sync(struct wfile *f)
 	int k = check_op(w->fe, FAULT_SYNC, w->path, NULL);
 	if (k < 0 || is_ghost(w))
 		return 0;
-	if (k > 0)
+	if (k > 0) {
+		/* The kernel may have dropped the dirty pages (and marked them
+		 * clean): what was not yet durable never will be. */
+		pthread_mutex_lock(&w->fe->mu);
+		struct finode *i = w->ino;
+		if (i->written > i->synced) {
+			if (!i->lost || i->synced < i->lost_lo)
+				i->lost_lo = i->synced;
+			if (!i->lost || i->written > i->lost_hi)
+				i->lost_hi = i->written;
+			i->lost = 1;
+		}
+		pthread_mutex_unlock(&w->fe->mu);
 		return fault_error(k, "fdatasync", w->path);
+	}
 	int rc = wfile_sync(w->inner);
 	if (rc == 0) {
 		pthread_mutex_lock(&w->fe->mu);
@@ -960,6 +976,19 @@ static int unplace(struct fault_env *fe, const char *path)
 	return env_exists(fe->inner, path) ? env_remove(fe->inner, path) : 0;
 }
 
+/* Overwrites bytes [lo, hi) of path with zeros (same inode). */
+static int zero_range(struct fault_env *fe, const char *path, uint64_t lo, uint64_t hi)
+{
+	struct buf b = BUF_INIT;
+	int rc = env_read_file(fe->inner, path, &b);
+	if (rc == 0 && hi <= b.len) {
+		memset(b.data + lo, 0, (size_t)(hi - lo));
+		rc = env_write_file(fe->inner, path, b.data, b.len, 0);
+	}
+	buf_free(&b);
+	return rc;
+}
+
 int fault_env_crash(struct env *e)
 {
 	struct fault_env *fe = FE(e);
@@ -1073,6 +1102,24 @@ int fault_env_crash(struct env *e)
 				if (r && rc == 0)
 					rc = r;
 			}
+		}
+	}
+	/* 5. Data a failed sync lost is zeros on the disk, whatever a later
+	 * sync did. */
+	for (int b = 0; b < NAME_BUCKETS; b++) {
+		for (struct fname *n = fe->names[b]; n; n = n->next) {
+			if (n->ino == NULL || !n->ino->lost)
+				continue;
+			uint64_t size = 0;
+			if (env_exists(fe->inner, n->path) && env_file_size(fe->inner, n->path, &size) == 0) {
+				uint64_t hi = n->ino->lost_hi < size ? n->ino->lost_hi : size;
+				if (n->ino->lost_lo < hi) {
+					int r = zero_range(fe, n->path, n->ino->lost_lo, hi);
+					if (r && rc == 0)
+						rc = r;
+				}
+			}
+			n->ino->lost = 0;
 		}
 	}
 	/* what the disk holds now is durable as it is */
