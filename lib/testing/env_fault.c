@@ -22,7 +22,7 @@
 #include "lib/util/error.h"
 #include "lib/util/hash.h"
 
-#define NAME_BUCKETS 512
+#define NAME_BUCKETS 4096
 #define TRASH_PREFIX ".fault-trash-"
 #define OPLINK_PREFIX ".fault-op-"
 
@@ -109,6 +109,24 @@ static struct fname *name_get(struct fault_env *fe, const char *path)
 	return n;
 }
 
+/* Removes a hidden name (trash, op link) for good: its file and its node,
+ * so that names do not pile up over a long run. REQUIRES: mu held. */
+static void hidden_remove(struct fault_env *fe, const char *path)
+{
+	if (env_exists(fe->inner, path))
+		env_remove(fe->inner, path);
+	uint32_t h = hash32(path, strlen(path), 0) % NAME_BUCKETS;
+	for (struct fname **pp = &fe->names[h]; *pp; pp = &(*pp)->next) {
+		if (strcmp((*pp)->path, path) == 0) {
+			struct fname *n = *pp;
+			*pp = n->next;
+			free(n->path);
+			free(n);
+			return;
+		}
+	}
+}
+
 static struct finode *inode_new(struct fault_env *fe)
 {
 	struct finode *i = calloc(1, sizeof(*i));
@@ -169,7 +187,7 @@ static int push_undo(struct fault_env *fe, enum undo_type t, const char *dirpath
 static void free_undo(struct fault_env *fe, struct undo *u)
 {
 	if (u->link)
-		env_remove(fe->inner, u->link);
+		hidden_remove(fe, u->link);
 	free(u->dir);
 	free(u->a);
 	free(u->b);
@@ -727,9 +745,9 @@ static int fe_sync_dir(struct env *e, const char *dir)
 		struct undo *u = &fe->undo[i];
 		if (strcmp(u->dir, canon) == 0) {
 			if (u->type == UNDO_REMOVE)
-				env_remove(fe->inner, u->b);
+				hidden_remove(fe, u->b);
 			if (u->c)
-				env_remove(fe->inner, u->c);
+				hidden_remove(fe, u->c);
 			free_undo(fe, u);
 		} else {
 			fe->undo[j++] = *u;
@@ -1077,10 +1095,10 @@ int fault_env_crash(struct env *e)
 			remove_tree(fe->inner, fe->undo[i].a);
 	for (size_t i = 0; i < fe->nundo; i++) {
 		struct undo *u = &fe->undo[i];
-		if (u->type == UNDO_REMOVE && env_exists(fe->inner, u->b))
-			env_remove(fe->inner, u->b);
-		if (u->c && env_exists(fe->inner, u->c))
-			env_remove(fe->inner, u->c);
+		if (u->type == UNDO_REMOVE)
+			hidden_remove(fe, u->b);
+		if (u->c)
+			hidden_remove(fe, u->c);
 	}
 	free(persisted);
 	clear_state(fe);
