@@ -33,6 +33,7 @@
 struct compaction_state {
 	struct compaction_registry reg;
 	uint64_t trivial_moves;
+	int max_running;          /* the most compactions that ran at once */
 	/* after compactions failed for lack of space (mu) */
 	uint64_t nospc_failures;  /* in all */
 	uint64_t backoff_micros;  /* the last wait; 0 once a compaction succeeds */
@@ -82,6 +83,8 @@ static int run_compaction(struct shale_db *db, struct compaction *c) SHALE_REQUI
 	int rc;
 
 	compaction_register(&cs->reg, c);
+	if (cs->reg.count > cs->max_running)
+		cs->max_running = cs->reg.count;
 	if (compaction_is_trivial_move(c)) {
 		struct file_meta *f = c->inputs[0][0];
 		rc = edit_delete_file(&c->edit, c->level, f->number);
@@ -225,9 +228,9 @@ int db_compact_describe(struct shale_db *db, struct buf *b)
 	char line[192];
 	struct compaction_state *cs = db->compactions;
 	int n = snprintf(line, sizeof(line),
-	                 "Compactions running: %d; trivial moves: %llu; failed for lack of space: %llu "
-	                 "(back-off %.3f s)\n",
-	                 cs->reg.count, (unsigned long long)cs->trivial_moves,
+	                 "Compactions running: %d (at most %d at once); trivial moves: %llu; "
+	                 "failed for lack of space: %llu (back-off %.3f s)\n",
+	                 cs->reg.count, cs->max_running, (unsigned long long)cs->trivial_moves,
 	                 (unsigned long long)cs->nospc_failures, (double)cs->backoff_micros / 1e6);
 	return buf_append(b, line, (size_t)n);
 }
