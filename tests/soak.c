@@ -54,6 +54,14 @@
 
 /* ---- parameters ---- */
 
+#if defined(__SANITIZE_THREAD__)
+#define SOAK_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SOAK_TSAN 1
+#endif
+#endif
+
 static struct {
 	int long_mode;
 	double power_seconds; /* per model; 0: run power_cuts */
@@ -700,6 +708,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	P.long_mode = argc > 1;
+#ifdef SOAK_TSAN
+	/* ThreadSanitizer runs it ten times slower: a shorter short run */
+	if (!P.long_mode) {
+		P.power_cuts = 15;
+		P.kill_rounds = 5;
+	}
+#endif
 	if (P.long_mode && !seeded)
 		P.seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull;
 
