@@ -358,6 +358,91 @@ START_TEST(table_sync_eio_in_a_compaction_installs_nothing_and_is_sticky)
 }
 END_TEST
 
+/* A table's sync fails for lack of space: the flush's retry writes the
+ * table again under a new number (the failed file is gone, never synced
+ * again), and a power cut then loses nothing. */
+START_TEST(table_sync_enospc_in_a_flush_is_retried_in_a_new_file)
+{
+	struct env *e = fault_env();
+	shale_options *o = options(e, 1 << 20);
+	shale_db *db = NULL;
+	ck_assert_ok(shale_open(dbtest_path, o, &db));
+	struct model m;
+	model_init(&m);
+	fill(db, &m, 0, 300, 1, 0);
+	add_rule(e, FAULT_SYNC, ".ldb", 0, 1, FAULT_ENOSPC);
+	hooks_hold(&hk, HOOK_FLUSH_BEGIN, 2); /* the attempt and its retry */
+	ck_assert_ok(db_write(db, 0, NULL, 0)); /* switch */
+	hooks_wait_held(&hk, HOOK_FLUSH_BEGIN, 1);
+	mutex_lock(&db->vs.mu);
+	uint64_t first = db->imm_table_number;
+	mutex_unlock(&db->vs.mu);
+	hooks_release(&hk, HOOK_FLUSH_BEGIN, 1);
+	hooks_wait_held(&hk, HOOK_FLUSH_BEGIN, 2); /* failed; the retry is held */
+	ck_assert_int_eq(put_one(db, 0, "during", "x"), SHALE_ENOSPC);
+	char failed[FNAME_MAX];
+	fname_table(failed, dbtest_path, first);
+	ck_assert_int_eq(env_exists(env_posix_default(), failed), 0);
+	hooks_release(&hk, HOOK_FLUSH_BEGIN, 2);
+	int rc;
+	while ((rc = put_one(db, 1, "after", "x")) == SHALE_ENOSPC)
+		usleep(1000); /* the retry finishes in the background */
+	ck_assert_ok(rc);
+	model_put(&m, "after", 5, "x", 1);
+	mutex_lock(&db->vs.mu);
+	ck_assert_int_eq(db->vs.current->nfiles[0], 1);
+	uint64_t installed = db->vs.current->files[0][0]->number;
+	mutex_unlock(&db->vs.mu);
+	ck_assert_uint_ne(installed, first);
+	ck_assert_uint_eq(fault_env_count(e, FAULT_SYNC, failed + strlen(dbtest_path)), 1);
+	ck_assert_ok(shale_close(db));
+	reopen_and_check(e, o, &m, 1);
+	model_free(&m);
+	shale_options_destroy(o);
+	env_destroy(e);
+}
+END_TEST
+
+/* An output's sync fails for lack of space: the compaction backs off and is
+ * retried with new outputs, no write fails meanwhile, and a power cut then
+ * loses nothing. */
+START_TEST(table_sync_enospc_in_a_compaction_is_retried_and_fails_no_write)
+{
+	struct env *e = fault_env();
+	shale_options *o = options(e, 1 << 20);
+	shale_options_set_l0_compaction_trigger(o, 2);
+	shale_options_set_background_threads(o, 1);
+	shale_db *db = NULL;
+	ck_assert_ok(shale_open(dbtest_path, o, &db));
+	struct model m;
+	model_init(&m);
+	hooks_hold(&hk, HOOK_COMPACTION_BEGIN, 1);
+	fill(db, &m, 0, 400, 1, 0);
+	ck_assert_ok(db_flush_memtable(db));
+	fill(db, &m, 200, 600, 2, 0);
+	ck_assert_ok(db_flush_memtable(db));
+	hooks_wait_held(&hk, HOOK_COMPACTION_BEGIN, 1);
+	int done = hooks_reached(&hk, HOOK_COMPACTION_DONE);
+	add_rule(e, FAULT_SYNC, ".ldb", 0, 1, FAULT_ENOSPC);
+	hooks_release(&hk, HOOK_COMPACTION_BEGIN, 1);
+	hooks_wait_reached(&hk, HOOK_BG_RETRY, 1);
+	fill(db, &m, 600, 650, 1, 1); /* writes go on */
+	hooks_wait_reached(&hk, HOOK_COMPACTION_DONE, done + 1);
+	ck_assert_int_eq(files_at(db, 0), 0);
+	ck_assert_int_gt(files_at(db, 1), 0);
+	mutex_lock(&db->vs.mu);
+	int bg = db->bg_error;
+	mutex_unlock(&db->vs.mu);
+	ck_assert_int_eq(bg, 0);
+	model_check_db(&m, db, NULL);
+	ck_assert_ok(shale_close(db));
+	reopen_and_check(e, o, &m, 1);
+	model_free(&m);
+	shale_options_destroy(o);
+	env_destroy(e);
+}
+END_TEST
+
 START_TEST(manifest_sync_eio_is_sticky_and_loses_nothing)
 {
 	struct env *e = fault_env();
@@ -707,6 +792,8 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, table_sync_eio_in_a_flush_installs_nothing_and_is_sticky);
 	tcase_add_test(tc, table_sync_eio_in_a_compaction_installs_nothing_and_is_sticky);
+	tcase_add_test(tc, table_sync_enospc_in_a_flush_is_retried_in_a_new_file);
+	tcase_add_test(tc, table_sync_enospc_in_a_compaction_is_retried_and_fails_no_write);
 	tcase_add_test(tc, manifest_sync_eio_is_sticky_and_loses_nothing);
 	tcase_add_test(tc, manifest_sync_enospc_is_retried_in_a_new_manifest);
 	tcase_add_loop_test(tc, wal_sync_eio_is_sticky_and_the_wal_is_never_synced_again, 0, 2);
