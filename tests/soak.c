@@ -15,8 +15,8 @@
  *         the middle of the next open's recovery instead.
  *  kill   A child process writes from several threads and is killed with
  *         SIGKILL at a random moment (one round in ten early enough to hit
- *         its open); it reports each write it issued, and each acknowledged
- *         (with sync or not), through shared memory.
+ *         its open); it reports each write it issued, and each it had
+ *         acknowledged, through shared memory.
  *
  * After each cut the database is reopened (paranoid_checks on and off in
  * turn) and checked (tests/soak_workload.h): the open succeeds (so no table
@@ -451,7 +451,6 @@ struct kill_shared {
 	uint64_t start[SOAK_MAX_THREADS];
 	atomic_uint_fast64_t issued[SOAK_MAX_THREADS];
 	atomic_uint_fast64_t acked[SOAK_MAX_THREADS];
-	atomic_uint_fast64_t synced[SOAK_MAX_THREADS];
 };
 
 struct kill_writer {
@@ -484,8 +483,6 @@ static void *kill_writer_main(void *arg)
 			child_fail("write", w->t, j, rc);
 		soak_apply(w->live, j, &op);
 		atomic_store(&w->sh->acked[w->t], j + 1);
-		if (op.sync)
-			atomic_store(&w->sh->synced[w->t], j + 1);
 		if (j % 8 == 0) {
 			/* read one of its own keys back while the others write */
 			uint32_t key = (uint32_t)(soak_mix(w->seed ^ j) % SOAK_KEYS);
@@ -495,10 +492,10 @@ static void *kill_writer_main(void *arg)
 			size_t vl = 0;
 			rc = shale_get(w->db, NULL, k, SOAK_KEY_LEN, &v, &vl);
 			uint64_t id = 0;
-			if (rc == 0 && vl >= 18) {
-				char hdr[19];
-				memcpy(hdr, v, 18);
-				hdr[18] = '\0';
+			if (rc == 0 && vl >= SOAK_VALUE_HEADER) {
+				char hdr[SOAK_VALUE_HEADER + 1];
+				memcpy(hdr, v, SOAK_VALUE_HEADER);
+				hdr[SOAK_VALUE_HEADER] = '\0';
 				int t = -1, sub = -1;
 				unsigned long long jj = 0;
 				if (sscanf(hdr, "%2d:%12llu:%1d:", &t, &jj, &sub) == 3 && t == w->t)
@@ -582,7 +579,6 @@ START_TEST(sigkill_of_a_threaded_writer_keeps_every_acknowledged_write)
 			sh->start[t] = ws[t].base;
 			atomic_store(&sh->issued[t], ws[t].base);
 			atomic_store(&sh->acked[t], ws[t].base);
-			atomic_store(&sh->synced[t], ws[t].base);
 		}
 		uint64_t r = soak_mix(seed ^ (round * 0x100000001b3ull));
 		fflush(NULL);

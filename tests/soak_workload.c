@@ -8,8 +8,7 @@
 #include "lib/util/filename.h"
 #include "tests/testutil.h"
 
-/* "TT:JJJJJJJJJJJJ:S:" */
-#define VALUE_HEADER 18
+#define VALUE_HEADER SOAK_VALUE_HEADER
 #define VALUE_MAX (VALUE_HEADER + 7000)
 
 void soak_op(uint64_t seed, int t, uint64_t j, struct soak_op *op)

@@ -23,6 +23,7 @@
 #define SOAK_MAX_SUB 8
 #define SOAK_KEYS 4000
 #define SOAK_KEY_LEN 12
+#define SOAK_VALUE_HEADER 18 /* "TT:JJJJJJJJJJJJ:S:": writer, write, sub-operation */
 
 struct soak_op {
 	int batch; /* written with shale_write (else a single put or delete) */
