@@ -12,7 +12,11 @@
  *         not yet synced a random prefix per directory survives
  *         (FAULT_DIR_PREFIX) or any subset (FAULT_DIR_SUBSET); unsynced file
  *         data is lost or torn at a random length. One cut in ten falls in
- *         the middle of the next open's recovery instead.
+ *         the middle of the next open's recovery instead. One round in four
+ *         the disk also fails before the cut (EIO, ENOSPC or a short write
+ *         on a random kind of operation and file): only those rounds may
+ *         see a write fail, with that code; a write that failed with ENOSPC
+ *         is retried, after any other failure the power goes at once.
  *  kill   A child process writes from several threads and is killed with
  *         SIGKILL at a random moment (one round in ten early enough to hit
  *         its open); it reports each write it issued, and each it had
@@ -132,6 +136,7 @@ struct power_figures {
 	uint64_t cuts, cuts_in_open, cuts_compacting;
 	uint64_t writes, acked, acked_sync;
 	uint64_t flushes, compactions, mid_manifests;
+	uint64_t faulty_rounds, write_errors, write_retries, cuts_after_failure;
 	int max_at_once;
 	uint64_t at[FAULT_OP_COUNT][6]; /* cut points: operation x file kind */
 	struct soak_figures check;
@@ -226,7 +231,7 @@ static void arm_random(struct plug *p, struct env *e, uint64_t r)
  * acknowledged write is visible). A read that raced with the cut proves
  * nothing and is skipped. */
 static void live_reads(shale_db *db, struct env *e, uint64_t seed, const uint64_t *live, uint64_t issued,
-                       uint64_t r, int scan, const char *what)
+                       uint64_t r, int scan, int faulty, const char *what)
 {
 	char k[SOAK_KEY_LEN];
 	uint32_t key = (uint32_t)(r % SOAK_KEYS);
@@ -234,7 +239,8 @@ static void live_reads(shale_db *db, struct env *e, uint64_t seed, const uint64_
 	void *v = NULL;
 	size_t vl = 0;
 	int rc = shale_get(db, NULL, k, SOAK_KEY_LEN, &v, &vl);
-	if (fault_env_frozen(e)) {
+	if (fault_env_frozen(e) || (faulty && rc != 0 && rc != SHALE_NOTFOUND)) {
+		/* raced with the cut, or met the injected fault: an error is allowed, a wrong answer never */
 		shale_free(v);
 		return;
 	}
@@ -292,8 +298,31 @@ static void live_reads(shale_db *db, struct env *e, uint64_t seed, const uint64_
 		}
 		want++;
 	}
+	int failed = shale_iter_status(it) != 0;
 	shale_iter_destroy(it);
-	tu_assert(ok || fault_env_frozen(e), "%s: live scan from %.12s: %s", what, k, why);
+	tu_assert(ok || fault_env_frozen(e) || (faulty && failed), "%s: live scan from %.12s: %s", what, k, why);
+}
+
+/* One round in four the disk also fails before the power goes: a fault
+ * (EIO, ENOSPC or a short write) on a random kind of operation and file,
+ * after a random number of them went through. */
+static const unsigned fault_ops[] = { FAULT_APPEND, FAULT_FLUSH, FAULT_SYNC, FAULT_SYNC_DIR, FAULT_RENAME,
+                                      FAULT_OPEN_WRITE, FAULT_READ, FAULT_OPEN_READ, FAULT_REMOVE };
+static const char *const fault_paths[] = { ".log", ".ldb", "MANIFEST", ".dbtmp", NULL };
+
+static void add_random_fault(struct env *e, uint64_t r, char *desc, size_t cap)
+{
+	struct fault_rule fr;
+	memset(&fr, 0, sizeof(fr));
+	fr.ops = fault_ops[r % 9];
+	fr.path_contains = fr.ops == FAULT_SYNC_DIR ? NULL : fault_paths[(r >> 8) % 5];
+	fr.skip = (int)((r >> 16) % 40);
+	fr.count = 1 + (int)((r >> 24) % 3);
+	unsigned k = (unsigned)((r >> 32) % 3);
+	fr.kind = k == 0 ? FAULT_EIO : k == 1 ? FAULT_ENOSPC : fr.ops == FAULT_APPEND ? FAULT_SHORT_WRITE : FAULT_EIO;
+	ck_assert_ok(fault_env_add_rule(e, &fr));
+	snprintf(desc, cap, "%s on %s of %s after %d", fr.kind == FAULT_EIO ? "EIO" : fr.kind == FAULT_ENOSPC ? "ENOSPC" : "short write",
+	         op_names[__builtin_ctz(fr.ops)], fr.path_contains ? fr.path_contains : "any file", fr.skip);
 }
 
 static void power_soak(int model)
@@ -356,12 +385,20 @@ static void power_soak(int model)
 			break;
 		}
 
-		/* write until the power goes */
+		/* write until the power goes (and, one round in four, the disk fails) */
 		memcpy(live, ws->model, SOAK_KEYS * sizeof(uint64_t));
 		uint64_t j = ws->base;
 		must = j;
 		uint64_t manifests = fault_env_count(e, FAULT_OPEN_WRITE, "MANIFEST");
+		int faulty = (r >> 40) % 4 == 0;
+		char fault[128] = "";
+		if (faulty) {
+			add_random_fault(e, soak_mix(r ^ 0xfa17), fault, sizeof(fault));
+			snprintf(what + strlen(what), sizeof(what) - strlen(what), ", %s", fault);
+			fig.faulty_rounds++;
+		}
 		arm_random(&plug, e, r >> 24);
+		int retries = 0, cut_after_failure = 0;
 		for (;;) {
 			struct soak_op op;
 			soak_op(seed, 0, j, &op);
@@ -370,7 +407,27 @@ static void power_soak(int model)
 			fig.writes++;
 			if (fault_env_frozen(e))
 				break;
-			tu_assert(rc == 0, "%s: write %llu: %d %s", what, (unsigned long long)j, rc, shale_errmsg());
+			if (rc != 0) {
+				/* Only the injected fault may fail a write, with its own code.
+				 * The write is not acknowledged (it may still be on disk, and
+				 * is the last one issued): after ENOSPC the same write is
+				 * retried — applying it again changes nothing — until the
+				 * database's own retry clears the error; otherwise the power
+				 * goes now. */
+				tu_assert(faulty && (rc == SHALE_EIO || rc == SHALE_ENOSPC), "%s: write %llu: %d %s", what,
+				          (unsigned long long)j, rc, shale_errmsg());
+				fig.write_errors++;
+				if (rc == SHALE_ENOSPC && retries++ < 500) {
+					fig.write_retries++;
+					usleep(1000);
+					continue;
+				}
+				atomic_store(&plug.armed, 0);
+				cut_after_failure = !fault_env_frozen(e);
+				fault_env_freeze(e);
+				break;
+			}
+			retries = 0;
 			soak_apply(live, j, &op);
 			fig.acked++;
 			if (op.sync) {
@@ -380,7 +437,7 @@ static void power_soak(int model)
 			j++;
 			uint64_t rr = soak_mix(r ^ j);
 			if (j % 16 == 0)
-				live_reads(db, e, seed, live, issued, rr, j % 256 == 0, what);
+				live_reads(db, e, seed, live, issued, rr, j % 256 == 0, faulty, what);
 			tu_assert(j - ws->base < 2000000, "%s: no power cut after 2 million writes", what);
 		}
 		int running, at_most;
@@ -394,9 +451,13 @@ static void power_soak(int model)
 			fig.compactions += db->stats[level].count;
 		mutex_unlock(&db->vs.mu);
 		fig.mid_manifests += fault_env_count(e, FAULT_OPEN_WRITE, "MANIFEST") - manifests;
-		fig.at[__builtin_ctz(plug.op)][file_kind(plug.op, plug.path)]++;
+		if (cut_after_failure)
+			fig.cuts_after_failure++;
+		else
+			fig.at[__builtin_ctz(plug.op)][file_kind(plug.op, plug.path)]++;
 		shale_close(db); /* the ghost's close: nothing it does reaches the disk */
 		ck_assert_ok(fault_env_crash(e));
+		fault_env_clear_rules(e); /* the disk is well again */
 		fig.cuts++;
 	}
 	double secs = now_seconds() - start;
@@ -408,6 +469,8 @@ static void power_soak(int model)
 	       "scanned, %llu gets, %llu writes replayed against the model\n"
 	       "  during the workload: %llu flushes, %llu compactions (at most %d at once), %llu MANIFESTs started "
 	       "mid-workload, %llu CURRENT replacements, %llu tables written\n"
+	       "  a failing disk before the cut in %llu rounds: %llu writes failed (%llu retried after ENOSPC), "
+	       "%llu cuts right after a write failed\n"
 	       "  where the power went:",
 	       model_name, model == 0 ? "a random prefix per directory" : "any subset", (unsigned long long)P.seed,
 	       (unsigned long long)fig.cuts, (unsigned long long)fig.cuts_in_open,
@@ -417,7 +480,9 @@ static void power_soak(int model)
 	       (unsigned long long)fig.check.writes_replayed, (unsigned long long)fig.flushes,
 	       (unsigned long long)fig.compactions, fig.max_at_once, (unsigned long long)fig.mid_manifests,
 	       (unsigned long long)fault_env_count(e, FAULT_RENAME, ".dbtmp"),
-	       (unsigned long long)fault_env_count(e, FAULT_OPEN_WRITE, ".ldb"));
+	       (unsigned long long)fault_env_count(e, FAULT_OPEN_WRITE, ".ldb"), (unsigned long long)fig.faulty_rounds,
+	       (unsigned long long)fig.write_errors, (unsigned long long)fig.write_retries,
+	       (unsigned long long)fig.cuts_after_failure);
 	for (int op = 0; op < FAULT_OP_COUNT; op++)
 		for (int k = 0; k < 6; k++)
 			if (fig.at[op][k])
