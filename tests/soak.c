@@ -16,7 +16,9 @@
  *         the disk also fails before the cut (EIO, ENOSPC or a short write
  *         on a random kind of operation and file): only those rounds may
  *         see a write fail, with that code; a write that failed with ENOSPC
- *         is retried, after any other failure the power goes at once.
+ *         is retried, after any other failure the power goes at once or
+ *         (half the time) the database is closed and reopened, and must
+ *         hold every write acknowledged, synced or not.
  *  kill   A child process writes from several threads and is killed with
  *         SIGKILL at a random moment (one round in ten early enough to hit
  *         its open); it reports each write it issued, and each it had
@@ -136,7 +138,7 @@ struct power_figures {
 	uint64_t cuts, cuts_in_open, cuts_compacting;
 	uint64_t writes, acked, acked_sync;
 	uint64_t flushes, compactions, mid_manifests;
-	uint64_t faulty_rounds, write_errors, write_retries, cuts_after_failure;
+	uint64_t faulty_rounds, write_errors, write_retries, cuts_after_failure, reopens_after_failure;
 	int max_at_once;
 	uint64_t at[FAULT_OP_COUNT][6]; /* cut points: operation x file kind */
 	struct soak_figures check;
@@ -345,9 +347,9 @@ static void power_soak(int model)
 	ck_assert(ws && live && b);
 	struct power_figures fig;
 	memset(&fig, 0, sizeof(fig));
-	uint64_t must = 0, issued = 0;
+	uint64_t must = 0, must_synced = 0, issued = 0;
 	double start = now_seconds();
-	char what[256];
+	char what[512], last_fault[256] = "";
 
 	for (uint64_t round = 0;; round++) {
 		uint64_t r = soak_mix(seed ^ (round * 0x100000001b3ull));
@@ -357,7 +359,9 @@ static void power_soak(int model)
 		shale_options_set_paranoid_checks(o, (int)(round & 1));
 
 		if (round > 0 && (r >> 8) % 10 == 0) {
-			/* the power goes again, during the recovery of the next open */
+			/* the power goes again, during the recovery of the next open:
+			 * what the last round acknowledged without sync may go */
+			must = must_synced;
 			arm(&plug, e, (r >> 16) % 400);
 			shale_db *ghost = NULL;
 			if (shale_open(path, o, &ghost) == 0)
@@ -371,8 +375,10 @@ static void power_soak(int model)
 			fig.cuts++;
 		}
 
-		snprintf(what, sizeof(what), "%s model, cut %llu (%s data, seed %#llx, paranoid %d)", model_name,
-		         (unsigned long long)fig.cuts, data_name, (unsigned long long)P.seed, (int)(round & 1));
+		snprintf(what, sizeof(what), "%s model, cut %llu (%s data, seed %#llx, paranoid %d%s%s)", model_name,
+		         (unsigned long long)fig.cuts, data_name, (unsigned long long)P.seed, (int)(round & 1),
+		         last_fault[0] ? ", after " : "", last_fault);
+		last_fault[0] = '\0';
 		shale_db *db = NULL;
 		int rc = shale_open(path, o, &db);
 		tu_assert(rc == 0, "%s: reopen failed: %d %s", what, rc, shale_errmsg());
@@ -388,17 +394,18 @@ static void power_soak(int model)
 		/* write until the power goes (and, one round in four, the disk fails) */
 		memcpy(live, ws->model, SOAK_KEYS * sizeof(uint64_t));
 		uint64_t j = ws->base;
-		must = j;
+		must = must_synced = j;
 		uint64_t manifests = fault_env_count(e, FAULT_OPEN_WRITE, "MANIFEST");
 		int faulty = (r >> 40) % 4 == 0;
 		char fault[128] = "";
 		if (faulty) {
 			add_random_fault(e, soak_mix(r ^ 0xfa17), fault, sizeof(fault));
+			snprintf(last_fault, sizeof(last_fault), "%s", fault);
 			snprintf(what + strlen(what), sizeof(what) - strlen(what), ", %s", fault);
 			fig.faulty_rounds++;
 		}
 		arm_random(&plug, e, r >> 24);
-		int retries = 0, cut_after_failure = 0;
+		int retries = 0, cut_after_failure = 0, reopen_after_failure = 0;
 		for (;;) {
 			struct soak_op op;
 			soak_op(seed, 0, j, &op);
@@ -423,6 +430,12 @@ static void power_soak(int model)
 					continue;
 				}
 				atomic_store(&plug.armed, 0);
+				if ((r >> 48) % 2 == 0) {
+					/* no power cut: a plain reopen, which must find
+					 * every acknowledged write */
+					reopen_after_failure = 1;
+					break;
+				}
 				cut_after_failure = !fault_env_frozen(e);
 				fault_env_freeze(e);
 				break;
@@ -431,7 +444,7 @@ static void power_soak(int model)
 			soak_apply(live, j, &op);
 			fig.acked++;
 			if (op.sync) {
-				must = j + 1; /* acknowledged with sync before the power went */
+				must = must_synced = j + 1; /* acknowledged with sync before the power went */
 				fig.acked_sync++;
 			}
 			j++;
@@ -439,6 +452,15 @@ static void power_soak(int model)
 			if (j % 16 == 0)
 				live_reads(db, e, seed, live, issued, rr, j % 256 == 0, faulty, what);
 			tu_assert(j - ws->base < 2000000, "%s: no power cut after 2 million writes", what);
+		}
+		if (reopen_after_failure) {
+			snprintf(last_fault + strlen(last_fault), sizeof(last_fault) - strlen(last_fault),
+			         " and write %llu failing: a plain reopen", (unsigned long long)j);
+			shale_close(db);
+			fault_env_clear_rules(e);
+			must = j; /* every write acknowledged, synced or not (until a power cut) */
+			fig.reopens_after_failure++;
+			continue;
 		}
 		int running, at_most;
 		compaction_counts(db, &running, &at_most);
@@ -469,8 +491,8 @@ static void power_soak(int model)
 	       "scanned, %llu gets, %llu writes replayed against the model\n"
 	       "  during the workload: %llu flushes, %llu compactions (at most %d at once), %llu MANIFESTs started "
 	       "mid-workload, %llu CURRENT replacements, %llu tables written\n"
-	       "  a failing disk before the cut in %llu rounds: %llu writes failed (%llu retried after ENOSPC), "
-	       "%llu cuts right after a write failed\n"
+	       "  a failing disk before the cut in %llu rounds: %llu writes failed (%llu retried after ENOSPC); then "
+	       "%llu cuts at once, %llu plain reopens finding every acknowledged write\n"
 	       "  where the power went:",
 	       model_name, model == 0 ? "a random prefix per directory" : "any subset", (unsigned long long)P.seed,
 	       (unsigned long long)fig.cuts, (unsigned long long)fig.cuts_in_open,
@@ -482,7 +504,7 @@ static void power_soak(int model)
 	       (unsigned long long)fault_env_count(e, FAULT_RENAME, ".dbtmp"),
 	       (unsigned long long)fault_env_count(e, FAULT_OPEN_WRITE, ".ldb"), (unsigned long long)fig.faulty_rounds,
 	       (unsigned long long)fig.write_errors, (unsigned long long)fig.write_retries,
-	       (unsigned long long)fig.cuts_after_failure);
+	       (unsigned long long)fig.cuts_after_failure, (unsigned long long)fig.reopens_after_failure);
 	for (int op = 0; op < FAULT_OP_COUNT; op++)
 		for (int k = 0; k < 6; k++)
 			if (fig.at[op][k])
