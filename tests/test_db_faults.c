@@ -208,7 +208,7 @@ START_TEST(read_eio_in_a_flush_fails_the_next_write_and_loses_nothing)
 END_TEST
 
 /* A database in tables only (level 1), reopened so that no block is cached. */
-static shale_db *tables_only(struct env *e, shale_options *o, struct model *m)
+static shale_db *tables_only(shale_options *o, struct model *m)
 {
 	shale_options_set_compression(o, SHALE_COMPRESSION_NONE); /* several tables */
 	shale_db *db = NULL;
@@ -216,7 +216,6 @@ static shale_db *tables_only(struct env *e, shale_options *o, struct model *m)
 	fill(db, m, 0, 1000, 1, 0);
 	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
 	ck_assert_ok(shale_close(db));
-	(void)e;
 	ck_assert_ok(shale_open(dbtest_path, o, &db));
 	ck_assert_int_gt(files_at(db, 1) + files_at(db, 2), 1);
 	return db;
@@ -228,7 +227,7 @@ START_TEST(read_eio_in_an_iterator_invalidates_it_and_nothing_else)
 	shale_options *o = options(e, 1 << 20);
 	struct model m;
 	model_init(&m);
-	shale_db *db = tables_only(e, o, &m);
+	shale_db *db = tables_only(o, &m);
 	shale_readopts *ro = shale_readopts_create();
 	shale_readopts_set_fill_cache(ro, 0);
 	shale_iter *it = shale_iter_create(db, ro);
@@ -267,7 +266,7 @@ START_TEST(read_eio_in_a_get_returns_it_and_nothing_else)
 	shale_options *o = options(e, 1 << 20);
 	struct model m;
 	model_init(&m);
-	shale_db *db = tables_only(e, o, &m);
+	shale_db *db = tables_only(o, &m);
 	char k[32], v[200];
 	size_t kl, vl;
 	void *got;
