@@ -53,10 +53,22 @@ check_PROGRAMS += tests/test_readonly
 tests_test_readonly_SOURCES = tests/test_readonly.c $(DB_TEST_SOURCES)
 tests_test_readonly_CFLAGS = $(TEST_CFLAGS)
 tests_test_readonly_LDADD = $(TEST_LDADD)
+check_PROGRAMS += tests/test_db_faults
+tests_test_db_faults_SOURCES = tests/test_db_faults.c $(HOOKS_TEST_SOURCES) $(DB_TEST_SOURCES)
+tests_test_db_faults_CFLAGS = $(TEST_CFLAGS)
+tests_test_db_faults_LDADD = $(TEST_LDADD)
+TSAN_TESTS += tests/test_db_faults
 check_PROGRAMS += tests/test_damage
 tests_test_damage_SOURCES = tests/test_damage.c $(DB_TEST_SOURCES)
 tests_test_damage_CFLAGS = $(TEST_CFLAGS)
 tests_test_damage_LDADD = $(TEST_LDADD)
+# The soaks (tests/soak.c): power cuts and SIGKILLs at random points of long
+# workloads; short by default, long with flags (scripts/soak).
+check_PROGRAMS += tests/soak
+tests_soak_SOURCES = tests/soak.c tests/soak_workload.c tests/soak_workload.h $(TEST_UTIL)
+tests_soak_CFLAGS = $(TEST_CFLAGS)
+tests_soak_LDADD = $(TEST_LDADD)
+TSAN_TESTS += tests/soak
 check_PROGRAMS += tests/test_compaction
 tests_test_compaction_SOURCES = tests/test_compaction.c $(DB_TEST_SOURCES)
 tests_test_compaction_CFLAGS = $(TEST_CFLAGS)

@@ -417,6 +417,34 @@ START_TEST(fault_crash_drops_unsynced_data)
 }
 END_TEST
 
+/* After a failed sync the data it should have made durable is gone for
+ * good (the kernel may drop the dirty pages): a later successful sync does
+ * not bring it back, and a crash leaves zeros there. */
+START_TEST(fault_failed_sync_loses_the_data_for_good)
+{
+	struct env *e = fault();
+	char p[FNAME_MAX];
+	path_in(p, "data");
+	struct wfile *f;
+	ck_assert_ok(env_open_write(e, p, &f));
+	ck_assert_ok(env_sync_dir(e, dir));
+	ck_assert_ok(wfile_append(f, "synced;", 7));
+	ck_assert_ok(wfile_sync(f));
+	ck_assert_ok(wfile_append(f, "dropped;", 8));
+	struct fault_rule r = { .ops = FAULT_SYNC, .count = 1, .kind = FAULT_EIO };
+	ck_assert_ok(fault_env_add_rule(e, &r));
+	ck_assert_int_eq(wfile_sync(f), SHALE_EIO);
+	ck_assert_ok(wfile_append(f, "later", 5));
+	ck_assert_ok(wfile_sync(f)); /* succeeds, but cannot cover what was dropped */
+	ck_assert_ok(wfile_close(f));
+	check_contents(e, p, "synced;dropped;later", 20); /* the process still reads it */
+	fault_env_freeze(e);
+	ck_assert_ok(fault_env_crash(e));
+	check_contents(e, p, "synced;\0\0\0\0\0\0\0\0later", 20);
+	env_destroy(e);
+}
+END_TEST
+
 START_TEST(fault_crash_rolls_back_unsynced_directory_changes)
 {
 	struct env *e = fault();
@@ -591,6 +619,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, fault_short_write_leaves_half);
 	tcase_add_test(tc, fault_hook_decides_and_can_pull_the_plug);
 	tcase_add_test(tc, fault_crash_drops_unsynced_data);
+	tcase_add_test(tc, fault_failed_sync_loses_the_data_for_good);
 	tcase_add_test(tc, fault_crash_rolls_back_unsynced_directory_changes);
 	tcase_add_test(tc, fault_synced_directory_changes_survive_crash);
 	tcase_add_test(tc, fault_files_open_before_crash_stay_ghosts);

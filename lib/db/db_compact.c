@@ -11,10 +11,14 @@
  * allowed_seeks and iterator read sampling, lib/version/version.h): a file whose key
  * range keeps making reads look in more than one file is compacted.
  *
- * Errors: a background compaction's failure is the DB's background error
- * (ENOSPC soft: retried after bg_retry_micros; others sticky). A manual one
- * (shale_compact_range) returns its error to the caller; it is sticky too
- * unless it is ENOSPC, which changed nothing on disk.
+ * Errors: a background compaction's failure is the DB's background error,
+ * sticky, except ENOSPC: a compaction that fails for lack of space changed
+ * nothing on disk and fails no write. It is retried after a back-off shared
+ * by every compaction thread (bg_retry_micros, doubling with each failure in
+ * a row up to BACKOFF_MAX_FACTOR times that); meanwhile only the level-0
+ * slowdown and stop triggers hold writes back (API.md, "Codes"). A manual
+ * compaction (shale_compact_range) returns its error to the caller; it is
+ * sticky too unless it is ENOSPC.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +27,17 @@
 #include "lib/db/db_compact.h"
 #include "lib/util/filename.h"
 
+/* The longest back-off after ENOSPC, in multiples of bg_retry_micros. */
+#define BACKOFF_MAX_FACTOR 16
+
 struct compaction_state {
 	struct compaction_registry reg;
 	uint64_t trivial_moves;
+	int max_running;          /* the most compactions that ran at once */
+	/* after compactions failed for lack of space (mu) */
+	uint64_t nospc_failures;  /* in all */
+	uint64_t backoff_micros;  /* the last wait; 0 once a compaction succeeds */
+	uint64_t retry_at;        /* env_now_micros before which nothing is picked */
 };
 
 int db_compact_init(struct shale_db *db)
@@ -71,6 +83,8 @@ static int run_compaction(struct shale_db *db, struct compaction *c) SHALE_REQUI
 	int rc;
 
 	compaction_register(&cs->reg, c);
+	if (cs->reg.count > cs->max_running)
+		cs->max_running = cs->reg.count;
 	if (compaction_is_trivial_move(c)) {
 		struct file_meta *f = c->inputs[0][0];
 		rc = edit_delete_file(&c->edit, c->level, f->number);
@@ -129,39 +143,56 @@ static int run_compaction(struct shale_db *db, struct compaction *c) SHALE_REQUI
 	return rc;
 }
 
+/* A compaction failed for lack of space: no compaction is picked for a
+ * while, a longer while after each failure in a row. REQUIRES: mu. */
+static void back_off(struct shale_db *db) SHALE_REQUIRES(db->vs.mu)
+{
+	struct compaction_state *cs = db->compactions;
+	uint64_t base = db->opt.bg_retry_micros ? db->opt.bg_retry_micros : 1;
+	if (cs->backoff_micros == 0)
+		cs->backoff_micros = base;
+	else if (cs->backoff_micros < base * BACKOFF_MAX_FACTOR)
+		cs->backoff_micros *= 2;
+	cs->nospc_failures++;
+	cs->retry_at = env_now_micros(db->env) + cs->backoff_micros;
+	logger_printf(db->info_log, "compaction failed for lack of space (%s); retried in %.3f s", err_msg(),
+	              (double)cs->backoff_micros / 1e6);
+	db_unlock(db);
+	db_hook(db, HOOK_BG_RETRY);
+	mutex_lock(&db->vs.mu);
+}
+
 static void *compact_main(void *arg)
 {
 	struct shale_db *db = arg;
-	int retrying = 0;
+	struct compaction_state *cs = db->compactions;
 	mutex_lock(&db->vs.mu);
 	while (!atomic_load(&db->shutting_down)) {
 		if (db->bg_error && !db->bg_soft) {
 			cond_wait(&db->compact_cv, &db->vs.mu);
 			continue;
 		}
+		uint64_t now = env_now_micros(db->env);
+		if (cs->retry_at > now) {
+			/* backing off after ENOSPC; close wakes it */
+			cond_timedwait(&db->compact_cv, &db->vs.mu, cs->retry_at - now);
+			continue;
+		}
 		struct compaction *c = NULL;
 		int rc = compaction_pick(&db->vs, &db->compactions->reg, &c);
 		if (rc == 0 && c == NULL) {
-			/* After a retry wait with nothing left to retry (the work went
-			 * away meanwhile), a soft error of ours has nothing to clear it:
-			 * writes resume and meet the disk themselves. */
-			if (retrying)
-				db_clear_soft_error(db);
-			retrying = 0;
 			cond_wait(&db->compact_cv, &db->vs.mu);
 			continue;
 		}
-		retrying = 0;
 		if (rc == 0)
 			rc = run_compaction(db, c);
 		if (rc == 0) {
+			cs->backoff_micros = 0;
 			db_clear_soft_error(db);
+		} else if (rc == SHALE_ENOSPC) {
+			back_off(db);
 		} else if (rc != SHALE_ECLOSED || !atomic_load(&db->shutting_down)) {
 			db_set_bg_error(db, rc);
-			if (rc == SHALE_ENOSPC) {
-				db_retry_wait(db, &db->compact_cv);
-				retrying = 1;
-			}
 		}
 	}
 	db_unlock(db);
@@ -194,9 +225,13 @@ void db_compact_stop_threads(struct shale_db *db)
 
 int db_compact_describe(struct shale_db *db, struct buf *b)
 {
-	char line[128];
-	int n = snprintf(line, sizeof(line), "Compactions running: %d; trivial moves: %llu\n",
-	                 db->compactions->reg.count, (unsigned long long)db->compactions->trivial_moves);
+	char line[192];
+	struct compaction_state *cs = db->compactions;
+	int n = snprintf(line, sizeof(line),
+	                 "Compactions running: %d (at most %d at once); trivial moves: %llu; "
+	                 "failed for lack of space: %llu (back-off %.3f s)\n",
+	                 cs->reg.count, cs->max_running, (unsigned long long)cs->trivial_moves,
+	                 (unsigned long long)cs->nospc_failures, (double)cs->backoff_micros / 1e6);
 	return buf_append(b, line, (size_t)n);
 }
 

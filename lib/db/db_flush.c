@@ -45,12 +45,23 @@ int db_write_level0_table(struct shale_db *db, struct memtable *mem, uint64_t nu
 	if (rc == 0)
 		rc = crc;
 	if (rc == 0) {
+		/* Read the new table back (footer, index, filter), as LevelDB does:
+		 * a table that cannot be opened is never installed. It also puts
+		 * the table in the table cache for the first reads. */
+		struct read_opts ro = { 1, 0 };
+		struct iter *check = table_cache_iter(db->table_cache, &ro, number, *bytes_written);
+		rc = check ? iter_status(check) : SHALE_ENOMEM;
+		iter_destroy(check);
+	}
+	if (rc == 0) {
 		iter_seek_last(it);
 		rc = edit_add_file(edit, 0, number, *bytes_written, buf_slice(&smallest), iter_key(it));
 	}
 	iter_destroy(it);
-	if (rc && file)
+	if (rc && file) {
+		table_cache_evict(db->table_cache, number);
 		env_remove(db->env, path);
+	}
 	buf_free(&smallest);
 	return rc;
 }

@@ -15,6 +15,7 @@ enum db_hook_point {
 	HOOK_COMPACTION_BEGIN,     /* a compaction starts its merge (no lock held) */
 	HOOK_COMPACTION_DONE,      /* a compaction was installed (no lock held) */
 	HOOK_BG_RETRY,             /* a background thread is about to wait before retrying after ENOSPC (no lock held) */
+	HOOK_WRITER_STOPPED,       /* a writer is about to wait at level 0's stop trigger (DB mutex held; do not block) */
 };
 
 struct db_test_hooks {

@@ -26,6 +26,8 @@
  * later write until reopen. ENOSPC is soft: writes fail with it until a
  * background thread retries the failed work (after bg_retry_micros) and
  * succeeds; a WAL that failed is replaced (and the memtable flushed) first.
+ * A compaction that fails with ENOSPC sets no error: it backs off and is
+ * retried (db_compact.c), and only level 0's triggers hold writes back.
  */
 #ifndef SHALE_DB_DB_IMPL_H
 #define SHALE_DB_DB_IMPL_H

@@ -353,7 +353,10 @@ SHALE_EXPORT int shale_close(shale_db *db)
 		return err_set(SHALE_ECLOSED, "%s: already closing", db->dbname);
 	}
 	db->closing = 1;
-	/* Let calls in progress finish: queued writers, reads, compact_range. */
+	/* Let calls in progress finish: queued writers, reads, compact_range.
+	 * A writer held back by level 0 (compactions backing off while the
+	 * disk is full) gives up now with SHALE_ECLOSED. */
+	cond_broadcast(&db->bg_cv);
 	while (db->writers_head != NULL || db->active_calls > 0)
 		cond_wait(&db->bg_cv, &db->vs.mu);
 	db_unlock(db);

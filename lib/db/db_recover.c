@@ -213,10 +213,16 @@ static int logs_to_replay(struct shale_db *db, char **names, size_t nnames, uint
 	for (size_t i = 0; i < nnames; i++) {
 		uint64_t num;
 		enum file_type type;
-		if (fname_parse(names[i], &num, &type) && type == FILE_LOG && (num >= min_log || num == prev_log)) {
+		if (!fname_parse(names[i], &num, &type))
+			continue;
+		if (type == FILE_LOG && (num >= min_log || num == prev_log))
 			(*logs)[(*nlogs)++] = num;
+		/* Every number on disk counts as used, also that of a table (or
+		 * MANIFEST) a crash left behind before any MANIFEST recorded its
+		 * number: the cleanup at the end of the open then sees it as
+		 * older than every file being written, and deletes it. */
+		if (type == FILE_LOG || type == FILE_TABLE || type == FILE_MANIFEST || type == FILE_TEMP)
 			vset_mark_file_number_used(&db->vs, num);
-		}
 	}
 	db_unlock(db);
 	qsort(*logs, *nlogs, sizeof(**logs), cmp_u64);

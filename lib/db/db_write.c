@@ -145,6 +145,7 @@ static int make_room(struct shale_db *db, int force, int recovery) SHALE_REQUIRE
 			logger_printf(db->info_log, "write waits: %llu level-0 files",
 			              (unsigned long long)level0_files(db));
 			cond_signal(&db->compact_cv);
+			db_hook(db, HOOK_WRITER_STOPPED);
 			cond_wait(&db->bg_cv, &db->vs.mu);
 			note_stall(db, start);
 		} else {

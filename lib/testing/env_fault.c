@@ -22,13 +22,16 @@
 #include "lib/util/error.h"
 #include "lib/util/hash.h"
 
-#define NAME_BUCKETS 512
+#define NAME_BUCKETS 4096
 #define TRASH_PREFIX ".fault-trash-"
 #define OPLINK_PREFIX ".fault-op-"
 
 struct finode {
 	uint64_t written; /* bytes appended through the wrapper (file length) */
 	uint64_t synced;  /* length at the last sync */
+	/* [lost_lo, lost_hi): unsynced bytes when a sync failed; never durable */
+	uint64_t lost_lo, lost_hi;
+	int lost;
 	struct finode *next_all;
 };
 
@@ -106,6 +109,24 @@ static struct fname *name_get(struct fault_env *fe, const char *path)
 	return n;
 }
 
+/* Removes a hidden name (trash, op link) for good: its file and its node,
+ * so that names do not pile up over a long run. REQUIRES: mu held. */
+static void hidden_remove(struct fault_env *fe, const char *path)
+{
+	if (env_exists(fe->inner, path))
+		env_remove(fe->inner, path);
+	uint32_t h = hash32(path, strlen(path), 0) % NAME_BUCKETS;
+	for (struct fname **pp = &fe->names[h]; *pp; pp = &(*pp)->next) {
+		if (strcmp((*pp)->path, path) == 0) {
+			struct fname *n = *pp;
+			*pp = n->next;
+			free(n->path);
+			free(n);
+			return;
+		}
+	}
+}
+
 static struct finode *inode_new(struct fault_env *fe)
 {
 	struct finode *i = calloc(1, sizeof(*i));
@@ -166,7 +187,7 @@ static int push_undo(struct fault_env *fe, enum undo_type t, const char *dirpath
 static void free_undo(struct fault_env *fe, struct undo *u)
 {
 	if (u->link)
-		env_remove(fe->inner, u->link);
+		hidden_remove(fe, u->link);
 	free(u->dir);
 	free(u->a);
 	free(u->b);
@@ -353,8 +374,21 @@ static int fw_sync(struct wfile *f)
 	int k = check_op(w->fe, FAULT_SYNC, w->path, NULL);
 	if (k < 0 || is_ghost(w))
 		return 0;
-	if (k > 0)
+	if (k > 0) {
+		/* The kernel may have dropped the dirty pages (and marked them
+		 * clean): what was not yet durable never will be. */
+		pthread_mutex_lock(&w->fe->mu);
+		struct finode *i = w->ino;
+		if (i->written > i->synced) {
+			if (!i->lost || i->synced < i->lost_lo)
+				i->lost_lo = i->synced;
+			if (!i->lost || i->written > i->lost_hi)
+				i->lost_hi = i->written;
+			i->lost = 1;
+		}
+		pthread_mutex_unlock(&w->fe->mu);
 		return fault_error(k, "fdatasync", w->path);
+	}
 	int rc = wfile_sync(w->inner);
 	if (rc == 0) {
 		pthread_mutex_lock(&w->fe->mu);
@@ -711,9 +745,9 @@ static int fe_sync_dir(struct env *e, const char *dir)
 		struct undo *u = &fe->undo[i];
 		if (strcmp(u->dir, canon) == 0) {
 			if (u->type == UNDO_REMOVE)
-				env_remove(fe->inner, u->b);
+				hidden_remove(fe, u->b);
 			if (u->c)
-				env_remove(fe->inner, u->c);
+				hidden_remove(fe, u->c);
 			free_undo(fe, u);
 		} else {
 			fe->undo[j++] = *u;
@@ -960,6 +994,19 @@ static int unplace(struct fault_env *fe, const char *path)
 	return env_exists(fe->inner, path) ? env_remove(fe->inner, path) : 0;
 }
 
+/* Overwrites bytes [lo, hi) of path with zeros (same inode). */
+static int zero_range(struct fault_env *fe, const char *path, uint64_t lo, uint64_t hi)
+{
+	struct buf b = BUF_INIT;
+	int rc = env_read_file(fe->inner, path, &b);
+	if (rc == 0 && hi <= b.len) {
+		memset(b.data + lo, 0, (size_t)(hi - lo));
+		rc = env_write_file(fe->inner, path, b.data, b.len, 0);
+	}
+	buf_free(&b);
+	return rc;
+}
+
 int fault_env_crash(struct env *e)
 {
 	struct fault_env *fe = FE(e);
@@ -1048,10 +1095,10 @@ int fault_env_crash(struct env *e)
 			remove_tree(fe->inner, fe->undo[i].a);
 	for (size_t i = 0; i < fe->nundo; i++) {
 		struct undo *u = &fe->undo[i];
-		if (u->type == UNDO_REMOVE && env_exists(fe->inner, u->b))
-			env_remove(fe->inner, u->b);
-		if (u->c && env_exists(fe->inner, u->c))
-			env_remove(fe->inner, u->c);
+		if (u->type == UNDO_REMOVE)
+			hidden_remove(fe, u->b);
+		if (u->c)
+			hidden_remove(fe, u->c);
 	}
 	free(persisted);
 	clear_state(fe);
@@ -1073,6 +1120,24 @@ int fault_env_crash(struct env *e)
 				if (r && rc == 0)
 					rc = r;
 			}
+		}
+	}
+	/* 5. Data a failed sync lost is zeros on the disk, whatever a later
+	 * sync did. */
+	for (int b = 0; b < NAME_BUCKETS; b++) {
+		for (struct fname *n = fe->names[b]; n; n = n->next) {
+			if (n->ino == NULL || !n->ino->lost)
+				continue;
+			uint64_t size = 0;
+			if (env_exists(fe->inner, n->path) && env_file_size(fe->inner, n->path, &size) == 0) {
+				uint64_t hi = n->ino->lost_hi < size ? n->ino->lost_hi : size;
+				if (n->ino->lost_lo < hi) {
+					int r = zero_range(fe, n->path, n->ino->lost_lo, hi);
+					if (r && rc == 0)
+						rc = r;
+				}
+			}
+			n->ino->lost = 0;
 		}
 	}
 	/* what the disk holds now is durable as it is */

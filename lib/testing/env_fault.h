@@ -21,6 +21,10 @@
  *    its names the inodes it gave them when it ran.
  *  - file data not yet synced: lost (FAULT_DATA_LOST, the default), or a
  *    random prefix of it kept (FAULT_DATA_PREFIX, a torn write).
+ *  - a sync that fails (an injected fault) loses the data it should have
+ *    made durable, as a kernel that drops the dirty pages after a failed
+ *    fsync may: a crash turns those bytes to zeros even when a later sync of
+ *    the file succeeded (until then the process still reads them).
  * Removed files are kept under a hidden name (".fault-trash-N"), and inodes
  * placed by pending changes under ".fault-op-N" (neither ever listed), until
  * their directory is synced, so that a crash can bring them back.
