@@ -103,6 +103,14 @@ static void out_of_order(struct shale_iter *di)
 	fail(di, err_set(SHALE_ECORRUPT, "%s: keys out of order met by an iterator", di->db->dbname));
 }
 
+/* A seek that landed on the wrong side of its target: an index block or a
+ * file's key range that does not match the keys (under valid checksums). */
+static void missed_target(struct shale_iter *di)
+{
+	fail(di, err_set(SHALE_ECORRUPT, "%s: a seek landed on the wrong side of its target "
+	                 "(an index or a file's key range disagrees with its keys)", di->db->dbname));
+}
+
 static int past_upper(struct shale_iter *di, struct slice ukey)
 {
 	return di->has_upper && ucmp(di, ukey, buf_slice(&di->upper)) >= 0;
@@ -237,6 +245,8 @@ SHALE_EXPORT void shale_iter_seek(shale_iter *di, const void *key, size_t klen)
 		return;
 	if (seek_internal(di, k))
 		find_next_user_entry(di, 0);
+	if (di->valid && ucmp(di, ikey_user_key(iter_key(di->it)), k) < 0)
+		missed_target(di);
 }
 
 SHALE_EXPORT void shale_iter_seek_first(shale_iter *di)
@@ -360,12 +370,18 @@ SHALE_EXPORT void shale_iter_seek_for_prev(shale_iter *di, const void *key, size
 		if (below_lower(di, k))
 			return;
 		shale_iter_seek_last(di);
-		return;
+	} else {
+		size_t n;
+		const void *cur = shale_iter_key(di, &n);
+		if (ucmp(di, slice_make(cur, n), k) > 0)
+			shale_iter_prev(di);
 	}
-	size_t n;
-	const void *cur = shale_iter_key(di, &n);
-	if (ucmp(di, slice_make(cur, n), k) > 0)
-		shale_iter_prev(di);
+	if (di->valid) {
+		size_t n;
+		const void *cur = shale_iter_key(di, &n);
+		if (ucmp(di, slice_make(cur, n), k) > 0)
+			missed_target(di);
+	}
 }
 
 SHALE_EXPORT int shale_iter_valid(const shale_iter *di)
