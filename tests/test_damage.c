@@ -468,6 +468,165 @@ START_TEST(compaction_of_a_table_with_keys_out_of_order_is_corruption)
 }
 END_TEST
 
+/* Found by fuzz/fuzz_db_open: an iterator over a table whose keys are out of
+ * order (under valid checksums) skipped the keys that went back (forward)
+ * or showed them out of order (backward), with status OK. */
+START_TEST(iterator_over_a_table_with_keys_out_of_order_is_corruption)
+{
+	uint64_t log;
+	make_empty_db(&log);
+	struct crafted_file f;
+	f.level = 0;
+	f.number = log + 10;
+	f.size = write_reversed_table(f.number, 0, 50, 1, &f.smallest, &f.largest);
+	write_manifest(log + 20, log, log + 30, 200, &f, 1);
+	buf_free(&f.smallest);
+	buf_free(&f.largest);
+	int rc;
+	shale_db *db = open_with(0, &rc);
+	ck_assert_msg(rc == 0, "%s", shale_errmsg());
+	for (int backward = 0; backward < 2; backward++) {
+		shale_iter *it = shale_iter_create(db, NULL);
+		ck_assert_ptr_nonnull(it);
+		int shown = 0;
+		if (backward)
+			for (shale_iter_seek_last(it); shale_iter_valid(it); shale_iter_prev(it))
+				shown++;
+		else
+			for (shale_iter_seek_first(it); shale_iter_valid(it); shale_iter_next(it))
+				shown++;
+		ck_assert_int_eq(shale_iter_status(it), SHALE_ECORRUPT);
+		ck_assert_msg(strstr(shale_errmsg(), "out of order") != NULL, "message: %s", shale_errmsg());
+		/* forward shows the first key read, then meets the damage; backward
+		 * meets it while gathering the last key */
+		ck_assert_msg(shown == !backward, "shown %d: %s", shown, shale_errmsg());
+		shale_iter_destroy(it);
+	}
+	ck_assert_ok(shale_close(db));
+}
+END_TEST
+
+/* The internal-key order, with index separators that lie: every one but the
+ * last is "a" (below every key: seeks skip the block) or "z" (above every
+ * key: seeks stop at the first block). The checksums are valid. */
+static int ikey_order(const struct comparator *c, struct slice a, struct slice b)
+{
+	(void)c;
+	return ikey_compare(comparator_bytewise(), a, b);
+}
+
+static const char *ikey_order_name(const struct comparator *c)
+{
+	(void)c;
+	return "leveldb.InternalKeyComparator";
+}
+
+static int low_separator(const struct comparator *c, struct buf *start, struct slice limit)
+{
+	(void)c;
+	(void)limit;
+	buf_clear(start);
+	return ikey_append(start, slice_make("a", 1), IKEY_SEQ_MAX, IKEY_TYPE_FOR_SEEK);
+}
+
+static int high_separator(const struct comparator *c, struct buf *start, struct slice limit)
+{
+	(void)c;
+	(void)limit;
+	buf_clear(start);
+	return ikey_append(start, slice_make("z", 1), IKEY_SEQ_MAX, IKEY_TYPE_FOR_SEEK);
+}
+
+/* Table `number` with keys k0000..k<count-1> at sequences 1.., small blocks,
+ * index separators from sep; its size and bounds. */
+static uint64_t write_lying_index_table(uint64_t number, int count,
+                                        int (*sep)(const struct comparator *, struct buf *, struct slice),
+                                        struct buf *smallest, struct buf *largest)
+{
+	struct comparator lying = { .compare = ikey_order, .name = ikey_order_name, .shorten_separator = sep,
+		                        .short_successor = comparator_keep_successor };
+	struct table_options to = { .cmp = &lying, .internal_keys = 1, .block_size = 128, .restart_interval = 4,
+		                        .compression = SHALE_COMPRESSION_NONE, .bloom_bits_per_key = 10 };
+	char path[FNAME_MAX];
+	fname_table(path, dbtest_path, number);
+	struct wfile *f = NULL;
+	struct table_builder *tb = NULL;
+	ck_assert_ok(env_open_write(env_posix_default(), path, &f));
+	ck_assert_ok(table_builder_create(&to, f, path, &tb));
+	buf_init(smallest);
+	buf_init(largest);
+	for (int i = 0; i < count; i++) {
+		char k[32];
+		int kl = snprintf(k, sizeof(k), "k%04d", i);
+		struct buf ik = BUF_INIT;
+		ck_assert_ok(ikey_append(&ik, slice_make(k, (size_t)kl), 1 + (uint64_t)i, IKEY_TYPE_VALUE));
+		ck_assert_ok(table_builder_add(tb, buf_slice(&ik), slice_make("val", 3)));
+		ck_assert_ok(buf_set(i == 0 ? smallest : largest, ik.data, ik.len));
+		buf_free(&ik);
+	}
+	ck_assert_ok(table_builder_finish(tb));
+	uint64_t size = table_builder_file_size(tb);
+	table_builder_destroy(tb);
+	ck_assert_ok(wfile_sync(f));
+	ck_assert_ok(wfile_close(f));
+	return size;
+}
+
+/* A database of one such table at level 1. */
+static shale_db *open_lying_index_db(int (*sep)(const struct comparator *, struct buf *, struct slice))
+{
+	uint64_t log;
+	make_empty_db(&log);
+	struct crafted_file f;
+	f.level = 1;
+	f.number = log + 10;
+	f.size = write_lying_index_table(f.number, 50, sep, &f.smallest, &f.largest);
+	write_manifest(log + 20, log, log + 30, 200, &f, 1);
+	buf_free(&f.smallest);
+	buf_free(&f.largest);
+	int rc;
+	shale_db *db = open_with(0, &rc);
+	ck_assert_msg(rc == 0, "%s", shale_errmsg());
+	return db;
+}
+
+/* Found by fuzz/fuzz_db_open: with an index whose separators sort below
+ * their blocks' keys, seek_for_prev("k0005") answered a key after k0005. */
+START_TEST(seek_for_prev_past_its_target_through_a_lying_index_is_corruption)
+{
+	shale_db *db = open_lying_index_db(low_separator);
+	shale_iter *it = shale_iter_create(db, NULL);
+	ck_assert_ptr_nonnull(it);
+	int n = 0;
+	for (shale_iter_seek_first(it); shale_iter_valid(it); shale_iter_next(it))
+		n++;
+	ck_assert_msg(n == 50 && shale_iter_status(it) == 0, "a walk reads every block: %d", n);
+	shale_iter_seek_for_prev(it, "k0005", 5);
+	ck_assert(!shale_iter_valid(it));
+	ck_assert_int_eq(shale_iter_status(it), SHALE_ECORRUPT);
+	ck_assert_msg(strstr(shale_errmsg(), "wrong side of its target") != NULL, "message: %s", shale_errmsg());
+	shale_iter_destroy(it);
+	ck_assert_ok(shale_close(db));
+}
+END_TEST
+
+/* The other side of the same check, with separators above their blocks'
+ * keys: seek("k0025") stopped at the first block and answered the first key
+ * of the second, below k0025. */
+START_TEST(seek_before_its_target_through_a_lying_index_is_corruption)
+{
+	shale_db *db = open_lying_index_db(high_separator);
+	shale_iter *it = shale_iter_create(db, NULL);
+	ck_assert_ptr_nonnull(it);
+	shale_iter_seek(it, "k0025", 5);
+	ck_assert(!shale_iter_valid(it));
+	ck_assert_int_eq(shale_iter_status(it), SHALE_ECORRUPT);
+	ck_assert_msg(strstr(shale_errmsg(), "wrong side of its target") != NULL, "message: %s", shale_errmsg());
+	shale_iter_destroy(it);
+	ck_assert_ok(shale_close(db));
+}
+END_TEST
+
 /* ---- 4: a file entry whose smallest key sorts after its largest ---- */
 
 START_TEST(manifest_file_with_smallest_after_largest_fails_open)
@@ -638,6 +797,9 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, dbtest_setup, dbtest_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, compaction_of_a_table_with_keys_out_of_order_is_corruption);
+	tcase_add_test(tc, iterator_over_a_table_with_keys_out_of_order_is_corruption);
+	tcase_add_test(tc, seek_for_prev_past_its_target_through_a_lying_index_is_corruption);
+	tcase_add_test(tc, seek_before_its_target_through_a_lying_index_is_corruption);
 	tcase_add_test(tc, manifest_file_with_smallest_after_largest_fails_open);
 	suite_add_tcase(s, tc);
 

@@ -108,6 +108,21 @@ static int ucmp(struct shale_iter *di, struct slice a, struct slice b)
 	return comparator_compare(di->ucmp, a, b);
 }
 
+/* Entries met out of order: only a damaged table (keys out of order under a
+ * valid checksum) or inconsistent files make that. */
+static void out_of_order(struct shale_iter *di)
+{
+	fail(di, err_set(SHALE_ECORRUPT, "%s: keys out of order met by an iterator", di->db->dbname));
+}
+
+/* A seek that landed on the wrong side of its target: an index block or a
+ * file's key range that does not match the keys (under valid checksums). */
+static void missed_target(struct shale_iter *di)
+{
+	fail(di, err_set(SHALE_ECORRUPT, "%s: a seek landed on the wrong side of its target "
+	                 "(an index or a file's key range disagrees with its keys)", di->db->dbname));
+}
+
 static int past_upper(struct shale_iter *di, struct slice ukey)
 {
 	return di->has_upper && ucmp(di, ukey, buf_slice(&di->upper)) >= 0;
@@ -130,8 +145,16 @@ static void find_next_user_entry(struct shale_iter *di, int skipping)
 			break; /* (also stops scans of deletion markers beyond the bound) */
 		if (p.seq > di->seq)
 			continue;
-		if (skipping && ucmp(di, p.user_key, buf_slice(&di->saved_key)) <= 0)
-			continue;
+		if (skipping) {
+			/* saved_key was shown or deleted: what follows sorts at or after it */
+			int c = ucmp(di, p.user_key, buf_slice(&di->saved_key));
+			if (c < 0) {
+				out_of_order(di);
+				return;
+			}
+			if (c == 0)
+				continue;
+		}
 		if (p.type == IKEY_TYPE_DELETION) {
 			/* hide every older entry of this key */
 			if (save(&di->saved_key, p.user_key)) {
@@ -149,23 +172,37 @@ static void find_next_user_entry(struct shale_iter *di, int skipping)
 }
 
 /* Reverse: from the current internal entry, walk back collecting the newest
- * visible entry of the user key before. */
-static void find_prev_user_entry(struct shale_iter *di)
+ * visible entry of the user key before. With after_key, saved_key holds the
+ * key shown last, and every entry from here sorts before it. saved_key then
+ * holds the user key of the last entry taken (a deletion's too), so that a
+ * key going up, which only damage makes, is caught. */
+static void find_prev_user_entry(struct shale_iter *di, int after_key)
 {
 	int type = IKEY_TYPE_DELETION; /* nothing found yet */
+	int have_key = after_key, strict = after_key;
 	struct parsed_ikey p;
 	for (; iter_valid(di->it); iter_prev(di->it)) {
 		if (!parse(di, &p))
 			return;
+		int c = have_key ? ucmp(di, p.user_key, buf_slice(&di->saved_key)) : -1;
+		if (c > 0 || (c == 0 && strict)) {
+			out_of_order(di);
+			return;
+		}
 		if (below_lower(di, p.user_key))
 			break;
 		if (p.seq > di->seq)
 			continue;
-		if (type != IKEY_TYPE_DELETION && ucmp(di, p.user_key, buf_slice(&di->saved_key)) < 0)
+		if (type != IKEY_TYPE_DELETION && c < 0)
 			break; /* an older key: the saved entry is complete */
 		type = p.type;
+		have_key = 1;
+		strict = 0;
 		if (type == IKEY_TYPE_DELETION) {
-			buf_clear(&di->saved_key);
+			if (buf_set(&di->saved_key, p.user_key.data, p.user_key.size)) {
+				fail(di, SHALE_ENOMEM);
+				return;
+			}
 			buf_clear(&di->saved_value);
 		} else {
 			if (save(&di->saved_key, p.user_key) || save(&di->saved_value, iter_value(di->it))) {
@@ -218,6 +255,8 @@ SHALE_EXPORT void shale_iter_seek(shale_iter *di, const void *key, size_t klen)
 		return;
 	if (seek_internal(di, k))
 		find_next_user_entry(di, 0);
+	if (di->valid && ucmp(di, ikey_user_key(iter_key(di->it)), k) < 0)
+		missed_target(di);
 }
 
 SHALE_EXPORT void shale_iter_seek_first(shale_iter *di)
@@ -259,7 +298,7 @@ SHALE_EXPORT void shale_iter_seek_last(shale_iter *di)
 		iter_seek_last(di->it);
 	}
 	if (ok(di))
-		find_prev_user_entry(di);
+		find_prev_user_entry(di, 0);
 }
 
 SHALE_EXPORT void shale_iter_next(shale_iter *di)
@@ -311,12 +350,17 @@ SHALE_EXPORT void shale_iter_prev(shale_iter *di)
 				buf_clear(&di->saved_value);
 				return;
 			}
-			if (ucmp(di, ikey_user_key(iter_key(di->it)), buf_slice(&di->saved_key)) < 0)
+			int c = ucmp(di, ikey_user_key(iter_key(di->it)), buf_slice(&di->saved_key));
+			if (c < 0)
 				break;
+			if (c > 0) {
+				out_of_order(di);
+				return;
+			}
 		}
 		di->direction = DIR_REVERSE;
 	}
-	find_prev_user_entry(di);
+	find_prev_user_entry(di, 1);
 }
 
 SHALE_EXPORT void shale_iter_seek_for_prev(shale_iter *di, const void *key, size_t klen)
@@ -335,12 +379,18 @@ SHALE_EXPORT void shale_iter_seek_for_prev(shale_iter *di, const void *key, size
 		if (below_lower(di, k))
 			return;
 		shale_iter_seek_last(di);
-		return;
+	} else {
+		size_t n;
+		const void *cur = shale_iter_key(di, &n);
+		if (ucmp(di, slice_make(cur, n), k) > 0)
+			shale_iter_prev(di);
 	}
-	size_t n;
-	const void *cur = shale_iter_key(di, &n);
-	if (ucmp(di, slice_make(cur, n), k) > 0)
-		shale_iter_prev(di);
+	if (di->valid) {
+		size_t n;
+		const void *cur = shale_iter_key(di, &n);
+		if (ucmp(di, slice_make(cur, n), k) > 0)
+			missed_target(di);
+	}
 }
 
 SHALE_EXPORT int shale_iter_valid(const shale_iter *di)
