@@ -19,7 +19,7 @@ EXTRA_DIST += fuzz/corpus
 EXTRA_PROGRAMS = fuzz/seedgen
 fuzz_seedgen_SOURCES = fuzz/seedgen.c $(FUZZ_COMMON)
 fuzz_seedgen_LDADD = $(FUZZ_LDADD)
-CLEANFILES = $(EXTRA_PROGRAMS)
+CLEANFILES += $(EXTRA_PROGRAMS)
 
 if FUZZING
 noinst_PROGRAMS += fuzz/fuzz_wal_reader
