@@ -75,3 +75,23 @@ tests_test_leveldb_interop_LDADD = $(TEST_LDADD) -lleveldb
 endif
 endif
 endif
+
+# LevelDB's C API (leveldb/c.h), doc/leveldb-compat.md. One test source,
+# tests/test_leveldb_c_api.c, built twice: against libshale-leveldb with
+# compat/leveldb/c.h (in every build: it needs no LevelDB), and against
+# Debian's real libleveldb with its own header; both pass the same checks.
+if HAVE_CHECK
+check_PROGRAMS += tests/test_leveldb_c_api_shale
+tests_test_leveldb_c_api_shale_SOURCES = tests/test_leveldb_c_api.c
+tests_test_leveldb_c_api_shale_CPPFLAGS = -I$(top_srcdir)/compat $(AM_CPPFLAGS)
+tests_test_leveldb_c_api_shale_CFLAGS = $(TEST_CFLAGS)
+tests_test_leveldb_c_api_shale_LDADD = libshale-leveldb.la $(CHECK_LIBS)
+if HAVE_LEVELDB
+if !TSAN
+check_PROGRAMS += tests/test_leveldb_c_api_real
+tests_test_leveldb_c_api_real_SOURCES = tests/test_leveldb_c_api.c
+tests_test_leveldb_c_api_real_CFLAGS = $(TEST_CFLAGS)
+tests_test_leveldb_c_api_real_LDADD = -lleveldb $(CHECK_LIBS)
+endif
+endif
+endif
