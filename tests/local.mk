@@ -95,3 +95,31 @@ tests_test_leveldb_c_api_real_LDADD = -lleveldb $(CHECK_LIBS)
 endif
 endif
 endif
+
+# tests/leveldb_c_prog.c, a program of LevelDB's C API alone, is compiled
+# once against Debian's leveldb/c.h (no per-program flags: one object) and
+# linked twice, with libleveldb and with libshale-leveldb; each binary is a
+# test that passes when it exits 0.
+if HAVE_LEVELDB
+if !TSAN
+check_PROGRAMS += tests/leveldb_c_prog_real tests/leveldb_c_prog_shale
+tests_leveldb_c_prog_real_SOURCES = tests/leveldb_c_prog.c
+tests_leveldb_c_prog_real_LDADD = -lleveldb
+tests_leveldb_c_prog_shale_SOURCES = tests/leveldb_c_prog.c
+tests_leveldb_c_prog_shale_LDADD = libshale-leveldb.la
+endif
+endif
+
+# tests/leveldb_c_interop.c, compiled once and linked twice as above;
+# tests/test_leveldb_compat.sh runs each on the other's databases.
+if HAVE_LEVELDB
+if !TSAN
+check_PROGRAMS += tests/leveldb_c_interop_real tests/leveldb_c_interop_shale
+tests_leveldb_c_interop_real_SOURCES = tests/leveldb_c_interop.c
+tests_leveldb_c_interop_real_LDADD = -lleveldb
+tests_leveldb_c_interop_shale_SOURCES = tests/leveldb_c_interop.c
+tests_leveldb_c_interop_shale_LDADD = libshale-leveldb.la
+TESTS += tests/test_leveldb_compat.sh
+endif
+endif
+EXTRA_DIST += tests/test_leveldb_compat.sh
