@@ -25,3 +25,6 @@ libshale-leveldb-static.stamp: libshale-leveldb.la $(top_srcdir)/scripts/localiz
 	$(AM_V_GEN)$(SHELL) $(top_srcdir)/scripts/localize-static .libs/libshale-leveldb.a \
 		'$(LD)' '$(OBJCOPY)' '$(AR)' '$(RANLIB)' '$(NM)' leveldb_ && touch $@
 CLEANFILES += libshale-leveldb-static.stamp
+
+# Only leveldb_* leaves either library; shale-leveldb.pc links statically.
+SCRIPT_TESTS += tests/test_leveldb_static_link.sh
