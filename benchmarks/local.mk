@@ -38,3 +38,14 @@ endif
 noinst_PROGRAMS += benchmarks/space_bench
 benchmarks_space_bench_SOURCES = benchmarks/space_bench.c
 benchmarks_space_bench_LDADD = libshale.la $(CODEC_LIBS)
+
+# leveldb_c_bench: one workload through LevelDB's C API (fill, random
+# reads, a scan), compiled once against Debian's leveldb/c.h and linked
+# twice: with libleveldb and with libshale-leveldb (doc/leveldb-compat.md).
+if BENCH_LEVELDB
+noinst_PROGRAMS += benchmarks/leveldb_c_bench_real benchmarks/leveldb_c_bench_shale
+benchmarks_leveldb_c_bench_real_SOURCES = benchmarks/leveldb_c_bench.c
+benchmarks_leveldb_c_bench_real_LDADD = -lleveldb
+benchmarks_leveldb_c_bench_shale_SOURCES = benchmarks/leveldb_c_bench.c
+benchmarks_leveldb_c_bench_shale_LDADD = libshale-leveldb.la
+endif

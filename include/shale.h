@@ -76,6 +76,7 @@ typedef struct shale_snapshot shale_snapshot;
 typedef struct shale_iter shale_iter;
 typedef struct shale_comparator shale_comparator;
 typedef struct shale_cache shale_cache;
+typedef struct shale_filter_policy shale_filter_policy;
 
 /* ---- errors, version, memory ---------------------------------------------- */
 
@@ -299,8 +300,19 @@ SHALE_EXPORT void shale_options_set_max_file_size(shale_options *, size_t bytes)
  * not built in fails shale_open with SHALE_ENOTSUP. Tables written with
  * snappy or none are the ones LevelDB can read. */
 SHALE_EXPORT void shale_options_set_compression(shale_options *, int type);
-/* Bloom filter bits per key in new tables (0 .. 1000; 0 = no filter). */
+/* Bloom filter bits per key in new tables (0 .. 1000; 0 = no filter).
+ * Ignored while a filter policy is set. */
 SHALE_EXPORT void shale_options_set_bloom_bits_per_key(shale_options *, int bits); /* default 10; 0 = none */
+/* 1 when the codec SHALE_COMPRESSION_<type> is built into this library (so
+ * shale_open accepts it and tables using it can be read), else 0 (also for
+ * a value that names no codec). Any thread; sets no message. */
+SHALE_EXPORT int shale_compression_supported(int type);
+/* A user filter policy (shale_filter_policy_create) in place of the
+ * built-in bloom filter; not owned, it must outlive every database opened
+ * (or repaired) with it. NULL (the default): the built-in bloom, as
+ * bloom_bits_per_key says. See shale_filter_policy_create for what a table
+ * stores and when a filter is used. */
+SHALE_EXPORT void shale_options_set_filter_policy(shale_options *, shale_filter_policy *);
 /* Shared block cache, not owned; without one the DB makes its own of 8 MiB.
  * The cache must outlive every database opened with it. */
 SHALE_EXPORT void shale_options_set_cache(shale_options *, shale_cache *);
@@ -497,7 +509,7 @@ SHALE_EXPORT const void *shale_iter_value(const shale_iter *, size_t *vlen);
  * SHALE_EINVAL for NULL. Reaching the end of the range is not an error. */
 SHALE_EXPORT int shale_iter_status(const shale_iter *);
 
-/* ---- comparators and caches ----------------------------------------------- */
+/* ---- comparators, filter policies and caches ------------------------------- */
 /*
  * shale_comparator_create: a user-defined key order.
  *
@@ -525,6 +537,52 @@ SHALE_EXPORT shale_comparator *shale_comparator_create(void *state, void (*destr
 /* Runs the destructor and frees. Only after every database using it is
  * closed. NULL: no-op. */
 SHALE_EXPORT void shale_comparator_destroy(shale_comparator *);
+/*
+ * shale_filter_policy_create: a user-defined filter, which tables hold in
+ * place of the built-in bloom filter (shale_options_set_filter_policy), as
+ * LevelDB holds a FilterPolicy's: one filter per 2 KiB of data-block
+ * offsets, stored under the metaindex name "filter.<name>" (doc/format.md,
+ * "Filter block"); LevelDB with a policy of the same name and behaviour
+ * reads them. A point lookup asks a table's filter before reading a data
+ * block, and only a table whose filter carries this policy's name is
+ * filtered: one written under another name (or with the built-in bloom) is
+ * read without a filter. While a policy is set, tables get its filter only
+ * (neither the bloom nor shale's whole-table filter), whatever
+ * bloom_bits_per_key says.
+ *
+ * create_filter(state, keys, klens, n, &filter, &flen) makes the filter of
+ *   the n >= 1 user keys keys[i] (klens[i] bytes each; a key may repeat, and
+ *   is a valid pointer even when empty; all valid during the call only). It
+ *   stores in *filter a malloc'd buffer of *flen bytes, which shale frees
+ *   with free() (NULL is allowed when *flen is 0), and returns 0; nonzero
+ *   makes the flush or compaction writing the table fail as if out of
+ *   memory (SHALE_ENOMEM, the database's background error).
+ * key_may_match(state, key, klen, filter, flen) returns 0 only when key is
+ *   certainly not among the keys the filter was made from (nonzero: maybe).
+ *   It must accept every filter create_filter made, including one made by
+ *   another process (LevelDB) under the same name, and should answer
+ *   "maybe" for bytes it cannot read.
+ * name(state) returns the policy's stable NUL-terminated name; change it
+ *   whenever the filter format changes. "leveldb.BuiltinBloomFilter2" is
+ *   the built-in bloom's (a policy of that name must make the same filters).
+ * destructor (may be NULL) runs exactly once, from
+ *   shale_filter_policy_destroy, with state. state is borrowed.
+ * The filter must agree with the comparator: keys the comparator finds
+ * equal must match each other's filters. Every callback may be called from
+ * many threads at once (flushes, compactions and reads), and must not call
+ * into the database.
+ *
+ * Returns the policy, owned by the caller; NULL when a callback other than
+ * destructor is NULL (SHALE_EINVAL) or memory runs out.
+ */
+SHALE_EXPORT shale_filter_policy *shale_filter_policy_create(void *state, void (*destructor)(void *),
+    int (*create_filter)(void *state, const void *const *keys, const size_t *klens, size_t n,
+                         void **filter, size_t *flen),
+    int (*key_may_match)(void *state, const void *key, size_t klen, const void *filter, size_t flen),
+    const char *(*name)(void *state));
+/* Runs the destructor and frees. Only after every database using it is
+ * closed. NULL: no-op. */
+SHALE_EXPORT void shale_filter_policy_destroy(shale_filter_policy *);
 /*
  * shale_cache_create_lru: a block cache of about capacity_bytes of
  * uncompressed blocks, in 16 LRU shards; a block larger than a shard's

@@ -223,7 +223,8 @@ int memtable_get(struct memtable *m, struct slice key, uint64_t seq, struct slic
 
 size_t memtable_memory_usage(const struct memtable *m)
 {
-	return arena_memory_usage(&m->arena);
+	/* the arena, and the memtable itself (an empty one is not free) */
+	return sizeof(*m) + arena_memory_usage(&m->arena);
 }
 
 uint64_t memtable_count(const struct memtable *m)

@@ -52,7 +52,7 @@ int memtable_get(struct memtable *m, struct slice key, uint64_t seq, struct slic
  * 0. NULL when memory runs out (message set). */
 struct iter *memtable_iter(struct memtable *m);
 
-/* Bytes allocated (the arena's); safe from any thread. */
+/* Bytes allocated: the arena's and the memtable's own; safe from any thread. */
 size_t memtable_memory_usage(const struct memtable *m);
 /* Number of entries added; safe from any thread (approximate while adding). */
 uint64_t memtable_count(const struct memtable *m);

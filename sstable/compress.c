@@ -17,10 +17,18 @@
 #include <zlib.h>
 #endif
 
+/* Type bytes by API value. */
+static const unsigned char types[] = { BLOCK_TYPE_NONE, BLOCK_TYPE_SNAPPY, BLOCK_TYPE_LZ4,
+	                               BLOCK_TYPE_ZLIB };
+
+int compress_api_supported(int api_compression)
+{
+	return api_compression >= 0 && api_compression <= SHALE_COMPRESSION_ZLIB &&
+	       compress_type_supported(types[api_compression]);
+}
+
 int compress_type_for(int api_compression, unsigned char *type)
 {
-	static const unsigned char types[] = { BLOCK_TYPE_NONE, BLOCK_TYPE_SNAPPY, BLOCK_TYPE_LZ4,
-		                               BLOCK_TYPE_ZLIB };
 	static const char *const names[] = { "none", "snappy", "lz4", "zlib" };
 	if (api_compression < 0 || api_compression > SHALE_COMPRESSION_ZLIB)
 		return err_set(SHALE_EINVAL, "unknown compression type %d", api_compression);

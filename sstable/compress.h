@@ -24,6 +24,10 @@
  * codec, SHALE_ENOTSUP for a codec not built in (message set). */
 int compress_type_for(int api_compression, unsigned char *type);
 
+/* 1 when the API value names a codec built into this build, else 0 (no
+ * message set). */
+int compress_api_supported(int api_compression);
+
 /* 1 when blocks of this type byte can be decoded by this build. */
 int compress_type_supported(unsigned char type);
 

@@ -8,25 +8,58 @@
 #include "lib/util/ikey.h"
 #include "sstable/bloom.h"
 
-void filter_block_builder_init(struct filter_block_builder *fb, int bits_per_key,
-                               int internal_keys)
+static void init(struct filter_block_builder *fb, int bits_per_key,
+                 const struct filter_policy *policy, int internal_keys)
 {
-	assert(bits_per_key >= 1);
 	fb->bits_per_key = bits_per_key;
+	fb->policy = policy;
 	fb->internal_keys = internal_keys;
 	fb->hashes = NULL;
 	fb->num_hashes = 0;
 	fb->cap_hashes = 0;
+	buf_init(&fb->keys);
+	fb->key_ends = NULL;
+	fb->slices = NULL;
 	buf_init(&fb->result);
 	buf_init(&fb->offsets);
+}
+
+void filter_block_builder_init(struct filter_block_builder *fb, int bits_per_key,
+                               int internal_keys)
+{
+	assert(bits_per_key >= 1);
+	init(fb, bits_per_key, NULL, internal_keys);
+}
+
+void filter_block_builder_init_policy(struct filter_block_builder *fb,
+                                      const struct filter_policy *policy, int internal_keys)
+{
+	assert(policy != NULL);
+	init(fb, 0, policy, internal_keys);
 }
 
 void filter_block_builder_free(struct filter_block_builder *fb)
 {
 	free(fb->hashes);
 	fb->hashes = NULL;
+	free(fb->key_ends);
+	fb->key_ends = NULL;
+	free(fb->slices);
+	fb->slices = NULL;
+	buf_free(&fb->keys);
 	buf_free(&fb->result);
 	buf_free(&fb->offsets);
+}
+
+/* The policy's filter of the keys gathered. */
+static int generate_policy_filter(struct filter_block_builder *fb)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < fb->num_hashes; i++) {
+		fb->slices[i] = slice_make(fb->keys.data + start, fb->key_ends[i] - start);
+		start = fb->key_ends[i];
+	}
+	return fb->policy->create_filter(fb->policy, fb->slices, fb->num_hashes, &fb->result);
 }
 
 static int generate_filter(struct filter_block_builder *fb)
@@ -34,8 +67,12 @@ static int generate_filter(struct filter_block_builder *fb)
 	int rc = buf_append_fixed32(&fb->offsets, (uint32_t)fb->result.len);
 	if (rc || fb->num_hashes == 0)
 		return rc; /* no keys: an empty filter */
-	rc = bloom_create_filter(fb->bits_per_key, fb->hashes, fb->num_hashes, &fb->result);
+	if (fb->policy)
+		rc = generate_policy_filter(fb);
+	else
+		rc = bloom_create_filter(fb->bits_per_key, fb->hashes, fb->num_hashes, &fb->result);
 	fb->num_hashes = 0;
+	buf_clear(&fb->keys);
 	return rc;
 }
 
@@ -51,19 +88,44 @@ int filter_block_builder_start_block(struct filter_block_builder *fb, uint64_t b
 	return 0;
 }
 
-int filter_block_builder_add_key(struct filter_block_builder *fb, struct slice key)
+/* Room for one more key: hashes for the bloom; key ends and slices for a
+ * policy. */
+static int grow(struct filter_block_builder *fb)
 {
-	if (fb->num_hashes == fb->cap_hashes) {
-		size_t cap = fb->cap_hashes ? fb->cap_hashes * 2 : 256;
+	size_t cap = fb->cap_hashes ? fb->cap_hashes * 2 : 256;
+	if (fb->policy) {
+		size_t *e = realloc(fb->key_ends, cap * sizeof(*e));
+		if (e == NULL)
+			return err_nomem("filter keys");
+		fb->key_ends = e;
+		struct slice *s = realloc(fb->slices, cap * sizeof(*s));
+		if (s == NULL)
+			return err_nomem("filter keys");
+		fb->slices = s;
+	} else {
 		uint32_t *h = realloc(fb->hashes, cap * sizeof(*h));
 		if (h == NULL)
 			return err_nomem("filter keys");
 		fb->hashes = h;
-		fb->cap_hashes = cap;
 	}
+	fb->cap_hashes = cap;
+	return 0;
+}
+
+int filter_block_builder_add_key(struct filter_block_builder *fb, struct slice key)
+{
+	int rc;
+	if (fb->num_hashes == fb->cap_hashes && (rc = grow(fb)) != 0)
+		return rc;
 	if (fb->internal_keys)
 		key = ikey_user_key(key);
-	fb->hashes[fb->num_hashes++] = bloom_hash(key);
+	if (fb->policy) {
+		if ((rc = buf_append(&fb->keys, key.data, key.size)) != 0)
+			return rc;
+		fb->key_ends[fb->num_hashes++] = fb->keys.len;
+	} else {
+		fb->hashes[fb->num_hashes++] = bloom_hash(key);
+	}
 	return 0;
 }
 
@@ -91,6 +153,7 @@ int filter_block_reader_init(struct filter_block_reader *r, struct slice content
 	r->num = 0;
 	r->base_lg = FILTER_BASE_LG;
 	r->internal_keys = internal_keys;
+	r->policy = NULL;
 	size_t n = contents.size;
 	if (n < 5)
 		return err_set(SHALE_ECORRUPT, "%s: filter block too short at offset %llu",
@@ -120,7 +183,10 @@ int filter_block_may_match(const struct filter_block_reader *r, uint64_t block_o
 	if (start <= limit && limit <= (size_t)(r->offsets - r->data)) {
 		if (r->internal_keys)
 			key = ikey_user_key(key);
-		return bloom_may_match(key, slice_make(r->data + start, limit - start));
+		struct slice filter = slice_make(r->data + start, limit - start);
+		if (r->policy)
+			return r->policy->key_may_match(r->policy, key, filter);
+		return bloom_may_match(key, filter);
 	}
 	return 1;
 }

@@ -20,6 +20,7 @@ noinst_HEADERS += \
 	sstable/bloom.h \
 	sstable/compress.h \
 	sstable/filter_block.h \
+	sstable/filter_policy.h \
 	sstable/format.h \
 	sstable/table.h \
 	sstable/table_builder.h \

@@ -2,9 +2,10 @@
  * What a table keeps in memory for its whole life: the index block and the
  * filter block (both read and checksum-verified at open), the metaindex
  * handle (for approximate offsets), the path and the open file. Data blocks
- * are read per use, through the block cache when there is one. A filter is
- * used whenever the metaindex names one, whatever bloom_bits_per_key says
- * (that option only governs what the builder writes).
+ * are read per use, through the block cache when there is one. Without a
+ * user filter policy, a built-in filter is used whenever the metaindex names
+ * one, whatever bloom_bits_per_key says (that option only governs what the
+ * builder writes); with one, only the block under the policy's name is.
  *
  * Block cache keys are 16 bytes: fixed64 cache id (cache_new_id() at open,
  * unique to this table object) then fixed64 block offset; the charge is the
@@ -74,11 +75,48 @@ static int find_meta(struct table *t, const struct block *meta, const char *name
 	return rc;
 }
 
+/* Loads the filter block at h, whose filters are policy's (NULL: the bloom). */
+static int load_filter_block(struct table *t, const struct block_handle *h,
+                             const struct filter_policy *policy)
+{
+	int rc = format_read_block(t->file, t->path, t->data_limit, h, 1, &t->filter_contents);
+	if (rc == 0)
+		rc = filter_block_reader_init(&t->filter, t->filter_contents.data, t->opt.internal_keys, t->path,
+		                              h->offset);
+	if (rc == 0) {
+		t->filter.policy = policy;
+		t->have_filter = 1;
+	}
+	return rc;
+}
+
+/* With a user policy, only the filter block under its own name is used: a
+ * table written under another policy (or the bloom) is read unfiltered. */
+static int read_policy_filter(struct table *t, const struct block *meta)
+{
+	const struct filter_policy *p = t->opt.filter_policy;
+	const char *name = p->name(p);
+	size_t n = strlen(name);
+	char *key = malloc(sizeof(FILTER_META_PREFIX) + n);
+	if (key == NULL)
+		return err_nomem("table filter name");
+	memcpy(key, FILTER_META_PREFIX, sizeof(FILTER_META_PREFIX) - 1);
+	memcpy(key + sizeof(FILTER_META_PREFIX) - 1, name, n + 1);
+	struct block_handle h;
+	int rc = find_meta(t, meta, key, &h);
+	free(key);
+	if (rc <= 0)
+		return rc;
+	return load_filter_block(t, &h, p);
+}
+
 /* Finds a filter in the metaindex and loads it: the whole-table filter when
  * the table has one (shale writes it), else LevelDB's filter block. A
  * metaindex without either is fine (no filter was written). */
 static int read_filter(struct table *t, const struct block *meta)
 {
+	if (t->opt.filter_policy)
+		return read_policy_filter(t, meta);
 	struct block_handle h;
 	int rc = find_meta(t, meta, TABLE_FILTER_META_KEY, &h);
 	if (rc == 1) {
@@ -98,13 +136,7 @@ static int read_filter(struct table *t, const struct block *meta)
 	rc = find_meta(t, meta, FILTER_META_KEY, &h);
 	if (rc <= 0)
 		return rc;
-	rc = format_read_block(t->file, t->path, t->data_limit, &h, 1, &t->filter_contents);
-	if (rc == 0)
-		rc = filter_block_reader_init(&t->filter, t->filter_contents.data, t->opt.internal_keys, t->path,
-		                              h.offset);
-	if (rc == 0)
-		t->have_filter = 1;
-	return rc;
+	return load_filter_block(t, &h, NULL);
 }
 
 int table_open(const struct table_options *opt, struct rand_file *file, const char *path,

@@ -31,8 +31,10 @@ struct table_builder {
 	struct block_builder data;
 	struct block_builder index;
 	struct filter_block_builder filter;   /* LevelDB's, for LevelDB's readers */
-	struct table_filter_builder tfilter;  /* the whole-table one, for shale's */
+	struct table_filter_builder tfilter;  /* the whole-table one, for shale's
+	                                         (when opt.table_filter) */
 	int have_filter;
+	char *filter_key;   /* a policy's metaindex key, "filter.<name>" (NULL: the bloom's) */
 	struct buf last_key;
 	int pending_index;
 	struct block_handle pending_handle;
@@ -65,10 +67,29 @@ int table_builder_create(const struct table_options *opt, struct wfile *file, co
 	block_builder_init(&b->index, 1);
 	buf_init(&b->last_key);
 	buf_init(&b->scratch);
-	if (opt->bloom_bits_per_key > 0) {
+	if (opt->filter_policy) {
+		/* a user policy replaces the bloom and the whole-table filter */
+		b->opt.table_filter = 0;
+		const char *name = opt->filter_policy->name(opt->filter_policy);
+		size_t n = strlen(name);
+		b->filter_key = malloc(sizeof(FILTER_META_PREFIX) + n);
+		if (b->filter_key == NULL) {
+			table_builder_destroy(b);
+			return err_nomem("table builder");
+		}
+		memcpy(b->filter_key, FILTER_META_PREFIX, sizeof(FILTER_META_PREFIX) - 1);
+		memcpy(b->filter_key + sizeof(FILTER_META_PREFIX) - 1, name, n + 1);
+		b->have_filter = 1;
+		filter_block_builder_init_policy(&b->filter, opt->filter_policy, opt->internal_keys);
+	} else if (opt->bloom_bits_per_key > 0) {
 		b->have_filter = 1;
 		filter_block_builder_init(&b->filter, opt->bloom_bits_per_key, opt->internal_keys);
-		table_filter_builder_init(&b->tfilter, opt->bloom_bits_per_key);
+		if (b->opt.table_filter)
+			table_filter_builder_init(&b->tfilter, opt->bloom_bits_per_key);
+	} else {
+		b->opt.table_filter = 0;
+	}
+	if (b->have_filter) {
 		rc = filter_block_builder_start_block(&b->filter, 0);
 		if (rc) {
 			table_builder_destroy(b);
@@ -85,10 +106,11 @@ void table_builder_destroy(struct table_builder *b)
 		return;
 	block_builder_free(&b->data);
 	block_builder_free(&b->index);
-	if (b->have_filter) {
+	if (b->have_filter)
 		filter_block_builder_free(&b->filter);
+	if (b->opt.table_filter)
 		table_filter_builder_free(&b->tfilter);
-	}
+	free(b->filter_key);
 	buf_free(&b->last_key);
 	buf_free(&b->scratch);
 	free(b->path);
@@ -214,21 +236,22 @@ int table_builder_finish(struct table_builder *b)
 		if (rc == 0)
 			rc = write_raw_block(b, fc, BLOCK_TYPE_NONE, &filter_handle);
 	}
-	if (rc == 0 && b->have_filter && b->opt.table_filter) {
+	if (rc == 0 && b->opt.table_filter) {
 		buf_clear(&b->scratch);
 		rc = table_filter_builder_finish(&b->tfilter, &b->scratch);
 		if (rc == 0)
 			rc = write_raw_block(b, buf_slice(&b->scratch), BLOCK_TYPE_NONE, &tfilter_handle);
 	}
-	/* (metaindex keys in order: "filter.leveldb..." < "shale.TableFilter") */
+	/* (metaindex keys in order: "filter.leveldb..." < "shale.TableFilter";
+	 * a policy's filter is the only entry) */
 	if (rc == 0 && b->have_filter) {
 		buf_clear(&b->scratch);
 		rc = block_handle_append(&b->scratch, &filter_handle);
 		if (rc == 0)
-			rc = block_builder_add(&meta, slice_from_str(FILTER_META_KEY),
+			rc = block_builder_add(&meta, slice_from_str(b->filter_key ? b->filter_key : FILTER_META_KEY),
 			                       buf_slice(&b->scratch));
 	}
-	if (rc == 0 && b->have_filter && b->opt.table_filter) {
+	if (rc == 0 && b->opt.table_filter) {
 		buf_clear(&b->scratch);
 		rc = block_handle_append(&b->scratch, &tfilter_handle);
 		if (rc == 0)

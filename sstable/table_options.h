@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include "lib/util/cache.h"
 #include "lib/util/comparator.h"
+#include "sstable/filter_policy.h"
 
 struct table_options {
 	/* Order of the keys stored in the table: for database tables, the
@@ -24,6 +25,12 @@ struct table_options {
 	/* Also write the whole-table filter (sstable/table_filter.h) beside
 	 * LevelDB's per-block one; readers prefer it. */
 	int table_filter;
+	/* A user filter policy, or NULL. When set it replaces the built-in
+	 * bloom: the builder writes only its filter block ("filter.<name>";
+	 * bloom_bits_per_key and table_filter are ignored), and readers use only
+	 * a block of that name — never the bloom or whole-table filter, which
+	 * may disagree with the order the policy was written for. */
+	const struct filter_policy *filter_policy;
 	struct cache *block_cache;   /* NULL = no block cache */
 };
 

@@ -87,3 +87,53 @@ tests_test_leveldb_interop_LDADD = $(TEST_LDADD) -lleveldb
 endif
 endif
 endif
+
+# LevelDB's C API (leveldb/c.h), doc/leveldb-compat.md. One test source,
+# tests/test_leveldb_c_api.c, built twice: against libshale-leveldb with
+# compat/leveldb/c.h (in every build: it needs no LevelDB), and against
+# Debian's real libleveldb with its own header; both pass the same checks.
+if HAVE_CHECK
+check_PROGRAMS += tests/test_leveldb_c_api_shale
+tests_test_leveldb_c_api_shale_SOURCES = tests/test_leveldb_c_api.c
+tests_test_leveldb_c_api_shale_CPPFLAGS = -I$(top_srcdir)/compat $(AM_CPPFLAGS)
+tests_test_leveldb_c_api_shale_CFLAGS = $(TEST_CFLAGS)
+tests_test_leveldb_c_api_shale_LDADD = libshale-leveldb.la $(CHECK_LIBS)
+if HAVE_LEVELDB
+if !TSAN
+check_PROGRAMS += tests/test_leveldb_c_api_real
+tests_test_leveldb_c_api_real_SOURCES = tests/test_leveldb_c_api.c
+tests_test_leveldb_c_api_real_CFLAGS = $(TEST_CFLAGS)
+tests_test_leveldb_c_api_real_LDADD = -lleveldb $(CHECK_LIBS)
+endif
+endif
+endif
+
+# tests/leveldb_c_prog.c, a program of LevelDB's C API alone, is compiled
+# once against Debian's leveldb/c.h (no per-program flags: one object) and
+# linked twice, with libleveldb and with libshale-leveldb; each binary is a
+# test that passes when it exits 0.
+if HAVE_LEVELDB
+if !TSAN
+check_PROGRAMS += tests/leveldb_c_prog_real tests/leveldb_c_prog_shale
+tests_leveldb_c_prog_real_SOURCES = tests/leveldb_c_prog.c
+tests_leveldb_c_prog_real_LDADD = -lleveldb
+tests_leveldb_c_prog_shale_SOURCES = tests/leveldb_c_prog.c
+tests_leveldb_c_prog_shale_LDADD = libshale-leveldb.la
+endif
+endif
+
+# tests/leveldb_c_interop.c, compiled once and linked twice as above;
+# tests/test_leveldb_compat.sh runs each on the other's databases. (Not
+# check_PROGRAMS, each of which make check runs as a test: these take
+# arguments, so they are built with the rest.)
+if HAVE_LEVELDB
+if !TSAN
+noinst_PROGRAMS += tests/leveldb_c_interop_real tests/leveldb_c_interop_shale
+tests_leveldb_c_interop_real_SOURCES = tests/leveldb_c_interop.c
+tests_leveldb_c_interop_real_LDADD = -lleveldb
+tests_leveldb_c_interop_shale_SOURCES = tests/leveldb_c_interop.c
+tests_leveldb_c_interop_shale_LDADD = libshale-leveldb.la
+TESTS += tests/test_leveldb_compat.sh
+endif
+endif
+EXTRA_DIST += tests/test_leveldb_compat.sh

@@ -1,5 +1,6 @@
 /* Public API additions: prefix iterators, batch iteration and appending,
- * the version macros, the mmap_reads option. */
+ * the version macros, the mmap_reads option, user filter policies and
+ * shale_compression_supported. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,6 +272,164 @@ START_TEST(mmap_and_pread_reads_agree)
 }
 END_TEST
 
+/* ---- user filter policies ---- */
+
+/* A filter that lists each key's first byte (an exact set for the test's
+ * keys, which differ in their first byte). "no" makes every answer a miss. */
+struct first_byte_policy {
+	const char *name;
+	int say_no, fail;
+	int creates, matches, destroyed, null_pointers;
+};
+
+static int fb_create(void *state, const void *const *keys, const size_t *klens, size_t n, void **filter,
+                     size_t *flen)
+{
+	struct first_byte_policy *p = state;
+	p->creates++;
+	if (p->fail)
+		return -1;
+	char *f = malloc(n);
+	ck_assert_ptr_nonnull(f);
+	for (size_t i = 0; i < n; i++) {
+		if (keys[i] == NULL)
+			p->null_pointers++;
+		f[i] = klens[i] ? *(const char *)keys[i] : '\0';
+	}
+	*filter = f;
+	*flen = n;
+	return 0;
+}
+
+static int fb_match(void *state, const void *key, size_t klen, const void *filter, size_t flen)
+{
+	struct first_byte_policy *p = state;
+	p->matches++;
+	if (key == NULL || filter == NULL)
+		p->null_pointers++;
+	if (p->say_no)
+		return 0;
+	return memchr(filter, klen ? *(const char *)key : '\0', flen) != NULL;
+}
+
+static const char *fb_name(void *state)
+{
+	return ((struct first_byte_policy *)state)->name;
+}
+
+static void fb_destroy(void *state)
+{
+	((struct first_byte_policy *)state)->destroyed++;
+}
+
+static shale_db *open_with_policy(shale_filter_policy *fp)
+{
+	shale_options *o = dbtest_options(16 << 10, 16 << 10, 64 << 10);
+	shale_options_set_filter_policy(o, fp);
+	shale_db *db = NULL;
+	ck_assert_ok(shale_open(dbtest_path, o, &db));
+	shale_options_destroy(o);
+	return db;
+}
+
+static int get_found(shale_db *db, const char *k)
+{
+	void *v;
+	size_t vl;
+	int rc = shale_get(db, NULL, k, strlen(k), &v, &vl);
+	ck_assert(rc == SHALE_OK || rc == SHALE_NOTFOUND);
+	shale_free(v);
+	return rc == SHALE_OK;
+}
+
+START_TEST(filter_policy_is_used_only_under_its_own_name)
+{
+	struct first_byte_policy st = { "test.FirstByte", 0, 0, 0, 0, 0, 0 };
+	struct first_byte_policy other = { "test.Other", 1, 0, 0, 0, 0, 0 };
+	ck_assert_ptr_null(shale_filter_policy_create(&st, NULL, NULL, fb_match, fb_name));
+	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "invalid argument"));
+	ck_assert_ptr_null(shale_filter_policy_create(&st, NULL, fb_create, NULL, fb_name));
+	ck_assert_ptr_null(shale_filter_policy_create(&st, NULL, fb_create, fb_match, NULL));
+	shale_filter_policy *fp = shale_filter_policy_create(&st, fb_destroy, fb_create, fb_match, fb_name);
+	shale_filter_policy *op = shale_filter_policy_create(&other, fb_destroy, fb_create, fb_match, fb_name);
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_ptr_nonnull(op);
+
+	shale_db *db = open_with_policy(fp);
+	ck_assert_ok(shale_put(db, NULL, "apple", 5, "1", 1));
+	ck_assert_ok(shale_put(db, NULL, "", 0, "empty", 5));
+	ck_assert_ok(shale_put(db, NULL, "kiwi", 4, "2", 1));
+	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
+	ck_assert_int_gt(st.creates, 0);
+	ck_assert(get_found(db, "apple") && get_found(db, "") && get_found(db, "kiwi"));
+	ck_assert(!get_found(db, "banana"));
+	ck_assert_int_gt(st.matches, 0);
+	/* the filter is believed: a "no" hides keys that are in the tables */
+	st.say_no = 1;
+	ck_assert(!get_found(db, "apple") && !get_found(db, "kiwi"));
+	/* (iterators read every block: no filter there) */
+	shale_iter *it = shale_iter_create(db, NULL);
+	shale_iter_seek(it, "apple", 5);
+	ck_assert(shale_iter_valid(it));
+	shale_iter_destroy(it);
+	st.say_no = 0;
+	ck_assert_ok(shale_close(db));
+	ck_assert_int_eq(st.null_pointers, 0);
+
+	/* reopened under another name: the filters are not asked */
+	db = open_with_policy(op);
+	ck_assert(get_found(db, "apple") && get_found(db, "kiwi"));
+	ck_assert_int_eq(other.matches, 0);
+	ck_assert_ok(shale_close(db));
+	/* nor by the built-in bloom's readers */
+	db = open_with_policy(NULL);
+	ck_assert(get_found(db, "apple") && get_found(db, "kiwi"));
+	ck_assert_ok(shale_close(db));
+
+	shale_filter_policy_destroy(fp);
+	shale_filter_policy_destroy(op);
+	shale_filter_policy_destroy(NULL);
+	ck_assert_int_eq(st.destroyed, 1);
+	ck_assert_int_eq(other.destroyed, 1);
+}
+END_TEST
+
+START_TEST(filter_policy_failure_fails_the_flush)
+{
+	struct first_byte_policy st = { "test.Failing", 0, 1, 0, 0, 0, 0 };
+	shale_filter_policy *fp = shale_filter_policy_create(&st, NULL, fb_create, fb_match, fb_name);
+	shale_db *db = open_with_policy(fp);
+	ck_assert_ok(shale_put(db, NULL, "apple", 5, "1", 1));
+	ck_assert_int_eq(shale_compact_range(db, NULL, 0, NULL, 0), SHALE_ENOMEM);
+	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "test.Failing"));
+	/* the data is still there, in the memtable and the log */
+	ck_assert(get_found(db, "apple"));
+	ck_assert_ok(shale_close(db));
+	st.fail = 0;
+	db = open_with_policy(fp);
+	ck_assert(get_found(db, "apple"));
+	ck_assert_ok(shale_close(db));
+	shale_filter_policy_destroy(fp);
+}
+END_TEST
+
+START_TEST(compression_supported_says_what_open_accepts)
+{
+	ck_assert_int_eq(shale_compression_supported(SHALE_COMPRESSION_NONE), 1);
+	ck_assert_int_eq(shale_compression_supported(-1), 0);
+	ck_assert_int_eq(shale_compression_supported(4), 0);
+	for (int type = SHALE_COMPRESSION_NONE; type <= SHALE_COMPRESSION_ZLIB; type++) {
+		shale_options *o = dbtest_options(16 << 10, 16 << 10, 64 << 10);
+		shale_options_set_compression(o, type);
+		shale_db *db = NULL;
+		int rc = shale_open(dbtest_path, o, &db);
+		ck_assert_int_eq(rc, shale_compression_supported(type) ? SHALE_OK : SHALE_ENOTSUP);
+		ck_assert_ok(shale_close(db));
+		shale_options_destroy(o);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("api");
@@ -282,6 +441,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, batch_iterate_and_append);
 	tcase_add_test(tc, version_macros_match_the_library);
 	tcase_add_test(tc, mmap_and_pread_reads_agree);
+	tcase_add_test(tc, filter_policy_is_used_only_under_its_own_name);
+	tcase_add_test(tc, filter_policy_failure_fails_the_flush);
+	tcase_add_test(tc, compression_supported_says_what_open_accepts);
 	suite_add_tcase(s, tc);
 	return s;
 }

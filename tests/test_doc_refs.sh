@@ -6,12 +6,12 @@
 set -eu
 src=${SHALE_SRCDIR:-${srcdir:-.}}
 cd "$src"
-refs=$(find include lib wal memtable sstable compaction tests examples benchmarks doc README.md \
+refs=$(find include lib wal memtable sstable compaction compat tests examples benchmarks doc README.md \
 	-type f \( -name '*.c' -o -name '*.h' -o -name '*.md' \) 2>/dev/null |
 	while read -r f; do
 		# join comment continuation lines so a citation split over two reads whole
 		sed -e ':a' -e 'N' -e '$!ba' -e 's/\n[[:space:]]*\*[[:space:]]*/ /g' -e 's/\n/ /g' "$f" |
-			grep -oE 'doc/[a-z]+\.md`?, "[^"]+"' | sed "s|^|$f: |" || true
+			grep -oE 'doc/[a-z-]+\.md`?, "[^"]+"' | sed "s|^|$f: |" || true
 	done)
 status=0
 checked=0
@@ -19,7 +19,7 @@ while IFS= read -r line; do
 	[ -n "$line" ] || continue
 	where=${line%%: doc/*}
 	ref=${line#*: }
-	doc=$(printf '%s\n' "$ref" | sed -E 's/^(doc\/[a-z]+\.md).*/\1/')
+	doc=$(printf '%s\n' "$ref" | sed -E 's/^(doc\/[a-z-]+\.md).*/\1/')
 	section=$(printf '%s\n' "$ref" | sed -E 's/^[^"]*"([^"]+)".*/\1/')
 	checked=$((checked + 1))
 	if [ ! -f "$doc" ]; then

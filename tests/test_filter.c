@@ -293,6 +293,86 @@ START_TEST(filter_block_keys_internal_keys_by_user_key)
 }
 END_TEST
 
+/* A policy whose filter is its keys, each as one length byte and the bytes:
+ * exact, so the test sees which keys each region's filter got. */
+struct list_policy {
+	struct filter_policy base;
+	int calls;
+};
+
+static const char *list_name(const struct filter_policy *p)
+{
+	(void)p;
+	return "test.List";
+}
+
+static int list_create(const struct filter_policy *p, const struct slice *keys, size_t n, struct buf *dst)
+{
+	((struct list_policy *)p)->calls++;
+	for (size_t i = 0; i < n; i++) {
+		int rc = buf_append_byte(dst, (char)keys[i].size);
+		if (rc == 0)
+			rc = buf_append(dst, keys[i].data, keys[i].size);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int list_match(const struct filter_policy *p, struct slice key, struct slice filter)
+{
+	(void)p;
+	for (size_t at = 0; at < filter.size;) {
+		size_t n = (unsigned char)filter.data[at];
+		if (slice_equal(slice_make(filter.data + at + 1, n), key))
+			return 1;
+		at += 1 + n;
+	}
+	return 0;
+}
+
+START_TEST(filter_block_with_a_policy_gets_each_regions_user_keys)
+{
+	struct list_policy lp = { { list_name, list_create, list_match }, 0 };
+	struct filter_block_builder fb;
+	filter_block_builder_init_policy(&fb, &lp.base, 1);
+	struct buf k = BUF_INIT;
+	const char *keys[] = { "apple", "apple", "", "fig", "kiwi" };
+	const uint64_t blocks[] = { 0, 0, 100, 2100, 9000 };
+	for (int i = 0; i < 5; i++) {
+		ck_assert_ok(filter_block_builder_start_block(&fb, blocks[i]));
+		buf_clear(&k);
+		ck_assert_ok(ikey_append(&k, slice_from_str(keys[i]), 10 + (uint64_t)i, IKEY_TYPE_VALUE));
+		ck_assert_ok(filter_block_builder_add_key(&fb, buf_slice(&k)));
+	}
+	struct slice s = finish(&fb);
+	/* three regions with keys (0, 1, 4); 2 and 3 are empty and call nothing */
+	ck_assert_int_eq(lp.calls, 3);
+	struct filter_block_reader r;
+	ck_assert_ok(filter_block_reader_init(&r, s, 1, "t", 0));
+	ck_assert_uint_eq(r.num, 5);
+	/* the first filter holds the user keys, repeats included, tags stripped */
+	uint32_t f1 = decode_fixed32(s.data + decode_fixed32(s.data + s.size - 5) + 4);
+	ck_assert_uint_eq(f1, 6 + 6 + 1);
+	ck_assert(memcmp(s.data, "\x05" "apple" "\x05" "apple" "\x00", f1) == 0);
+	r.policy = &lp.base;
+	buf_clear(&k);
+	ck_assert_ok(ikey_append(&k, slice_from_str("apple"), 99, IKEY_TYPE_VALUE));
+	ck_assert(filter_block_may_match(&r, 0, buf_slice(&k)));
+	ck_assert(!filter_block_may_match(&r, 2100, buf_slice(&k)));
+	buf_clear(&k);
+	ck_assert_ok(ikey_append(&k, slice_from_str("fig"), 99, IKEY_TYPE_VALUE));
+	ck_assert(filter_block_may_match(&r, 2100, buf_slice(&k)));
+	ck_assert(!filter_block_may_match(&r, 0, buf_slice(&k)));
+	ck_assert(!filter_block_may_match(&r, 4200, buf_slice(&k))); /* an empty filter */
+	buf_clear(&k);
+	ck_assert_ok(ikey_append(&k, slice_from_str("kiwi"), 99, IKEY_TYPE_VALUE));
+	ck_assert(filter_block_may_match(&r, 9000, buf_slice(&k)));
+	buf_free(&k);
+	filter_block_builder_free(&fb);
+}
+END_TEST
+
 START_TEST(filter_block_odd_contents)
 {
 	struct filter_block_reader r;
@@ -339,6 +419,7 @@ static Suite *filter_suite(void)
 	tcase_add_test(fc, filter_block_single_chunk);
 	tcase_add_test(fc, filter_block_multi_chunk);
 	tcase_add_test(fc, filter_block_keys_internal_keys_by_user_key);
+	tcase_add_test(fc, filter_block_with_a_policy_gets_each_regions_user_keys);
 	tcase_add_test(fc, filter_block_odd_contents);
 	suite_add_tcase(s, fc);
 	return s;

@@ -15,6 +15,7 @@
 #include "sstable/block.h"
 #include "sstable/format.h"
 #include "sstable/table.h"
+#include "sstable/table_builder.h"
 #include "sstable/table_filter.h"
 #include "shale.h"
 #include "tests/table_helpers.h"
@@ -146,6 +147,26 @@ static struct block_handle meta_handle(const char *path, const char *name)
 	return h;
 }
 
+/* 1 when the metaindex of the file at path has an entry name. */
+static int meta_has(const char *path, const char *name)
+{
+	char *data = NULL;
+	size_t n = tu_read_file(path, &data);
+	struct footer f;
+	ck_assert_ok(footer_decode(data + n - FOOTER_LEN, n, path, &f));
+	struct block_contents bc = { slice_make(data + f.metaindex.offset, f.metaindex.size), NULL, 0 };
+	struct block *b;
+	ck_assert_ok(block_create(&bc, path, f.metaindex.offset, &b));
+	struct iter *it = block_iter_create(b, comparator_bytewise(), path);
+	int found = 0;
+	for (iter_seek_first(it); iter_valid(it); iter_next(it))
+		found |= slice_equal(iter_key(it), slice_from_str(name));
+	iter_destroy(it);
+	block_destroy(b);
+	free(data);
+	return found;
+}
+
 static int open_table(struct env *env, const char *path, const struct table_options *o, struct table **t)
 {
 	struct rand_file *rf;
@@ -251,6 +272,163 @@ START_TEST(damaged_table_filter_fails_the_open_unknown_format_falls_back)
 }
 END_TEST
 
+/* ---- a user filter policy ---- */
+
+/* Its filter: one byte per key, the key's length; "no" makes every match a
+ * miss, so a test sees whether the filter was asked at all. */
+struct len_policy {
+	struct filter_policy base;
+	const char *name;
+	int say_no;
+	int creates, matches;
+};
+
+static const char *len_name(const struct filter_policy *p)
+{
+	return ((const struct len_policy *)p)->name;
+}
+
+static int len_create(const struct filter_policy *p, const struct slice *keys, size_t n, struct buf *dst)
+{
+	((struct len_policy *)p)->creates++;
+	for (size_t i = 0; i < n; i++) {
+		int rc = buf_append_byte(dst, (char)keys[i].size);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int len_match(const struct filter_policy *p, struct slice key, struct slice filter)
+{
+	struct len_policy *lp = (struct len_policy *)p;
+	lp->matches++;
+	if (lp->say_no)
+		return 0;
+	return memchr(filter.data, (char)key.size, filter.size) != NULL;
+}
+
+/* How many of m's keys table_get finds. */
+static size_t found_keys(struct table *t, const struct table_model *m)
+{
+	struct read_opts ro = { 1, 0 };
+	size_t n = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		struct found fd = { 0, BUF_INIT, BUF_INIT };
+		ck_assert_ok(table_get(t, &ro, mkey(m, i), on_found, &fd));
+		n += fd.called && slice_equal(buf_slice(&fd.key), mkey(m, i));
+		buf_free(&fd.key);
+		buf_free(&fd.value);
+	}
+	return n;
+}
+
+START_TEST(policy_filter_stored_under_its_name_and_used_only_by_it)
+{
+	dir = tu_mkdtemp("table-filter");
+	struct env *env = env_posix_default();
+	struct rng r;
+	rng_seed(&r, 9);
+	struct table_model m;
+	table_model_make(&m, &r, 2000, 24, 1);
+	struct len_policy lp = { { len_name, len_create, len_match }, "test.Lengths", 0, 0, 0 };
+	struct len_policy other = { { len_name, len_create, len_match }, "test.Other", 1, 0, 0 };
+	struct table_options o;
+	default_opts(&o, &m);
+	o.bloom_bits_per_key = 10;
+	o.table_filter = 1;
+	o.filter_policy = &lp.base;
+	char *path = write_table_file(env, dir, 4, &o, &m, 0);
+	ck_assert_int_gt(lp.creates, 1);
+	/* only the policy's filter: neither the bloom nor the whole-table one */
+	ck_assert(meta_has(path, "filter.test.Lengths"));
+	ck_assert(!meta_has(path, FILTER_META_KEY));
+	ck_assert(!meta_has(path, TABLE_FILTER_META_KEY));
+	struct table *t;
+	ck_assert_ok(open_table(env, path, &o, &t));
+	ck_assert_uint_eq(found_keys(t, &m), m.n);
+	ck_assert_int_ge(lp.matches, (int)m.n);
+	/* asked, and believed: a "no" hides every key */
+	lp.say_no = 1;
+	ck_assert_uint_eq(found_keys(t, &m), 0);
+	table_close(t);
+	/* a policy of another name, or the built-in bloom: the filter is unused */
+	o.filter_policy = &other.base;
+	ck_assert_ok(open_table(env, path, &o, &t));
+	ck_assert_uint_eq(found_keys(t, &m), m.n);
+	ck_assert_int_eq(other.matches, 0);
+	table_close(t);
+	o.filter_policy = NULL;
+	ck_assert_ok(open_table(env, path, &o, &t));
+	ck_assert_uint_eq(found_keys(t, &m), m.n);
+	table_close(t);
+	free(path);
+	/* a table with the built-in filters, read with a policy: unfiltered */
+	o.filter_policy = NULL;
+	path = write_table_file(env, dir, 5, &o, &m, 0);
+	o.filter_policy = &lp.base;
+	lp.matches = 0;
+	ck_assert_ok(open_table(env, path, &o, &t));
+	ck_assert_uint_eq(found_keys(t, &m), m.n);
+	ck_assert_int_eq(lp.matches, 0);
+	table_close(t);
+	free(path);
+	/* a policy named as the built-in bloom takes its metaindex name */
+	lp.name = "leveldb.BuiltinBloomFilter2";
+	lp.say_no = 0;
+	path = write_table_file(env, dir, 6, &o, &m, 0);
+	ck_assert(meta_has(path, FILTER_META_KEY));
+	ck_assert(!meta_has(path, TABLE_FILTER_META_KEY));
+	free(path);
+	table_model_free(&m);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* A policy whose create_filter fails: the table cannot be finished. */
+static int failing_create(const struct filter_policy *p, const struct slice *keys, size_t n, struct buf *dst)
+{
+	(void)p;
+	(void)keys;
+	(void)n;
+	(void)dst;
+	return err_set(SHALE_ENOMEM, "test policy: no filter today");
+}
+
+START_TEST(policy_failure_fails_the_table)
+{
+	dir = tu_mkdtemp("table-filter");
+	struct env *env = env_posix_default();
+	struct len_policy lp = { { len_name, failing_create, len_match }, "test.Failing", 0, 0, 0 };
+	struct table_options o;
+	struct table_model m = { NULL, 0, NULL, 1 };
+	struct rng r;
+	rng_seed(&r, 10);
+	table_model_make(&m, &r, 500, 16, 1);
+	default_opts(&o, &m);
+	o.filter_policy = &lp.base;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/000007.ldb", dir);
+	struct wfile *f;
+	ck_assert_ok(env_open_write(env, path, &f));
+	struct table_builder *b;
+	ck_assert_ok(table_builder_create(&o, f, path, &b));
+	int rc = 0;
+	for (size_t i = 0; i < m.n && rc == 0; i++)
+		rc = table_builder_add(b, mkey(&m, i), mval(&m, i));
+	if (rc == 0)
+		rc = table_builder_finish(b);
+	ck_assert_int_eq(rc, SHALE_ENOMEM);
+	ck_assert_ptr_nonnull(strstr(err_msg(), "no filter today"));
+	table_builder_destroy(b);
+	wfile_close(f);
+	table_model_free(&m);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("table_filter");
@@ -260,6 +438,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, table_filter_format_is_checked);
 	tcase_add_test(tc, absent_keys_read_no_data_block);
 	tcase_add_test(tc, damaged_table_filter_fails_the_open_unknown_format_falls_back);
+	tcase_add_test(tc, policy_filter_stored_under_its_name_and_used_only_by_it);
+	tcase_add_test(tc, policy_failure_fails_the_table);
 	suite_add_tcase(s, tc);
 	return s;
 }

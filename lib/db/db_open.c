@@ -290,6 +290,7 @@ SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db
 	db->topt.compression = db->opt.compression;
 	db->topt.bloom_bits_per_key = db->opt.bloom_bits_per_key;
 	db->topt.table_filter = 1;
+	db->topt.filter_policy = options_filter_policy(&db->opt);
 	db->topt.block_cache = db->block_cache;
 	rc = make_tables_and_versions(db);
 	if (rc == 0)

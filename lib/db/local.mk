@@ -14,6 +14,7 @@ libshale_db_la_SOURCES = \
 	lib/db/db_recover.c \
 	lib/db/db_state.c \
 	lib/db/db_write.c \
+	lib/db/filter_policy.c \
 	lib/db/options.c \
 	lib/db/repair.c \
 	lib/db/repair_merge.c \

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "lib/util/error.h"
+#include "sstable/compress.h"
 
 void options_init_defaults(struct shale_options *o)
 {
@@ -23,6 +24,7 @@ void options_init_defaults(struct shale_options *o)
 	o->bloom_bits_per_key = DEFAULT_BLOOM_BITS;
 	o->cache = NULL;
 	o->comparator = NULL;
+	o->filter_policy = NULL;
 	o->background_threads = DEFAULT_BACKGROUND_THREADS;
 	o->l0_compaction_trigger = DEFAULT_L0_COMPACTION_TRIGGER;
 	o->l0_slowdown_trigger = DEFAULT_L0_SLOWDOWN_TRIGGER;
@@ -122,6 +124,7 @@ SETTER(compression, int, compression)
 SETTER(bloom_bits_per_key, int, bloom_bits_per_key)
 SETTER(cache, shale_cache *, cache)
 SETTER(comparator, shale_comparator *, comparator)
+SETTER(filter_policy, shale_filter_policy *, filter_policy)
 SETTER(background_threads, int, background_threads)
 SETTER(l0_compaction_trigger, int, l0_compaction_trigger)
 SETTER(l0_slowdown_trigger, int, l0_slowdown_trigger)
@@ -336,4 +339,9 @@ SHALE_EXPORT void shale_cache_destroy(shale_cache *c)
 		return;
 	cache_destroy(c->cache);
 	free(c);
+}
+
+SHALE_EXPORT int shale_compression_supported(int type)
+{
+	return compress_api_supported(type);
 }

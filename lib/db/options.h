@@ -14,6 +14,7 @@
 #include "lib/util/comparator.h"
 #include "lib/util/env.h"
 #include "lib/version/version.h"
+#include "sstable/filter_policy.h"
 #include "shale.h"
 
 /* Defaults (doc/api.md gives the reasons). */
@@ -47,6 +48,15 @@ struct shale_cache {
 	struct cache *cache;
 };
 
+struct shale_filter_policy {
+	struct filter_policy base; /* first: a shale_filter_policy * is a struct filter_policy * */
+	void *state;
+	void (*destructor)(void *);
+	int (*create_filter)(void *, const void *const *, const size_t *, size_t, void **, size_t *);
+	int (*key_may_match)(void *, const void *, size_t, const void *, size_t);
+	const char *(*name)(void *);
+};
+
 struct shale_options {
 	int create_if_missing;
 	int error_if_exists;
@@ -60,6 +70,7 @@ struct shale_options {
 	int bloom_bits_per_key;
 	shale_cache *cache;
 	shale_comparator *comparator;
+	shale_filter_policy *filter_policy; /* NULL: the built-in bloom */
 	int background_threads;
 	int l0_compaction_trigger;
 	int l0_slowdown_trigger;
@@ -110,6 +121,13 @@ void options_set_test_hooks(shale_options *o, const struct db_test_hooks *hooks)
 void options_set_max_manifest_size(shale_options *o, uint64_t bytes);
 void options_set_bg_retry_micros(shale_options *o, uint64_t us);
 void options_set_use_mmap_reads(shale_options *o, int on);
+
+/* The filter policy tables are written and read with: the user's, or NULL
+ * for the built-in bloom (bloom_bits_per_key). */
+static inline const struct filter_policy *options_filter_policy(const struct shale_options *o)
+{
+	return o->filter_policy ? &o->filter_policy->base : NULL;
+}
 
 /* The comparator a DB uses: the user's, or bytewise. */
 static inline const struct comparator *options_comparator(const struct shale_options *o)

@@ -409,6 +409,7 @@ SHALE_EXPORT int shale_repair_db(const char *path, const shale_options *opt)
 	r.topt.compression = o.compression;
 	r.topt.bloom_bits_per_key = o.bloom_bits_per_key;
 	r.topt.table_filter = 1;
+	r.topt.filter_policy = options_filter_policy(&o);
 	r.topt.block_cache = NULL;
 	r.next_number = 1;
 	/* The info log the options ask for (the LOG file by default). It is a
