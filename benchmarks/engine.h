@@ -43,6 +43,8 @@ struct engine_opts {
 	int64_t max_file_bytes;
 	int64_t block_bytes;
 	int64_t max_open_files;
+	int64_t wal_flush_delay; /* shale only: microseconds; -1 = its default */
+	int mmap_reads;          /* shale only: 0 or 1; -1 = its default */
 	int64_t num;           /* entries, to size LMDB's map */
 	int key_bytes;
 	int value_bytes;

@@ -92,6 +92,10 @@ static int sh_open(const struct engine_opts *o, const char *path, int fresh,
 		shale_options_set_block_size(d->opt, (size_t)o->block_bytes);
 	if (o->max_open_files > 0)
 		shale_options_set_max_open_files(d->opt, (int)o->max_open_files);
+	if (o->wal_flush_delay >= 0)
+		shale_options_set_wal_flush_delay(d->opt, (uint64_t)o->wal_flush_delay);
+	if (o->mmap_reads >= 0)
+		shale_options_set_mmap_reads(d->opt, o->mmap_reads);
 	if (fresh && (rc = shale_destroy_db(path, d->opt)) < 0) {
 		fail("shale_destroy_db", rc);
 		goto fail_close;
@@ -267,10 +271,15 @@ static void sh_config(const struct engine_db *d, char *buf, size_t len)
 	if (o->cache_bytes > 0)
 		snprintf(cache, sizeof(cache), "%.0f MiB LRU block cache",
 		         (double)o->cache_bytes / 1048576.0);
-	snprintf(buf, len, "shale %s: %s, bloom %d bits/key, %s%s; other options default",
+	char more[80] = "";
+	if (o->wal_flush_delay >= 0)
+		snprintf(more, sizeof(more), ", wal_flush_delay %lld us", (long long)o->wal_flush_delay);
+	if (o->mmap_reads >= 0)
+		snprintf(more + strlen(more), sizeof(more) - strlen(more), ", mmap_reads %d", o->mmap_reads);
+	snprintf(buf, len, "shale %s: %s, bloom %d bits/key, %s%s%s; other options default",
 	         shale_version(), compression_name(o->compression), o->bloom_bits, cache,
 	         o->write_buffer_bytes || o->max_file_bytes || o->block_bytes || o->max_open_files
-	             ? ", sizes from flags" : "");
+	             ? ", sizes from flags" : "", more);
 }
 
 const struct engine engine_shale = {

@@ -83,10 +83,14 @@ static struct {
 	int64_t max_file_size;     /* 0: the library's default */
 	int64_t block_size;        /* 0: the library's default */
 	int64_t max_open_files;    /* 0: the library's default */
+	int64_t wal_flush_delay;   /* -1: shale's default */
+	int mmap_reads;            /* -1: shale's default */
 	int histogram;
 	uint64_t seed;
 } FLAGS = {
 	.engine = "shale",
+	.wal_flush_delay = -1,
+	.mmap_reads = -1,
 	.report_fd = -1,
 	.benchmarks = NULL, /* DEFAULT_BENCHMARKS, or COMPARISON_BENCHMARKS */
 	.num = 1000000,
@@ -127,6 +131,7 @@ static void usage(FILE *f, const char *prog)
 	    "  --cache_size=BYTES      shared block cache; 0 = the DB's own (default 8 MiB)\n"
 	    "  --write_buffer_size=BYTES --max_file_size=BYTES --block_size=BYTES\n"
 	    "  --max_open_files=N      (default: the library's defaults)\n"
+	    "  --wal_flush_delay=MICROS --mmap_reads=0|1  shale only (default: shale's defaults)\n"
 	    "  --histogram=0|1         latency histogram per benchmark (default 0)\n"
 	    "  --seed=N                base of the per-thread random seeds (default 0)\n",
 	    prog);
@@ -209,6 +214,10 @@ static int parse_flag(const char *arg)
 		return parse_i64(v, 1, INT64_MAX, &FLAGS.block_size);
 	if (IS("max_open_files"))
 		return parse_i64(v, 1, INT32_MAX, &FLAGS.max_open_files);
+	if (IS("wal_flush_delay"))
+		return parse_i64(v, 0, 1000000, &FLAGS.wal_flush_delay);
+	if (IS("mmap_reads"))
+		return parse_int(v, 0, 1, &FLAGS.mmap_reads);
 	if (IS("seed")) {
 		int64_t s;
 		if (parse_i64(v, 0, INT64_MAX, &s))
@@ -1258,6 +1267,8 @@ int main(int argc, char **argv)
 		.max_file_bytes = FLAGS.max_file_size,
 		.block_bytes = FLAGS.block_size,
 		.max_open_files = FLAGS.max_open_files,
+		.wal_flush_delay = FLAGS.wal_flush_delay,
+		.mmap_reads = FLAGS.mmap_reads,
 		.num = FLAGS.num,
 		.key_bytes = FLAGS.key_size,
 		.value_bytes = FLAGS.value_size,

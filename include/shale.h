@@ -337,7 +337,8 @@ SHALE_EXPORT void shale_options_set_level_multiplier(shale_options *, int m);   
 SHALE_EXPORT void shale_options_set_mmap_reads(shale_options *, int on);
 /* How long a write without sync may wait in shale's buffer of the WAL
  * before it is handed to the operating system, in microseconds. Default
- * 1000; 0 hands every write over at once, as LevelDB does. Within the delay
+ * 0: every write is handed over before it returns, as LevelDB does, and
+ * survives a crash of the process. Within a delay above 0
  * (or until 64 KiB wait) a crash of the process loses those writes, always a
  * suffix of the latest; a write with sync, and everything before it, is on
  * disk when it returns whatever the delay. At most 1000000 (1 s). */
