@@ -2,7 +2,8 @@
 # under $(docdir) (README links to doc/*.md, so they keep their folder).
 dist_man3_MANS = doc/libshale.3
 dist_doc_DATA = README.md NEWS LICENSE
-nobase_dist_doc_DATA = doc/api.md doc/design.md doc/format.md doc/tuning.md doc/leveldb-compat.md
+nobase_dist_doc_DATA = doc/api.md doc/design.md doc/format.md doc/tuning.md doc/performance.md \
+	doc/reliability.md doc/leveldb-compat.md
 
 # mandoc -Tlint says nothing about the manual pages; every doc/X.md, "Section"
 # citation names a real heading; the README's example is examples/readme_example.c.

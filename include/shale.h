@@ -331,9 +331,12 @@ SHALE_EXPORT void shale_options_set_l0_stop_trigger(shale_options *, int files);
 /* Level 1's size budget; level N's is this times multiplier^(N-1). */
 SHALE_EXPORT void shale_options_set_max_bytes_for_level_base(shale_options *, uint64_t bytes); /* default 10 MiB */
 SHALE_EXPORT void shale_options_set_level_multiplier(shale_options *, int m);        /* default 10 */
-/* Read table files through memory mappings (default: on, doc/api.md). Off:
- * every block read is a pread and every I/O error an error code. On: a disk
- * failing under a mapped page raises SIGBUS, as in LevelDB and LMDB. */
+/* Mapped I/O (default: on, doc/api.md): table files are read through
+ * memory mappings, and the WAL is appended through a shared mapping of
+ * space reserved ahead with fallocate (a write is a copy into the page
+ * cache, no system call). Off: every block read is a pread, every WAL
+ * append a write(2), and every I/O error an error code. On: a disk failing
+ * under a mapped page raises SIGBUS, as in LevelDB and LMDB. */
 SHALE_EXPORT void shale_options_set_mmap_reads(shale_options *, int on);
 /* How long a write without sync may wait in shale's buffer of the WAL
  * before it is handed to the operating system, in microseconds. Default
@@ -341,7 +344,9 @@ SHALE_EXPORT void shale_options_set_mmap_reads(shale_options *, int on);
  * survives a crash of the process. Within a delay above 0
  * (or until 64 KiB wait) a crash of the process loses those writes, always a
  * suffix of the latest; a write with sync, and everything before it, is on
- * disk when it returns whatever the delay. At most 1000000 (1 s). */
+ * disk when it returns whatever the delay. With mapped I/O on (mmap_reads,
+ * the default) the WAL has no such buffer: every write is in the page
+ * cache when it returns, whatever the delay. At most 1000000 (1 s). */
 SHALE_EXPORT void shale_options_set_wal_flush_delay(shale_options *, uint64_t micros);
 
 /* Read-only open (default 0): no LOCK, no file created, written, renamed or

@@ -598,12 +598,15 @@ static void *kill_writer_main(void *arg)
 
 /* wal_flush_delay: 0 (the default) hands every write to the OS before it
  * is acknowledged; above 0 unsynced writes may wait that long in the
- * process, so a kill may lose them (a suffix) */
+ * process, so a kill may lose them (a suffix). mapped: the default mapped
+ * reads and WAL (a kill can cut a record short in the page cache), or pread
+ * and write(2) */
 static void kill_child(const char *path, struct kill_shared *sh, int nthreads, uint64_t seed,
-                       struct soak_writer_state *ws, uint64_t wal_flush_delay)
+                       struct soak_writer_state *ws, uint64_t wal_flush_delay, int mapped)
 {
 	shale_options *o = soak_options(NULL);
 	shale_options_set_wal_flush_delay(o, wal_flush_delay);
+	options_set_use_mmap_reads(o, mapped);
 	shale_db *db = NULL;
 	int rc = shale_open(path, o, &db);
 	if (rc) {
@@ -680,7 +683,7 @@ START_TEST(sigkill_of_a_threaded_writer_keeps_every_acknowledged_write)
 		pid_t pid = fork();
 		ck_assert_int_ge(pid, 0);
 		if (pid == 0)
-			kill_child(path, sh, nthreads, seed, ws, delayed ? 1000 : 0);
+			kill_child(path, sh, nthreads, seed, ws, delayed ? 1000 : 0, (r >> 44) % 4 != 0);
 		int status;
 		if ((r >> 8) % 10 == 0) {
 			/* early: during the open's recovery, or just after */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util/env.h"
 #include "tests/model.h"
 #include "tests/dbtest.h"
 #include "tests/testutil.h"
@@ -232,6 +233,105 @@ START_TEST(fresh_shale_database_with_default_options_opens_in_leveldb)
 }
 END_TEST
 
+/* Copies every file of dir from (not LOCK) into a new dir to, byte for byte. */
+static void copy_db_files(const char *from, const char *to)
+{
+	char **names = NULL;
+	size_t n = 0;
+	ck_assert_ok(env_list_dir(env_posix_default(), from, &names, &n));
+	ck_assert_ok(env_mkdir(env_posix_default(), to));
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(names[i], "LOCK") == 0)
+			continue;
+		char a[8800], b[8800];
+		snprintf(a, sizeof(a), "%s/%s", from, names[i]);
+		snprintf(b, sizeof(b), "%s/%s", to, names[i]);
+		FILE *in = fopen(a, "rb"), *out = fopen(b, "wb");
+		ck_assert(in != NULL && out != NULL);
+		char buf[65536];
+		size_t got;
+		while ((got = fread(buf, 1, sizeof(buf), in)) > 0)
+			ck_assert_uint_eq(fwrite(buf, 1, got, out), got);
+		fclose(in);
+		ck_assert_int_eq(fclose(out), 0);
+	}
+	env_free_names(names, n);
+}
+
+/* 1 if a WAL in dir ends in a zero byte (a mapped WAL's reserved space). */
+static int wal_ends_in_zeros(const char *dir)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int zeros = 0;
+	ck_assert_ok(env_list_dir(env_posix_default(), dir, &names, &n));
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]);
+		if (len < 4 || strcmp(names[i] + len - 4, ".log") != 0)
+			continue;
+		char p[8800];
+		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+		FILE *f = fopen(p, "rb");
+		ck_assert_ptr_nonnull(f);
+		if (fseek(f, -1, SEEK_END) == 0 && getc(f) == 0)
+			zeros = 1;
+		fclose(f);
+	}
+	env_free_names(names, n);
+	return zeros;
+}
+
+/* The state a crash of the process leaves: shale's WAL, appended through a
+ * mapping (the default), is longer than its data, the rest reserved zeros
+ * (doc/format.md, "Log files"). A copy made while shale has the database
+ * open opens in LevelDB, with paranoid checks, and in shale with every write. */
+START_TEST(a_copy_of_an_open_shale_database_opens_in_leveldb)
+{
+	struct model m;
+	model_init(&m);
+	struct rng r;
+	rng_seed(&r, 79);
+	shale_options *o = shale_options_create();
+	shale_options_set_create_if_missing(o, 1);
+	shale_options_set_paranoid_checks(o, 1);
+	shale_db *db = NULL;
+	ck_assert_ok(shale_open(dbtest_path, o, &db));
+	random_ops(&r, &m, 5000, 3000, "k", sh_put, sh_del, db);
+	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
+	random_ops(&r, &m, 3000, 3000, "k", sh_put, sh_del, db); /* in the WAL only */
+	char copy[4400];
+	snprintf(copy, sizeof(copy), "%s.copy", dbtest_path);
+	copy_db_files(dbtest_path, copy);
+	ck_assert_ok(shale_close(db));
+	ck_assert_msg(wal_ends_in_zeros(copy), "the copied WAL has no reserved zeros at its end");
+
+	leveldb_options_t *lo = leveldb_options_create();
+	leveldb_filterpolicy_t *fp = leveldb_filterpolicy_create_bloom(10);
+	leveldb_options_set_filter_policy(lo, fp);
+	leveldb_options_set_paranoid_checks(lo, 1);
+	char *err = NULL;
+	leveldb_t *ldb = leveldb_open(lo, copy, &err);
+	ldb_ok(err, "open a copy of an open shale database");
+	ldb_check(ldb, &m);
+	leveldb_close(ldb);
+	leveldb_options_destroy(lo);
+	leveldb_filterpolicy_destroy(fp);
+	tu_rmtree(copy);
+
+	/* and again, opened by shale this time */
+	ck_assert_ok(shale_open(dbtest_path, o, &db));
+	random_ops(&r, &m, 2000, 3000, "k", sh_put, sh_del, db);
+	copy_db_files(dbtest_path, copy);
+	ck_assert_ok(shale_close(db));
+	ck_assert_ok(shale_open(copy, o, &db));
+	model_check_db(&m, db, NULL);
+	ck_assert_ok(shale_close(db));
+	tu_rmtree(copy);
+	shale_options_destroy(o);
+	model_free(&m);
+}
+END_TEST
+
 /* LevelDB writes a database, which then loses CURRENT: shale_repair_db
  * rebuilds it, and both shale and LevelDB read exactly LevelDB's content. */
 START_TEST(leveldb_database_repaired_by_shale_opens_in_both)
@@ -291,6 +391,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, leveldb_database_opens_in_shale_and_back);
 	tcase_add_test(tc, fresh_shale_database_with_default_options_opens_in_leveldb);
+	tcase_add_test(tc, a_copy_of_an_open_shale_database_opens_in_leveldb);
 	tcase_add_test(tc, leveldb_database_repaired_by_shale_opens_in_both);
 	tcase_add_test(tc, leveldb_holds_the_lock_shale_is_busy);
 	suite_add_tcase(s, tc);

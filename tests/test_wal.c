@@ -104,6 +104,7 @@ struct got {
 	char **data;
 	size_t *len;
 	size_t n;
+	uint64_t torn; /* wal_reader_torn_tail at the end */
 };
 
 static void read_log(struct got *g, struct reports *rep)
@@ -129,6 +130,7 @@ static void read_log(struct got *g, struct reports *rep)
 		g->n++;
 	}
 	ck_assert_int_eq(rc, 0);
+	g->torn = wal_reader_torn_tail(r);
 	wal_reader_destroy(r);
 	seq_file_close(f);
 }
@@ -314,6 +316,66 @@ START_TEST(truncation_anywhere_is_a_silent_torn_tail)
 			ck_assert(rec_eq(&g, i, &m.recs[i]));
 		free_got(&g);
 	}
+	free(d);
+	free_model(&m);
+}
+END_TEST
+
+/* A mapped log (doc/format.md, "Log files") cut short by a crash keeps its
+ * reserved zeros: the data up to the cut, then zeros. Read as a truncation:
+ * no report, the records before the cut; a torn tail when the cut fell in a
+ * record's payload, none when it fell between records. */
+START_TEST(a_cut_before_reserved_zeros_is_a_silent_torn_tail)
+{
+	size_t lens[] = { 10, 0, 40000, 7, WAL_BLOCK_SIZE - 20, 100 };
+	struct logmodel m;
+	write_log(&m, lens, 6);
+	size_t n;
+	char *d = load(&n);
+	size_t total = n + 2 * WAL_BLOCK_SIZE;
+	char *z = malloc(total);
+	for (size_t cut = 0; cut <= n; cut += (cut < 200 || n - cut < 200 || cut % WAL_BLOCK_SIZE < 20) ? 1 : 37) {
+		memset(z, 0, total);
+		memcpy(z, d, cut);
+		store(z, total);
+		struct got g;
+		struct reports rep = { 0 };
+		read_log(&g, &rep);
+		ck_assert_msg(rep.count == 0, "cut %zu reported %s", cut, rep.last);
+		size_t want = 0;
+		while (want < m.n && m.recs[want].end <= cut)
+			want++;
+		ck_assert_msg(g.n == want, "cut %zu: %zu records, want %zu", cut, g.n, want);
+		for (size_t i = 0; i < want; i++)
+			ck_assert(rec_eq(&g, i, &m.recs[i]));
+		if (cut == n || (want > 0 && cut == m.recs[want - 1].end && (want == m.n || lens[want] > 0)))
+			ck_assert_msg(g.torn == 0, "cut %zu at a record's end: torn tail of %llu", cut,
+			              (unsigned long long)g.torn);
+		free_got(&g);
+	}
+	/* the payload of record 5 half written, then zeros, then a record in a
+	 * later block: damage, reported */
+	memset(z, 0, total);
+	size_t cut = m.recs[5].end - 50;
+	memcpy(z, d, cut);
+	size_t lens2[] = { 100 };
+	struct logmodel m2;
+	write_log(&m2, lens2, 1);
+	size_t n2;
+	char *d2 = load(&n2);
+	size_t later = (n / WAL_BLOCK_SIZE + 1) * WAL_BLOCK_SIZE;
+	memcpy(z + later, d2, n2);
+	store(z, later + n2);
+	struct got g;
+	struct reports rep = { 0 };
+	read_log(&g, &rep);
+	ck_assert_int_eq(rep.count, 1);
+	ck_assert_ptr_nonnull(strstr(rep.last, "checksum"));
+	ck_assert_uint_eq(g.n, 6); /* records 0-4 and the later one */
+	free_got(&g);
+	free(d2);
+	free_model(&m2);
+	free(z);
 	free(d);
 	free_model(&m);
 }
@@ -673,6 +735,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, truncation_anywhere_is_a_silent_torn_tail);
 	tcase_add_test(tc, missing_first_middle_last_reported);
 	tcase_add_test(tc, zeroed_tail_is_silent_zeroed_middle_is_reported);
+	tcase_add_test(tc, a_cut_before_reserved_zeros_is_a_silent_torn_tail);
 	tcase_add_test(tc, damage_reports_say_where_the_dropped_bytes_start);
 	tcase_add_test(tc, random_garbage_never_crashes);
 	tcase_add_test(tc, single_byte_mutations_lose_only_the_damaged_block);

@@ -28,6 +28,8 @@ struct wal_reader {
 	uint64_t last_record_offset;
 	uint64_t pending_zeroed;     /* zero-filled bytes awaiting a verdict */
 	uint64_t pending_zeroed_offset; /* where they start */
+	uint64_t pending_torn;       /* of those, bytes of a record cut short */
+	uint64_t pending_zero_run;   /* of those, zero bytes after the record */
 	uint64_t damage_offset;      /* start of the region being reported */
 	uint64_t torn_tail;          /* bytes of a record cut short by the end of the file */
 	struct buf scratch;          /* a fragmented record being assembled */
@@ -98,6 +100,15 @@ static uint64_t buffer_offset(const struct wal_reader *r)
 	return r->end_of_buffer - r->buffer.size;
 }
 
+/* 1 if p[from, to) are all zero bytes. */
+static int zeros_after(const char *p, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}
+
 /* Returns a record type, FRAG_EOF/FRAG_BAD/FRAG_ZEROED, or <0 on a read error. */
 static int read_fragment(struct wal_reader *r, struct slice *frag)
 {
@@ -145,6 +156,7 @@ static int read_fragment(struct wal_reader *r, struct slice *frag)
 			if (r->pending_zeroed == 0)
 				r->pending_zeroed_offset = buffer_offset(r);
 			r->pending_zeroed += r->buffer.size;
+			r->pending_zero_run += r->buffer.size;
 			r->buffer.size = 0;
 			return FRAG_ZEROED;
 		}
@@ -157,6 +169,20 @@ static int read_fragment(struct wal_reader *r, struct slice *frag)
 				size_t drop = r->buffer.size;
 				uint64_t at = buffer_offset(r);
 				r->buffer.size = 0;
+				size_t end = WAL_HEADER_SIZE + (size_t)len;
+				if ((end < drop || !r->eof) && zeros_after(h, end, drop)) {
+					/* Only zeros after it (or a block boundary): maybe the
+					 * write that was cut short in a mapped log (doc/format.md,
+					 * "Log files"). A torn tail if zeros run from here to the
+					 * end of the file, damage if records follow or no zero
+					 * does (a whole record, damaged, at the end). */
+					if (r->pending_zeroed == 0)
+						r->pending_zeroed_offset = at;
+					r->pending_zeroed += drop;
+					r->pending_torn += end;
+					r->pending_zero_run += drop - end;
+					return FRAG_ZEROED;
+				}
 				report(r, at, drop, "checksum mismatch");
 				return FRAG_BAD;
 			}
@@ -166,8 +192,11 @@ static int read_fragment(struct wal_reader *r, struct slice *frag)
 		*frag = slice_make(h + WAL_HEADER_SIZE, len);
 		if (r->pending_zeroed) {
 			report(r, r->pending_zeroed_offset, r->pending_zeroed,
-			       "zero-filled region followed by more records");
+			       r->pending_torn ? "checksum mismatch (a record cut short, then more records)"
+			                       : "zero-filled region followed by more records");
 			r->pending_zeroed = 0;
+			r->pending_torn = 0;
+			r->pending_zero_run = 0;
 		}
 		return (int)type;
 	}
@@ -221,16 +250,23 @@ int wal_reader_read(struct wal_reader *r, struct slice *record)
 			*record = buf_slice(&r->scratch);
 			return 1;
 		case FRAG_EOF:
-			/* A record cut short by the end of the file is a torn tail, as
-			 * is zero-filled space running to the end. */
-			r->torn_tail += (in_fragmented ? r->scratch.len : 0) + r->pending_zeroed;
+			/* A record cut short by the end of the file (or by zeros that
+			 * run to it) is a torn tail. Zeros alone are not: they are space
+			 * a mapped log reserved ahead of its data, and lose nothing. */
+			if (r->pending_torn && r->pending_zero_run == 0)
+				report(r, r->pending_zeroed_offset, r->pending_zeroed, "checksum mismatch");
+			else
+				r->torn_tail += (in_fragmented ? r->scratch.len : 0) + r->pending_torn;
 			buf_clear(&r->scratch);
 			r->pending_zeroed = 0;
+			r->pending_torn = 0;
+			r->pending_zero_run = 0;
 			return 0;
 		case FRAG_ZEROED:
 			if (in_fragmented) {
 				/* Judged with the zeroed bytes: damage only if data follows. */
 				r->pending_zeroed += r->scratch.len;
+				r->pending_torn += r->scratch.len;
 				r->pending_zeroed_offset = record_offset;
 				buf_clear(&r->scratch);
 				in_fragmented = 0;

@@ -848,6 +848,7 @@ static const struct env_ops fault_ops = {
 	.open_seq = fe_open_seq,
 	.open_rand = fe_open_rand,
 	.open_write = fe_open_write,
+	.open_log = fe_open_write, /* its files model the page cache themselves */
 	.open_append = fe_open_append,
 	.exists = fe_exists,
 	.list_dir = fe_list_dir,

@@ -73,6 +73,11 @@ struct env_ops {
 	int (*open_write)(struct env *e, const char *path, struct wfile **out);
 	/* Creates or appends at the end. */
 	int (*open_append)(struct env *e, const char *path, struct wfile **out);
+	/* Creates or truncates a log (a WAL). A backend may append through a
+	 * shared mapping (env_posix with mmap on): then every append is in the
+	 * OS's page cache when it returns, flush does nothing, and a crash can
+	 * leave zeros after the data, which log readers take as its end. */
+	int (*open_log)(struct env *e, const char *path, struct wfile **out);
 	/* 1 if the path exists, 0 if not. */
 	int (*exists)(struct env *e, const char *path);
 	/* Names of the entries in dir (not "." or ".."); *names is a malloc'd
@@ -105,7 +110,8 @@ struct env {
 
 /* The POSIX file layer. env_posix_default() is a shared stateless instance
  * (never destroy it). env_posix_create() makes one with options: mmap_reads
- * makes rand_files map the whole file instead of using pread. */
+ * makes rand_files map the whole file instead of using pread, and logs be
+ * appended through a shared mapping instead of write(2). */
 struct env *env_posix_default(void);
 int env_posix_create(int mmap_reads, struct env **out);
 
@@ -114,6 +120,7 @@ static inline int env_open_seq(struct env *e, const char *p, struct seq_file **o
 static inline int env_open_rand(struct env *e, const char *p, struct rand_file **o) { return e->ops->open_rand(e, p, o); }
 static inline int env_open_write(struct env *e, const char *p, struct wfile **o) { return e->ops->open_write(e, p, o); }
 static inline int env_open_append(struct env *e, const char *p, struct wfile **o) { return e->ops->open_append(e, p, o); }
+static inline int env_open_log(struct env *e, const char *p, struct wfile **o) { return e->ops->open_log(e, p, o); }
 static inline int env_exists(struct env *e, const char *p) { return e->ops->exists(e, p); }
 static inline int env_list_dir(struct env *e, const char *d, char ***n, size_t *c) { return e->ops->list_dir(e, d, n, c); }
 static inline int env_remove(struct env *e, const char *p) { return e->ops->remove(e, p); }

@@ -319,6 +319,167 @@ static int px_open_append(struct env *e, const char *path, struct wfile **out)
 	return open_writable(path, O_APPEND, out);
 }
 
+/* ---- mapped log files ----
+ *
+ * A log appended through a shared mapping: an append is a memcpy into the
+ * page cache, so it survives a crash of the process with no system call.
+ * Space is reserved with fallocate a chunk at a time before it is mapped, so
+ * a full disk is an ENOSPC from fallocate, never a SIGBUS on a store. close
+ * cuts the file back to its data; after a crash it ends in the reserved
+ * zeros, which log readers take as the end (doc/format.md, "Log files"). */
+
+#define LOG_CHUNK (1u << 20)
+
+struct posix_log {
+	struct wfile base;
+	int fd;
+	char *path;
+	char *map;        /* the chunk being filled, or NULL */
+	uint64_t map_off; /* its offset in the file */
+	size_t used;      /* bytes of it written */
+	int broken;       /* a chunk could not be reserved or mapped */
+};
+
+static int fallocate_chunk(int fd, uint64_t off)
+{
+	int r;
+	do {
+		r = fallocate(fd, 0, (off_t)off, LOG_CHUNK);
+	} while (r != 0 && errno == EINTR);
+	return r == 0 ? 0 : errno;
+}
+
+/* Unmaps the full chunk, maps the next one (reserved already) and reserves
+ * the one after it: the file always runs at least a chunk past the data,
+ * so a record cut short by a crash is always followed by zeros. */
+static int log_next_chunk(struct posix_log *l)
+{
+	uint64_t off = l->map ? l->map_off + LOG_CHUNK : 0;
+	if (l->map) {
+		munmap(l->map, LOG_CHUNK);
+		l->map = NULL;
+	}
+	int err = fallocate_chunk(l->fd, off + LOG_CHUNK);
+	if (err) {
+		l->broken = 1;
+		return err_errno(err, "fallocate", l->path);
+	}
+	void *m = mmap(NULL, LOG_CHUNK, PROT_READ | PROT_WRITE, MAP_SHARED, l->fd, (off_t)off);
+	if (m == MAP_FAILED) {
+		l->broken = 1;
+		return err_errno(errno, "mmap", l->path);
+	}
+	l->map = m;
+	l->map_off = off;
+	l->used = 0;
+	return 0;
+}
+
+static int log_append(struct wfile *f, const char *data, size_t n)
+{
+	struct posix_log *l = (struct posix_log *)f;
+	while (n > 0) {
+		if (l->broken)
+			return err_set(SHALE_EIO, "%s: an earlier append failed", l->path);
+		if (l->used == LOG_CHUNK) {
+			int rc = log_next_chunk(l);
+			if (rc)
+				return rc;
+		}
+		size_t take = LOG_CHUNK - l->used;
+		if (take > n)
+			take = n;
+		memcpy(l->map + l->used, data, take);
+		l->used += take;
+		data += take;
+		n -= take;
+	}
+	return 0;
+}
+
+static int log_flush(struct wfile *f)
+{
+	(void)f; /* the bytes are in the page cache already */
+	return 0;
+}
+
+static int log_sync(struct wfile *f)
+{
+	struct posix_log *l = (struct posix_log *)f;
+	/* fdatasync writes back the pages stores dirtied through the mapping */
+	while (fdatasync(l->fd) != 0) {
+		if (errno != EINTR)
+			return err_errno(errno, "fdatasync", l->path);
+	}
+	return 0;
+}
+
+static int log_close(struct wfile *f)
+{
+	struct posix_log *l = (struct posix_log *)f;
+	int rc = 0;
+	uint64_t len = l->map_off + l->used;
+	if (l->map)
+		munmap(l->map, LOG_CHUNK);
+	/* Not synced: zeros left by a crash before the size reaches the disk
+	 * are the end of the log to every reader. */
+	while (ftruncate(l->fd, (off_t)len) != 0) {
+		if (errno != EINTR) {
+			rc = err_errno(errno, "ftruncate", l->path);
+			break;
+		}
+	}
+	if (close(l->fd) != 0 && errno != EINTR && rc == 0)
+		rc = err_errno(errno, "close", l->path);
+	free(l->path);
+	free(l);
+	return rc;
+}
+
+static const struct wfile_ops posix_log_ops = { log_append, log_flush, log_sync, log_close };
+
+static int px_open_log(struct env *e, const char *path, struct wfile **out)
+{
+	struct posix_env *pe = (struct posix_env *)e;
+	*out = NULL;
+	if (!pe->mmap_reads)
+		return open_writable(path, O_TRUNC, out);
+	struct posix_log *l = calloc(1, sizeof(*l));
+	if (l == NULL || (l->path = dup_path(path)) == NULL) {
+		free(l);
+		return err_nomem("log file");
+	}
+	do {
+		l->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	} while (l->fd < 0 && errno == EINTR);
+	if (l->fd < 0) {
+		int rc = err_errno(errno, "open for writing", path);
+		free(l->path);
+		free(l);
+		return rc;
+	}
+	int err = fallocate_chunk(l->fd, 0);
+	if (err == EOPNOTSUPP || err == ENOSYS || err == EINVAL) {
+		/* a file system without fallocate: plain writes */
+		close(l->fd);
+		free(l->path);
+		free(l);
+		return open_writable(path, O_TRUNC, out);
+	}
+	int rc = err ? err_errno(err, "fallocate", path) : 0;
+	if (rc == 0)
+		rc = log_next_chunk(l);
+	if (rc) {
+		close(l->fd);
+		free(l->path);
+		free(l);
+		return rc;
+	}
+	l->base.ops = &posix_log_ops;
+	*out = &l->base;
+	return 0;
+}
+
 /* ---- directory and file operations ---- */
 
 static int px_exists(struct env *e, const char *path)
@@ -556,6 +717,7 @@ static const struct env_ops posix_ops = {
 	.open_rand = px_open_rand,
 	.open_write = px_open_write,
 	.open_append = px_open_append,
+	.open_log = px_open_log,
 	.exists = px_exists,
 	.list_dir = px_list_dir,
 	.remove = px_remove,
