@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -133,6 +135,100 @@ START_TEST(posix_write_read_roundtrip_mmap)
 	ck_assert_uint_eq(got.size, 0);
 	rand_file_close(rf);
 	env_destroy(e);
+}
+END_TEST
+
+/* A log opened with mapped I/O: appends of every size across the 1 MiB
+ * chunks; while open the file is its data and then at least a MiB of zeros
+ * (what a crash leaves); after close exactly its data. Without mapping,
+ * open_log is a plain file. */
+START_TEST(posix_mapped_log_reserves_ahead_and_closes_to_its_data)
+{
+	struct env *mapped, *plain;
+	ck_assert_ok(env_posix_create(1, &mapped));
+	ck_assert_ok(env_posix_create(0, &plain));
+	size_t total = (7u << 20) / 2 + 12345;
+	char *data = malloc(total);
+	for (size_t i = 0; i < total; i++)
+		data[i] = (char)(1 + (i * 131 + i / 7) % 255);
+	struct env *envs[2] = { mapped, plain };
+	for (int k = 0; k < 2; k++) {
+		char p[FNAME_MAX];
+		path_in(p, k ? "plain.log" : "mapped.log");
+		struct wfile *f;
+		ck_assert_ok(env_open_log(envs[k], p, &f));
+		size_t off = 0, step = 1;
+		while (off < total) {
+			size_t n = step < total - off ? step : total - off;
+			ck_assert_ok(wfile_append(f, data + off, n));
+			off += n;
+			step = step * 3 + 1; /* 1, 4, 13, ... up to MiB-sized appends */
+			if (step > (3u << 20))
+				step = 1;
+		}
+		ck_assert_ok(wfile_flush(f));
+		if (k == 0) {
+			/* what a crash of the process would leave */
+			struct buf b = BUF_INIT;
+			ck_assert_ok(env_read_file(envs[k], p, &b));
+			ck_assert_uint_ge(b.len, total + (1u << 20));
+			ck_assert(memcmp(b.data, data, total) == 0);
+			for (size_t i = total; i < b.len; i++)
+				ck_assert_msg(b.data[i] == 0, "byte %zu past the data is not zero", i);
+			buf_free(&b);
+		}
+		ck_assert_ok(wfile_sync(f));
+		ck_assert_ok(wfile_close(f));
+		check_contents(envs[k], p, data, total);
+	}
+	free(data);
+	env_destroy(mapped);
+	env_destroy(plain);
+}
+END_TEST
+
+/* When the next chunk cannot be reserved (here: a file-size limit of 2.5 MiB,
+ * as a full disk would), the append that needs it fails with a code naming
+ * fallocate, never a SIGBUS; the data before it stays, and close keeps it. */
+START_TEST(posix_mapped_log_reports_a_reservation_that_fails)
+{
+	char p[FNAME_MAX];
+	path_in(p, "limited.log");
+	fflush(NULL);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		signal(SIGXFSZ, SIG_IGN);
+		struct rlimit rl = { 5u << 19, 5u << 19 };
+		struct env *e;
+		struct wfile *f;
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0 || env_posix_create(1, &e) != 0 || env_open_log(e, p, &f) != 0)
+			_exit(10);
+		static char chunk[64 << 10];
+		memset(chunk, 'x', sizeof(chunk));
+		size_t written = 0;
+		int rc = 0;
+		while (written < (8u << 20) && (rc = wfile_append(f, chunk, sizeof(chunk))) == 0)
+			written += sizeof(chunk);
+		if (rc == 0 || strstr(err_msg(), "fallocate") == NULL)
+			_exit(11);
+		/* reserved: chunks 0 and 1; mapping chunk 1 needs chunk 2 reserved */
+		if (written != (1u << 20) || wfile_append(f, "y", 1) == 0)
+			_exit(12);
+		if (wfile_close(f) != 0)
+			_exit(13);
+		env_destroy(e);
+		_exit(0);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+	struct buf b = BUF_INIT;
+	ck_assert_ok(env_read_file(env_posix_default(), p, &b));
+	ck_assert_uint_eq(b.len, 1u << 20);
+	for (size_t i = 0; i < b.len; i++)
+		ck_assert(b.data[i] == 'x');
+	buf_free(&b);
 }
 END_TEST
 
@@ -606,6 +702,8 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, posix_write_read_roundtrip_pread);
 	tcase_add_test(tc, posix_write_read_roundtrip_mmap);
+	tcase_add_test(tc, posix_mapped_log_reserves_ahead_and_closes_to_its_data);
+	tcase_add_test(tc, posix_mapped_log_reports_a_reservation_that_fails);
 	tcase_add_test(tc, posix_append_directory_ops);
 	tcase_add_test(tc, posix_missing_file_errors_name_the_file);
 	tcase_add_test(tc, posix_lock_excludes_same_process_and_other_process);
