@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,9 +149,79 @@ START_TEST(absurd_options_rejected_by_name)
 	ck_assert_int_eq(shale_open(dbtest_path, o, &db), SHALE_EINVAL);
 	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "l0_stop_trigger"));
 	shale_options_destroy(o);
+
+	o = shale_options_create();
+	shale_options_set_compaction_nice(o, 20);
+	ck_assert_int_eq(shale_open(dbtest_path, o, &db), SHALE_EINVAL);
+	ck_assert_ptr_nonnull(strstr(shale_errmsg(), "compaction_nice"));
+	shale_options_destroy(o);
 	/* nothing was created */
 	struct stat st;
 	ck_assert_int_ne(stat(dbtest_path, &st), 0);
+}
+END_TEST
+
+/* Nice values of this process's threads: how many run at base + 10 (the
+ * default compaction_nice) and how many at base. */
+static void count_nice(int base, int *lowered, int *plain)
+{
+	*lowered = *plain = 0;
+	DIR *d = opendir("/proc/self/task");
+	ck_assert_ptr_nonnull(d);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		char p[300], line[1024];
+		snprintf(p, sizeof(p), "/proc/self/task/%s/stat", de->d_name);
+		FILE *f = fopen(p, "r");
+		if (f == NULL)
+			continue;
+		if (fgets(line, sizeof(line), f)) {
+			/* after "(comm)": state is field 3, nice field 19 */
+			char *s = strrchr(line, ')');
+			int nice = 0, field = 2;
+			for (char *t = s ? strtok(s + 1, " ") : NULL; t; t = strtok(NULL, " "))
+				if (++field == 19) {
+					nice = atoi(t);
+					break;
+				}
+			*lowered += nice == (base + 10 > 19 ? 19 : base + 10);
+			*plain += nice == base;
+		}
+		fclose(f);
+	}
+	closedir(d);
+}
+
+/* Compaction threads run 10 nice steps below the rest by default, and as
+ * the rest with compaction_nice 0. */
+START_TEST(compaction_threads_run_at_a_lower_priority)
+{
+	errno = 0;
+	int base = getpriority(PRIO_PROCESS, 0);
+	ck_assert_int_eq(errno, 0);
+	if (base >= 19)
+		return; /* nothing lower to go to */
+	int lowered, plain;
+	shale_options *o = small_options();
+	shale_options_set_background_threads(o, 2);
+	shale_db *db = open_db(o);
+	/* each thread lowers itself when it starts: wait for both */
+	for (int i = 0; i < 60000; i++) {
+		count_nice(base, &lowered, &plain);
+		if (lowered >= 2)
+			break;
+		usleep(1000);
+	}
+	ck_assert_int_eq(lowered, 2);
+	ck_assert_ok(shale_close(db));
+	shale_options_set_compaction_nice(o, 0);
+	db = open_db(o);
+	count_nice(base, &lowered, &plain);
+	ck_assert_int_eq(lowered, 0);
+	ck_assert_ok(shale_close(db));
+	shale_options_destroy(o);
 }
 END_TEST
 
@@ -982,6 +1055,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, open_create_reopen_error_if_exists);
 	tcase_add_test(tc, second_open_is_busy);
 	tcase_add_test(tc, absurd_options_rejected_by_name);
+	tcase_add_test(tc, compaction_threads_run_at_a_lower_priority);
 	tcase_add_test(tc, bad_arguments_rejected);
 	tcase_add_test(tc, every_compression_type_works_or_is_not_supported);
 	suite_add_tcase(s, tc);

@@ -20,8 +20,12 @@
  * compaction (shale_compact_range) returns its error to the caller; it is
  * sticky too unless it is ENOSPC.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "compaction/compaction.h"
 #include "lib/db/db_compact.h"
@@ -165,6 +169,14 @@ static void back_off(struct shale_db *db) SHALE_REQUIRES(db->vs.mu)
 static void *compact_main(void *arg)
 {
 	struct shale_db *db = arg;
+	/* Foreground work first (shale_options_set_compaction_nice). The nice
+	 * value is per thread on Linux; a refusal only leaves it as it was. */
+	if (db->opt.compaction_nice > 0) {
+		errno = 0;
+		int cur = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+		if (errno == 0)
+			(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), cur + db->opt.compaction_nice);
+	}
 	struct compaction_state *cs = db->compactions;
 	mutex_lock(&db->vs.mu);
 	while (!atomic_load(&db->shutting_down)) {

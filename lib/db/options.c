@@ -38,6 +38,7 @@ void options_init_defaults(struct shale_options *o)
 	o->use_mmap_reads = 1;
 	o->read_only = 0;
 	o->wal_flush_delay = DEFAULT_WAL_FLUSH_DELAY;
+	o->compaction_nice = DEFAULT_COMPACTION_NICE;
 	o->info_log_mode = INFO_LOG_FILE;
 	o->info_log_fn = NULL;
 	o->info_log_state = NULL;
@@ -76,6 +77,8 @@ int options_validate(const struct shale_options *o)
 	if (o->wal_flush_delay > 1000000)
 		return BAD("wal_flush_delay", "%llu microseconds (must be 0 .. 1000000)",
 		           (unsigned long long)o->wal_flush_delay);
+	if (o->compaction_nice < 0 || o->compaction_nice > 19)
+		return BAD("compaction_nice", "%d (must be 0 .. 19)", o->compaction_nice);
 	if (o->level_multiplier < 2 || o->level_multiplier > 1000)
 		return BAD("level_multiplier", "%d (must be 2 .. 1000)", o->level_multiplier);
 #undef BAD
@@ -134,6 +137,7 @@ SETTER(level_multiplier, int, level_multiplier)
 SETTER(mmap_reads, int, use_mmap_reads)
 SETTER(read_only, int, read_only)
 SETTER(wal_flush_delay, uint64_t, wal_flush_delay)
+SETTER(compaction_nice, int, compaction_nice)
 #undef SETTER
 
 void options_set_env(shale_options *o, struct env *env) { o->env = env; }

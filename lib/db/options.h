@@ -32,6 +32,7 @@
 #define DEFAULT_LEVEL_MULTIPLIER 10
 #define DEFAULT_CACHE_SIZE (8u << 20)
 #define DEFAULT_MAX_MANIFEST_SIZE (64ull << 20)
+#define DEFAULT_COMPACTION_NICE 10
 #define DEFAULT_WAL_FLUSH_DELAY 0 /* microseconds: every write reaches the OS before it returns */
 
 struct db_test_hooks; /* lib/db/db_hooks.h */
@@ -85,6 +86,7 @@ struct shale_options {
 	int use_mmap_reads;
 	int read_only;
 	uint64_t wal_flush_delay;             /* microseconds; 0 = every write to the OS at once */
+	int compaction_nice;                  /* nice increment of compaction threads */
 	int info_log_mode;                    /* INFO_LOG_* */
 	void (*info_log_fn)(void *state, const char *line);
 	void *info_log_state;
