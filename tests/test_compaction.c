@@ -285,6 +285,45 @@ START_TEST(space_is_reclaimed_after_overwrites_and_deletes)
 }
 END_TEST
 
+/* Table files in path. */
+static int dir_tables(const char *path)
+{
+	int n = 0;
+	DIR *d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		n += strstr(e->d_name, ".ldb") != NULL;
+	closedir(d);
+	return n;
+}
+
+/* A point read leaves the DB's cached read view on the version it read;
+ * a compaction after the last read still deletes that version's files at
+ * once (and frees a flushed memtable), not at some later read. */
+START_TEST(files_of_a_version_the_last_read_saw_are_deleted)
+{
+	shale_options *o = tiny_options();
+	shale_db *db = NULL;
+	struct rng r;
+	rng_seed(&r, 10);
+	ck_assert_ok(shale_open(dbtest_path, o, &db));
+	fill(db, 2000, 0, &r);
+	fill(db, 2000, 1, &r);
+	void *v;
+	size_t vl;
+	ck_assert_ok(shale_get(db, NULL, "k000001", 7, &v, &vl));
+	shale_free(v);
+	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
+	int live = 0;
+	for (int level = 0; level < 7; level++)
+		live += files_at(db, level);
+	ck_assert_int_eq(dir_tables(dbtest_path), live);
+	ck_assert_ok(shale_close(db));
+	shale_options_destroy(o);
+}
+END_TEST
+
 START_TEST(sequential_fill_moves_files_without_rewriting)
 {
 	shale_options *o = tiny_options();
@@ -432,6 +471,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, random_model_many_levels_snapshots_reopen);
 	tcase_add_test(tc, deleted_keys_never_resurrect);
 	tcase_add_test(tc, space_is_reclaimed_after_overwrites_and_deletes);
+	tcase_add_test(tc, files_of_a_version_the_last_read_saw_are_deleted);
 	tcase_add_test(tc, sequential_fill_moves_files_without_rewriting);
 	tcase_add_test(tc, compaction_keeps_versions_of_a_user_key_split_across_files_together);
 	suite_add_tcase(s, tc);

@@ -190,6 +190,11 @@ static void *compact_main(void *arg)
 			cond_timedwait(&db->compact_cv, &db->vs.mu, cs->retry_at - now);
 			continue;
 		}
+		if (db->manual_compactions > 0) {
+			/* shale_compact_range has the levels to itself (see there) */
+			cond_wait(&db->compact_cv, &db->vs.mu);
+			continue;
+		}
 		struct compaction *c = NULL;
 		int rc = compaction_pick(&db->vs, &db->compactions->reg, &c);
 		if (rc == 0 && c == NULL) {
@@ -310,12 +315,25 @@ SHALE_EXPORT int shale_compact_range(shale_db *db, const void *begin, size_t ble
 		return rc;
 	rc = db_flush_memtable(db);
 	mutex_lock(&db->vs.mu);
+	/* The levels are compacted top down, each once: a background compaction
+	 * moving data into a level this call has passed would leave it there.
+	 * So background picks pause (as RocksDB's exclusive manual compaction)
+	 * and the ones running finish first. Flushes go on. */
+	db->manual_compactions++;
+	while (rc == 0 && db->compactions->reg.count > 0 && !atomic_load(&db->shutting_down))
+		cond_wait(&db->bg_cv, &db->vs.mu);
 	int max_level = 1;
 	for (int level = 1; level < NUM_LEVELS; level++)
 		if (version_overlap_in_level(db->vs.current, level, bp, ep))
 			max_level = level;
 	for (int level = 0; rc == 0 && level < max_level; level++)
 		rc = db_compact_level(db, level, bp, ep);
+	db->manual_compactions--;
+	cond_broadcast(&db->compact_cv);
+	/* and the space is back when it returns: a deletion pass another
+	 * thread is running goes round again for this call's inputs */
+	while (db->deleting && !atomic_load(&db->shutting_down))
+		cond_wait(&db->bg_cv, &db->vs.mu);
 	db_leave(db);
 	db_unlock(db);
 	return rc;

@@ -106,6 +106,7 @@ struct shale_db {
 	struct condvar bg_cv;       /* background work finished; writers, compact_range and close wait on it */
 	struct condvar flush_cv;    /* wakes the flush thread */
 	struct condvar compact_cv;  /* wakes the compaction threads */
+	int manual_compactions;     /* (mu) shale_compact_range calls running: background picks wait */
 
 	/* write path (mu) */
 	struct writer *writers_head, *writers_tail;
