@@ -617,14 +617,15 @@ SHALE_EXPORT void shale_cache_destroy(shale_cache *);
  * holds any of it, dropping overwritten values and deletion markers no
  * snapshot needs. begin NULL = from the first key, end NULL = to the last
  * (blen/elen are then ignored); both NULL compacts everything. Waits until
- * done; other reads and writes go on meanwhile.
+ * done and the replaced files are deleted; other reads and writes go on
+ * meanwhile (flushes too), while background compactions pause.
  *
  * Returns SHALE_OK, or SHALE_EINVAL (db NULL or read-only), SHALE_ECLOSED,
  * or the error of the flush or compaction that failed (EIO, ENOSPC,
  * ECORRUPT on damage in an input, ...). A failure other than ENOSPC also
  * becomes the database's background error (doc/api.md, "Codes").
- * Threads: any. The compaction runs in the calling thread, waiting where a
- * running compaction holds part of the range.
+ * Threads: any. The compaction runs in the calling thread, after the
+ * background compactions already running have finished.
  */
 SHALE_EXPORT int shale_compact_range(shale_db *db, const void *begin, size_t blen,
                                      const void *end, size_t elen);
