@@ -34,7 +34,8 @@ static char *dup_bytes(struct slice s)
 {
 	char *p = malloc(s.size ? s.size : 1);
 	fuzz_check(p != NULL, "memory");
-	memcpy(p, s.data, s.size);
+	if (s.size) /* (an empty key's data may be NULL) */
+		memcpy(p, s.data, s.size);
 	return p;
 }
 

@@ -50,7 +50,8 @@ static struct slice dup_slice(struct slice s)
 {
 	char *p = malloc(s.size ? s.size : 1);
 	fuzz_check(p != NULL, "memory");
-	memcpy(p, s.data, s.size);
+	if (s.size) /* (an empty key's data may be NULL) */
+		memcpy(p, s.data, s.size);
 	return slice_make(p, s.size);
 }
 
