@@ -82,7 +82,9 @@ void db_leave_unlocked(struct shale_db *db)
 	if (atomic_fetch_sub(&db->active_calls, 1) == 1 && atomic_load(&db->closing)) {
 		mutex_lock(&db->vs.mu);
 		cond_broadcast(&db->bg_cv);
-		db_unlock(db);
+		/* not db_unlock: once mu is released close may free the DB, so
+		 * nothing of it is touched after (close writes the log out) */
+		mutex_unlock(&db->vs.mu);
 	}
 }
 

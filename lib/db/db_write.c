@@ -250,12 +250,20 @@ static int write_queued(struct shale_db *db, int sync, struct shale_batch *batch
 		cond_destroy(&w.cv);
 		return err_set(SHALE_ECLOSED, "%s: the database is closing", db->dbname);
 	}
+	/* A caller's write is a call close waits for until its very end: after
+	 * it leaves the queue it still touches the DB (db_unlock's log flush).
+	 * Internal writes (recovery, the flush thread) are joined by close. */
+	int counted = !recovery;
+	if (counted)
+		db->active_calls++;
 	if (flush_wal && db->writers_head != NULL) {
 		/* A leader is at work: it hands the buffer over itself, by its clock
 		 * or before it waits. Never queue behind it: it may be waiting for
 		 * the flush thread, which asks this. */
 		db_unlock(db);
 		cond_destroy(&w.cv);
+		if (counted)
+			db_leave_unlocked(db);
 		return 0;
 	}
 	if (db->writers_tail)
@@ -269,7 +277,10 @@ static int write_queued(struct shale_db *db, int sync, struct shale_batch *batch
 	if (w.done) {
 		db_unlock(db);
 		cond_destroy(&w.cv);
-		return w.status ? err_restore(w.status, w.msg) : 0;
+		rc = w.status ? err_restore(w.status, w.msg) : 0;
+		if (counted)
+			db_leave_unlocked(db);
+		return rc;
 	}
 
 	/* This writer leads. */
@@ -366,7 +377,10 @@ static int write_queued(struct shale_db *db, int sync, struct shale_batch *batch
 		cond_broadcast(&db->bg_cv);
 	db_unlock(db);
 	cond_destroy(&w.cv);
-	return rc ? err_restore(rc, msg) : 0;
+	rc = rc ? err_restore(rc, msg) : 0;
+	if (counted)
+		db_leave_unlocked(db);
+	return rc;
 }
 
 /* ---- public ---- */
