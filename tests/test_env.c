@@ -694,6 +694,41 @@ START_TEST(info_log_writes_timestamped_lines_and_rotates)
 }
 END_TEST
 
+/* A callback that logs and flushes again on its own thread (as one that
+ * calls into the database does): no deadlock, every line delivered, in
+ * order. */
+static struct logger *cb_logger;
+static char cb_seen[64][32];
+static int cb_n;
+
+static void reentering_callback(void *state, const char *line)
+{
+	(void)state;
+	if (cb_n < 64)
+		snprintf(cb_seen[cb_n++], sizeof(cb_seen[0]), "%s", line);
+	if (strncmp(line, "outer", 5) == 0) {
+		logger_printf(cb_logger, "inner after %s", line);
+		logger_flush(cb_logger);
+	}
+}
+
+START_TEST(info_log_callback_may_log_and_flush_again)
+{
+	ck_assert_ok(logger_create(&cb_logger));
+	logger_attach_callback(cb_logger, reentering_callback, NULL);
+	cb_n = 0;
+	logger_printf(cb_logger, "outer 1");
+	logger_printf(cb_logger, "outer 2");
+	logger_flush(cb_logger);
+	logger_close(cb_logger);
+	ck_assert_int_eq(cb_n, 4);
+	ck_assert_str_eq(cb_seen[0], "outer 1");
+	ck_assert_str_eq(cb_seen[1], "outer 2");
+	ck_assert_str_eq(cb_seen[2], "inner after outer 1");
+	ck_assert_str_eq(cb_seen[3], "inner after outer 2");
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("env");
@@ -727,6 +762,7 @@ static Suite *suite(void)
 	tc = tcase_create("info_log");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, info_log_writes_timestamped_lines_and_rotates);
+	tcase_add_test(tc, info_log_callback_may_log_and_flush_again);
 	suite_add_tcase(s, tc);
 	return s;
 }

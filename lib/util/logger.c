@@ -32,6 +32,8 @@ struct logger {
 	struct buf out;             /* (wmu) the lines being written */
 };
 
+static int flush_once(struct logger *l);
+
 int logger_create(struct logger **out)
 {
 	*out = NULL;
@@ -100,7 +102,12 @@ void logger_close(struct logger *l)
 {
 	if (l == NULL)
 		return;
-	logger_flush(l);
+	/* (nobody else flushes any more: wait for the lock, whoever held it) */
+	while (atomic_load_explicit(&l->pending, memory_order_acquire)) {
+		pthread_mutex_lock(&l->wmu);
+		if (!flush_once(l))
+			break;
+	}
 	if (l->file) {
 		char saved[ERR_MSG_MAX];
 		err_copy(saved, sizeof(saved));
@@ -176,12 +183,27 @@ static void call_back(struct logger *l)
 
 void logger_flush(struct logger *l)
 {
-	if (l == NULL || !atomic_load_explicit(&l->pending, memory_order_acquire))
+	if (l == NULL)
 		return;
-	pthread_mutex_lock(&l->wmu);
+	/* One flusher at a time, and it goes round until the queue is empty: a
+	 * thread that finds another flushing leaves its lines to it, and so does
+	 * a callback that calls into the database (whose unlock flushes the log
+	 * again on this very thread: waiting for wmu there would never end). */
+	while (atomic_load_explicit(&l->pending, memory_order_acquire)) {
+		if (pthread_mutex_trylock(&l->wmu) != 0)
+			return;
+		if (!flush_once(l))
+			return;
+	}
+}
+
+/* Writes out the queue. REQUIRES: wmu, which it releases. 0 when there is
+ * no sink yet (the lines wait). */
+static int flush_once(struct logger *l)
+{
 	if (l->file == NULL && l->fn == NULL) {
 		pthread_mutex_unlock(&l->wmu); /* no sink yet: the lines wait */
-		return;
+		return 0;
 	}
 	pthread_mutex_lock(&l->qmu);
 	/* take the whole queue: swap buffers, so nothing is copied */
@@ -216,4 +238,5 @@ void logger_flush(struct logger *l)
 	}
 	l->out.len = 0;
 	pthread_mutex_unlock(&l->wmu);
+	return 1;
 }
