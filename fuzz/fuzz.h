@@ -59,6 +59,8 @@ void fuzz_fix_table_crcs(uint8_t *data, size_t n);
 /* A fresh empty directory for this input (the same path every time,
  * emptied), below a per-process directory under $TMPDIR (else /dev/shm,
  * else /tmp) that is removed at exit. */
+/* A malloc'd copy of s (an empty slice's data may be NULL). */
+struct slice fuzz_dup(struct slice s);
 const char *fuzz_dir(void);
 /* Removes fuzz_dir() and everything in it. */
 void fuzz_clear_dir(void);

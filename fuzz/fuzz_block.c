@@ -30,15 +30,6 @@ struct walk {
 	int status;
 };
 
-static char *dup_bytes(struct slice s)
-{
-	char *p = malloc(s.size ? s.size : 1);
-	fuzz_check(p != NULL, "memory");
-	if (s.size) /* (an empty key's data may be NULL) */
-		memcpy(p, s.data, s.size);
-	return p;
-}
-
 static void keep(struct walk *w, struct iter *it)
 {
 	struct slice k = iter_key(it), v = iter_value(it);
@@ -51,8 +42,8 @@ static void keep(struct walk *w, struct iter *it)
 		w->e = realloc(w->e, w->cap * sizeof(*w->e));
 		fuzz_check(w->e != NULL, "memory");
 	}
-	w->e[w->n].key = slice_make(dup_bytes(k), k.size);
-	w->e[w->n].value = slice_make(dup_bytes(v), v.size);
+	w->e[w->n].key = fuzz_dup(k);
+	w->e[w->n].value = fuzz_dup(v);
 	w->n++;
 	w->bytes += k.size + v.size;
 }

@@ -62,15 +62,6 @@ static void contents_free(struct contents *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static char *dup_bytes(const void *p, size_t n)
-{
-	char *d = malloc(n ? n : 1);
-	fuzz_check(d != NULL, "memory");
-	if (n)
-		memcpy(d, p, n);
-	return d;
-}
-
 static int cmp_bytes(const void *a, size_t an, const void *b, size_t bn)
 {
 	size_t m = an < bn ? an : bn;
@@ -106,7 +97,7 @@ static void walk_forward(shale_db *db, const shale_readopts *ro, struct contents
 		if (c->complete && c->bytes + kn + vn <= MAX_COPY) {
 			c->e = realloc(c->e, (c->n + 1) * sizeof(*c->e));
 			fuzz_check(c->e != NULL, "memory");
-			c->e[c->n] = (struct entry){ dup_bytes(k, kn), dup_bytes(v, vn), kn, vn };
+			c->e[c->n] = (struct entry){ (char *)fuzz_dup(slice_make(k, kn)).data, (char *)fuzz_dup(slice_make(v, vn)).data, kn, vn };
 			c->n++;
 			c->bytes += kn + vn;
 			pk = c->e[c->n - 1].k;
@@ -291,7 +282,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 2: snprintf(f->name, sizeof(f->name), "%06u.log", num); break;
 		default: snprintf(f->name, sizeof(f->name), "%06u.ldb", num); break;
 		}
-		f->data = (uint8_t *)dup_bytes(p, got);
+		f->data = (uint8_t *)fuzz_dup(slice_make(p, got)).data;
 		f->n = got;
 		if (flags & 1) {
 			if (kind == 1 || kind == 2)

@@ -46,15 +46,6 @@ struct walk {
 	int status;
 };
 
-static struct slice dup_slice(struct slice s)
-{
-	char *p = malloc(s.size ? s.size : 1);
-	fuzz_check(p != NULL, "memory");
-	if (s.size) /* (an empty key's data may be NULL) */
-		memcpy(p, s.data, s.size);
-	return slice_make(p, s.size);
-}
-
 static void keep(struct walk *w, struct iter *it)
 {
 	struct slice k = iter_key(it), v = iter_value(it);
@@ -67,8 +58,8 @@ static void keep(struct walk *w, struct iter *it)
 		w->e = realloc(w->e, w->cap * sizeof(*w->e));
 		fuzz_check(w->e != NULL, "memory");
 	}
-	w->e[w->n].key = dup_slice(k);
-	w->e[w->n].value = dup_slice(v);
+	w->e[w->n].key = fuzz_dup(k);
+	w->e[w->n].value = fuzz_dup(v);
 	w->n++;
 	w->bytes += k.size + v.size;
 }
@@ -138,8 +129,8 @@ static void on_found(void *arg, struct slice k, struct slice v)
 	struct found *f = arg;
 	fuzz_check(!f->called, "found called twice");
 	f->called = 1;
-	f->e.key = dup_slice(k);
-	f->e.value = dup_slice(v);
+	f->e.key = fuzz_dup(k);
+	f->e.value = fuzz_dup(v);
 }
 
 static void found_free(struct found *f)

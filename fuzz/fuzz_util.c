@@ -297,3 +297,12 @@ void fuzz_write_file(const char *name, const void *data, size_t n)
 		abort();
 	}
 }
+
+struct slice fuzz_dup(struct slice s)
+{
+	char *p = malloc(s.size ? s.size : 1);
+	fuzz_check(p != NULL, "memory");
+	if (s.size)
+		memcpy(p, s.data, s.size);
+	return slice_make(p, s.size);
+}

@@ -172,10 +172,11 @@ static void *compact_main(void *arg)
 	/* Foreground work first (shale_options_set_compaction_nice). The nice
 	 * value is per thread on Linux; a refusal only leaves it as it was. */
 	if (db->opt.compaction_nice > 0) {
+		id_t self = (id_t)syscall(SYS_gettid);
 		errno = 0;
-		int cur = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+		int cur = getpriority(PRIO_PROCESS, self);
 		if (errno == 0)
-			(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), cur + db->opt.compaction_nice);
+			(void)setpriority(PRIO_PROCESS, self, cur + db->opt.compaction_nice);
 	}
 	struct compaction_state *cs = db->compactions;
 	mutex_lock(&db->vs.mu);

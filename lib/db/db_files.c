@@ -16,8 +16,7 @@ void db_delete_obsolete_files(struct shale_db *db, int at_open)
 	/* The cached read view may hold an old version and memtable: let them
 	 * go now, not at the next read (which may never come), so their files
 	 * and memory are freed (readers holding the view keep it until done). */
-	if (db->view && (db->view->version != db->vs.current || db->view->mem != db->mem || db->view->imm != db->imm))
-		db_drop_view(db);
+	db_drop_stale_view(db);
 	/* After a failed MANIFEST write nobody knows which version is on disk;
 	 * after a hard error nothing is certain. Collect nothing until reopen
 	 * or a successful MANIFEST write. */

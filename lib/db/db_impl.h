@@ -211,6 +211,8 @@ void db_leave(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
 void db_leave_unlocked(struct shale_db *db) SHALE_EXCLUDES(db->vs.mu);
 /* Drops the DB's reference to its read view. */
 void db_drop_view(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
+/* Drops it only when it no longer matches the memtables and version. */
+void db_drop_stale_view(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
 
 /* Releases the database mutex, then writes out the info-log lines queued
  * under it. Every release of mu in lib/db goes through here (cond waits

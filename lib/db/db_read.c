@@ -75,6 +75,18 @@ static void view_free(struct shale_db *db, struct read_view *v) SHALE_REQUIRES(d
 	free(v);
 }
 
+/* The view no longer shows what a read would start from now. */
+static int view_stale(const struct shale_db *db, const struct read_view *v) SHALE_REQUIRES(db->vs.mu)
+{
+	return v->mem != db->mem || v->imm != db->imm || v->version != db->vs.current;
+}
+
+void db_drop_stale_view(struct shale_db *db)
+{
+	if (db->view && view_stale(db, db->view))
+		db_drop_view(db);
+}
+
 void db_drop_view(struct shale_db *db)
 {
 	struct read_view *v = db->view;
@@ -88,7 +100,7 @@ void db_drop_view(struct shale_db *db)
 static struct read_view *view_get(struct shale_db *db) SHALE_REQUIRES(db->vs.mu)
 {
 	struct read_view *v = db->view;
-	if (v == NULL || v->mem != db->mem || v->imm != db->imm || v->version != db->vs.current) {
+	if (v == NULL || view_stale(db, v)) {
 		struct read_view *n = malloc(sizeof(*n));
 		if (n == NULL) {
 			err_nomem("read view");

@@ -221,6 +221,16 @@ static int write_all(struct posix_wfile *w, const char *p, size_t n)
 	return 0;
 }
 
+/* fdatasync, retried after EINTR. */
+static int sync_fd(int fd, const char *path)
+{
+	while (fdatasync(fd) != 0) {
+		if (errno != EINTR)
+			return err_errno(errno, "fdatasync", path);
+	}
+	return 0;
+}
+
 static int wf_flush_buffer(struct posix_wfile *w)
 {
 	int rc = write_all(w, w->buf, w->len);
@@ -261,13 +271,7 @@ static int wf_sync(struct wfile *f)
 {
 	struct posix_wfile *w = (struct posix_wfile *)f;
 	int rc = wf_flush_buffer(w);
-	if (rc)
-		return rc;
-	while (fdatasync(w->fd) != 0) {
-		if (errno != EINTR)
-			return err_errno(errno, "fdatasync", w->path);
-	}
-	return 0;
+	return rc ? rc : sync_fd(w->fd, w->path);
 }
 
 static int wf_close(struct wfile *f)
@@ -407,11 +411,7 @@ static int log_sync(struct wfile *f)
 {
 	struct posix_log *l = (struct posix_log *)f;
 	/* fdatasync writes back the pages stores dirtied through the mapping */
-	while (fdatasync(l->fd) != 0) {
-		if (errno != EINTR)
-			return err_errno(errno, "fdatasync", l->path);
-	}
-	return 0;
+	return sync_fd(l->fd, l->path);
 }
 
 static int log_close(struct wfile *f)
