@@ -96,6 +96,12 @@ static int sh_open(const struct engine_opts *o, const char *path, int fresh,
 		shale_options_set_wal_flush_delay(d->opt, (uint64_t)o->wal_flush_delay);
 	if (o->mmap_reads >= 0)
 		shale_options_set_mmap_reads(d->opt, o->mmap_reads);
+	if (o->l0_compaction_trigger > 0)
+		shale_options_set_l0_compaction_trigger(d->opt, o->l0_compaction_trigger);
+	if (o->level_base_bytes > 0)
+		shale_options_set_max_bytes_for_level_base(d->opt, (uint64_t)o->level_base_bytes);
+	if (o->level_multiplier > 0)
+		shale_options_set_level_multiplier(d->opt, o->level_multiplier);
 	if (fresh && (rc = shale_destroy_db(path, d->opt)) < 0) {
 		fail("shale_destroy_db", rc);
 		goto fail_close;
@@ -271,11 +277,20 @@ static void sh_config(const struct engine_db *d, char *buf, size_t len)
 	if (o->cache_bytes > 0)
 		snprintf(cache, sizeof(cache), "%.0f MiB LRU block cache",
 		         (double)o->cache_bytes / 1048576.0);
-	char more[80] = "";
+	char more[160] = "";
 	if (o->wal_flush_delay >= 0)
 		snprintf(more, sizeof(more), ", wal_flush_delay %lld us", (long long)o->wal_flush_delay);
 	if (o->mmap_reads >= 0)
 		snprintf(more + strlen(more), sizeof(more) - strlen(more), ", mmap_reads %d", o->mmap_reads);
+	if (o->l0_compaction_trigger > 0)
+		snprintf(more + strlen(more), sizeof(more) - strlen(more), ", l0_compaction_trigger %d",
+		         o->l0_compaction_trigger);
+	if (o->level_base_bytes > 0)
+		snprintf(more + strlen(more), sizeof(more) - strlen(more), ", level base %lld bytes",
+		         (long long)o->level_base_bytes);
+	if (o->level_multiplier > 0)
+		snprintf(more + strlen(more), sizeof(more) - strlen(more), ", level multiplier %d",
+		         o->level_multiplier);
 	snprintf(buf, len, "shale %s: %s, bloom %d bits/key, %s%s%s; other options default",
 	         shale_version(), compression_name(o->compression), o->bloom_bits, cache,
 	         o->write_buffer_bytes || o->max_file_bytes || o->block_bytes || o->max_open_files

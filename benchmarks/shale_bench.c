@@ -85,6 +85,9 @@ static struct {
 	int64_t max_open_files;    /* 0: the library's default */
 	int64_t wal_flush_delay;   /* -1: shale's default */
 	int mmap_reads;            /* -1: shale's default */
+	int l0_compaction_trigger; /* 0: shale's default */
+	int64_t level_base;        /* max_bytes_for_level_base; 0: shale's default */
+	int level_multiplier;      /* 0: shale's default */
 	int histogram;
 	uint64_t seed;
 } FLAGS = {
@@ -132,6 +135,8 @@ static void usage(FILE *f, const char *prog)
 	    "  --write_buffer_size=BYTES --max_file_size=BYTES --block_size=BYTES\n"
 	    "  --max_open_files=N      (default: the library's defaults)\n"
 	    "  --wal_flush_delay=MICROS --mmap_reads=0|1  shale only (default: shale's defaults)\n"
+	    "  --l0_compaction_trigger=N --max_bytes_for_level_base=BYTES --level_multiplier=N\n"
+	    "                          shale only (default: shale's defaults)\n"
 	    "  --histogram=0|1         latency histogram per benchmark (default 0)\n"
 	    "  --seed=N                base of the per-thread random seeds (default 0)\n",
 	    prog);
@@ -218,6 +223,12 @@ static int parse_flag(const char *arg)
 		return parse_i64(v, 0, 1000000, &FLAGS.wal_flush_delay);
 	if (IS("mmap_reads"))
 		return parse_int(v, 0, 1, &FLAGS.mmap_reads);
+	if (IS("l0_compaction_trigger"))
+		return parse_int(v, 1, 1000, &FLAGS.l0_compaction_trigger);
+	if (IS("max_bytes_for_level_base"))
+		return parse_i64(v, 1, INT64_MAX, &FLAGS.level_base);
+	if (IS("level_multiplier"))
+		return parse_int(v, 2, 1000, &FLAGS.level_multiplier);
 	if (IS("seed")) {
 		int64_t s;
 		if (parse_i64(v, 0, INT64_MAX, &s))
@@ -1269,6 +1280,9 @@ int main(int argc, char **argv)
 		.max_open_files = FLAGS.max_open_files,
 		.wal_flush_delay = FLAGS.wal_flush_delay,
 		.mmap_reads = FLAGS.mmap_reads,
+		.l0_compaction_trigger = FLAGS.l0_compaction_trigger,
+		.level_base_bytes = FLAGS.level_base,
+		.level_multiplier = FLAGS.level_multiplier,
 		.num = FLAGS.num,
 		.key_bytes = FLAGS.key_size,
 		.value_bytes = FLAGS.value_size,

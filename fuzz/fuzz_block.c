@@ -203,7 +203,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *heap = malloc(n ? n : 1);
 	fuzz_check(heap != NULL, "memory");
 	memcpy(heap, data + 1, n);
-	struct block_contents bc = { slice_make(heap, n), heap, 1 };
+	struct block_contents bc = { .data = slice_make(heap, n), .heap = heap, .cachable = 1 };
 	struct block *b;
 	int rc = block_create(&bc, "fuzz.ldb", 4096, &b);
 	if (rc) {

@@ -199,14 +199,14 @@ static int layout_consistent(const uint8_t *file, size_t n, const struct table_o
 	uint64_t limit = n - FOOTER_LEN;
 	struct rand_file *rf = fuzz_rand_file(file, n, 1);
 	struct block *index = NULL, *meta = NULL;
-	struct block_contents bc, filter = { { NULL, 0 }, NULL, 0 };
+	struct block_contents bc, filter = { .heap = NULL };
 	struct filter_block_reader fr;
 	int have_filter = 0, ok = 0;
 	struct buf prev_sep = BUF_INIT;
 	int have_prev = 0;
 
-	if (format_read_block(rf, PATH, limit, &f.index, 1, &bc) || block_create(&bc, PATH, f.index.offset, &index) ||
-	    format_read_block(rf, PATH, limit, &f.metaindex, 1, &bc) ||
+	if (format_read_block(rf, PATH, limit, &f.index, 1, NULL, &bc) || block_create(&bc, PATH, f.index.offset, &index) ||
+	    format_read_block(rf, PATH, limit, &f.metaindex, 1, NULL, &bc) ||
 	    block_create(&bc, PATH, f.metaindex.offset, &meta))
 		goto out;
 	struct block_iter mi;
@@ -216,7 +216,7 @@ static int layout_consistent(const uint8_t *file, size_t n, const struct table_o
 	if (iter_valid(&mi.base) && slice_equal(iter_key(&mi.base), name)) {
 		struct slice v = iter_value(&mi.base);
 		struct block_handle fh;
-		if (!block_handle_decode(&v, &fh) || format_read_block(rf, PATH, limit, &fh, 1, &filter) ||
+		if (!block_handle_decode(&v, &fh) || format_read_block(rf, PATH, limit, &fh, 1, NULL, &filter) ||
 		    filter_block_reader_init(&fr, filter.data, opt->internal_keys, PATH, fh.offset)) {
 			block_iter_release(&mi);
 			goto out;
@@ -235,7 +235,7 @@ static int layout_consistent(const uint8_t *file, size_t n, const struct table_o
 		struct slice sep = iter_key(&ii.base), v = iter_value(&ii.base);
 		struct block_handle h;
 		struct block *data = NULL;
-		if (!block_handle_decode(&v, &h) || format_read_block(rf, PATH, limit, &h, 1, &bc) ||
+		if (!block_handle_decode(&v, &h) || format_read_block(rf, PATH, limit, &h, 1, NULL, &bc) ||
 		    block_create(&bc, PATH, h.offset, &data)) {
 			ok = 0;
 			break;

@@ -192,7 +192,7 @@ static void fix_named_blocks(uint8_t *data, uint64_t limit, const struct block_h
 {
 	if (!fix_block(data, limit, h) || data[h->offset + h->size] != BLOCK_TYPE_NONE)
 		return;
-	struct block_contents bc = { slice_make(data + h->offset, (size_t)h->size), NULL, 0 };
+	struct block_contents bc = { .data = slice_make(data + h->offset, (size_t)h->size) };
 	struct block *b;
 	if (block_create(&bc, "fuzz", h->offset, &b) != 0)
 		return;

@@ -19,6 +19,8 @@ int block_create(struct block_contents *contents, const char *path, uint64_t off
 	const char *data = contents->data.data;
 	size_t size = contents->data.size;
 	char *heap = contents->heap;
+	size_t heap_size = contents->heap_size;
+	struct bpool *pool = contents->pool;
 	contents->heap = NULL;
 	*out = NULL;
 
@@ -62,10 +64,12 @@ int block_create(struct block_contents *contents, const char *path, uint64_t off
 	b->num_restarts = num;
 	b->offset = offset;
 	b->heap = heap;
+	b->heap_size = heap_size;
+	b->pool = pool;
 	*out = b;
 	return 0;
 fail:
-	free(heap);
+	bpool_free(pool, heap, heap_size);
 	return rc;
 }
 
@@ -73,13 +77,13 @@ void block_destroy(struct block *b)
 {
 	if (b == NULL)
 		return;
-	free(b->heap);
+	bpool_free(b->pool, b->heap, b->heap_size);
 	free(b);
 }
 
 size_t block_charge(const struct block *b)
 {
-	return sizeof(*b) + (b->heap ? b->size : 0);
+	return sizeof(*b) + (b->heap ? bpool_charge(b->pool, b->heap_size) : 0);
 }
 
 /* ---- iterator ---- */

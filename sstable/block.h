@@ -29,6 +29,8 @@ struct block {
 	uint32_t num_restarts; /* 0 for a block without entries */
 	uint64_t offset;       /* the block's file offset, for messages */
 	char *heap;            /* owned buffer data lies in, or NULL */
+	size_t heap_size;      /* its size, and the pool it came from (NULL: malloc) */
+	struct bpool *pool;
 };
 
 /* Takes ownership of contents->heap (freed with the block, or at once when

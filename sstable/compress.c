@@ -163,16 +163,17 @@ static int framed_length(unsigned char type, struct slice *in, const char *path,
 #endif
 
 #if defined(HAVE_SNAPPY) || defined(HAVE_LZ4) || defined(HAVE_ZLIB)
-static int undecodable(const char *path, uint64_t offset, unsigned char type, char *dst)
+static int undecodable(const char *path, uint64_t offset, unsigned char type,
+                       struct bpool *pool, char *dst, size_t dst_len)
 {
-	free(dst);
+	bpool_free(pool, dst, dst_len);
 	return corrupt(path, offset, type, "payload does not decompress");
 }
 #endif
 
 #ifdef HAVE_SNAPPY
-static int snappy_decode(struct slice in, const char *path, uint64_t offset, char **out,
-                         size_t *out_len)
+static int snappy_decode(struct slice in, const char *path, uint64_t offset, struct bpool *pool,
+                         char **out, size_t *out_len)
 {
 	const unsigned char type = BLOCK_TYPE_SNAPPY;
 	size_t len;
@@ -180,12 +181,12 @@ static int snappy_decode(struct slice in, const char *path, uint64_t offset, cha
 		return corrupt(path, offset, type, "bad snappy header");
 	if (len > max_expansion(type, in.size))
 		return corrupt(path, offset, type, "impossible uncompressed length");
-	char *dst = malloc(len ? len : 1);
+	char *dst = bpool_alloc(pool, len);
 	if (dst == NULL)
 		return err_nomem("decompressed block");
 	size_t got = len;
 	if (snappy_uncompress(in.data, in.size, dst, &got) != SNAPPY_OK || got != len)
-		return undecodable(path, offset, type, dst);
+		return undecodable(path, offset, type, pool, dst, len);
 	*out = dst;
 	*out_len = len;
 	return 0;
@@ -193,8 +194,8 @@ static int snappy_decode(struct slice in, const char *path, uint64_t offset, cha
 #endif
 
 #ifdef HAVE_LZ4
-static int lz4_decode(struct slice in, const char *path, uint64_t offset, char **out,
-                      size_t *out_len)
+static int lz4_decode(struct slice in, const char *path, uint64_t offset, struct bpool *pool,
+                      char **out, size_t *out_len)
 {
 	const unsigned char type = BLOCK_TYPE_LZ4;
 	uint32_t len;
@@ -203,12 +204,12 @@ static int lz4_decode(struct slice in, const char *path, uint64_t offset, char *
 		return rc;
 	if (len > INT_MAX || in.size > INT_MAX)
 		return corrupt(path, offset, type, "impossible uncompressed length");
-	char *dst = malloc(len ? len : 1);
+	char *dst = bpool_alloc(pool, len);
 	if (dst == NULL)
 		return err_nomem("decompressed block");
 	int got = LZ4_decompress_safe(in.data, dst, (int)in.size, (int)len);
 	if (got < 0 || (uint32_t)got != len)
-		return undecodable(path, offset, type, dst);
+		return undecodable(path, offset, type, pool, dst, len);
 	*out = dst;
 	*out_len = len;
 	return 0;
@@ -216,27 +217,27 @@ static int lz4_decode(struct slice in, const char *path, uint64_t offset, char *
 #endif
 
 #ifdef HAVE_ZLIB
-static int zlib_decode(struct slice in, const char *path, uint64_t offset, char **out,
-                       size_t *out_len)
+static int zlib_decode(struct slice in, const char *path, uint64_t offset, struct bpool *pool,
+                       char **out, size_t *out_len)
 {
 	const unsigned char type = BLOCK_TYPE_ZLIB;
 	uint32_t len;
 	int rc = framed_length(type, &in, path, offset, &len);
 	if (rc)
 		return rc;
-	char *dst = malloc(len ? len : 1);
+	char *dst = bpool_alloc(pool, len);
 	if (dst == NULL)
 		return err_nomem("decompressed block");
 	uLongf got = len;
 	uLong used = (uLong)in.size;
 	int zrc = uncompress2((Bytef *)dst, &got, (const Bytef *)in.data, &used);
 	if (zrc == Z_MEM_ERROR) {
-		free(dst);
+		bpool_free(pool, dst, len);
 		return err_nomem("zlib decompression");
 	}
 	/* trailing bytes after the stream are damage too */
 	if (zrc != Z_OK || got != len || used != in.size)
-		return undecodable(path, offset, type, dst);
+		return undecodable(path, offset, type, pool, dst, len);
 	*out = dst;
 	*out_len = len;
 	return 0;
@@ -244,22 +245,22 @@ static int zlib_decode(struct slice in, const char *path, uint64_t offset, char 
 #endif
 
 int decompress_block(unsigned char type, struct slice in, const char *path, uint64_t offset,
-                     char **out, size_t *out_len)
+                     struct bpool *pool, char **out, size_t *out_len)
 {
 	*out = NULL;
 	*out_len = 0;
 	switch (type) {
 #ifdef HAVE_SNAPPY
 	case BLOCK_TYPE_SNAPPY:
-		return snappy_decode(in, path, offset, out, out_len);
+		return snappy_decode(in, path, offset, pool, out, out_len);
 #endif
 #ifdef HAVE_LZ4
 	case BLOCK_TYPE_LZ4:
-		return lz4_decode(in, path, offset, out, out_len);
+		return lz4_decode(in, path, offset, pool, out, out_len);
 #endif
 #ifdef HAVE_ZLIB
 	case BLOCK_TYPE_ZLIB:
-		return zlib_decode(in, path, offset, out, out_len);
+		return zlib_decode(in, path, offset, pool, out, out_len);
 #endif
 	default:
 		(void)in;

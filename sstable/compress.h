@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "lib/util/bpool.h"
 #include "lib/util/buf.h"
 #include "lib/util/slice.h"
 
@@ -37,13 +38,14 @@ int compress_type_supported(unsigned char type);
  * SHALE_ENOMEM. */
 int compress_block(unsigned char type, struct slice raw, struct buf *out);
 
-/* Decompresses in (stored with type) into a malloc'd buffer (*out, *out_len;
- * the caller frees). A payload that does not decode, claims an absurd size
+/* Decompresses in (stored with type) into a buffer from pool (*out, *out_len;
+ * the caller frees it with bpool_free(pool, *out, *out_len); with pool NULL
+ * it is malloc'd). A payload that does not decode, claims an absurd size
  * (more than the codec can expand `in` to) or decodes to a different length
  * than it claims is SHALE_ECORRUPT, and a type this build cannot decode is
  * SHALE_ENOTSUP, an unknown one SHALE_ECORRUPT; messages name path and the
  * block's file offset. */
 int decompress_block(unsigned char type, struct slice in, const char *path, uint64_t offset,
-                     char **out, size_t *out_len);
+                     struct bpool *pool, char **out, size_t *out_len);
 
 #endif

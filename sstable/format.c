@@ -66,10 +66,13 @@ int footer_decode(const char *src, uint64_t file_size, const char *path, struct 
 }
 
 int format_read_block(struct rand_file *file, const char *path, uint64_t data_limit,
-                      const struct block_handle *h, int verify, struct block_contents *out)
+                      const struct block_handle *h, int verify, struct bpool *pool,
+                      struct block_contents *out)
 {
 	out->data = slice_make("", 0);
 	out->heap = NULL;
+	out->heap_size = 0;
+	out->pool = pool;
 	out->cachable = 0;
 	int rc = format_check_handle(h, data_limit, path, "block");
 	if (rc)
@@ -77,15 +80,16 @@ int format_read_block(struct rand_file *file, const char *path, uint64_t data_li
 	if (h->size > SIZE_MAX - BLOCK_TRAILER_LEN)
 		return err_nomem("block larger than the address space");
 	size_t n = (size_t)h->size;
+	size_t scratch_size = n + BLOCK_TRAILER_LEN;
 	/* a mapped file hands back a pointer into the mapping: no buffer needed */
 	char *scratch = NULL;
-	if (!file->mapped && (scratch = malloc(n + BLOCK_TRAILER_LEN)) == NULL)
+	if (!file->mapped && (scratch = bpool_alloc(pool, scratch_size)) == NULL)
 		return err_nomem("block read buffer");
 	struct slice got;
-	rc = rand_file_read(file, h->offset, n + BLOCK_TRAILER_LEN, scratch, &got);
+	rc = rand_file_read(file, h->offset, scratch_size, scratch, &got);
 	if (rc)
 		goto fail;
-	if (got.size != n + BLOCK_TRAILER_LEN) {
+	if (got.size != scratch_size) {
 		rc = err_set(SHALE_ECORRUPT, "%s: truncated block read at offset %llu", path,
 		             (unsigned long long)h->offset);
 		goto fail;
@@ -106,24 +110,26 @@ int format_read_block(struct rand_file *file, const char *path, uint64_t data_li
 		out->data = slice_make(data, n);
 		if (data == scratch) {
 			out->heap = scratch;
+			out->heap_size = scratch_size;
 			out->cachable = 1;
 		} else {
 			/* points into memory that lives as long as the file */
-			free(scratch);
+			bpool_free(pool, scratch, scratch_size);
 		}
 		return 0;
 	}
 	char *plain;
 	size_t plain_len;
-	rc = decompress_block(type, slice_make(data, n), path, h->offset, &plain, &plain_len);
+	rc = decompress_block(type, slice_make(data, n), path, h->offset, pool, &plain, &plain_len);
 	if (rc)
 		goto fail;
-	free(scratch);
+	bpool_free(pool, scratch, scratch_size);
 	out->data = slice_make(plain, plain_len);
 	out->heap = plain;
+	out->heap_size = plain_len;
 	out->cachable = 1;
 	return 0;
 fail:
-	free(scratch);
+	bpool_free(pool, scratch, scratch_size);
 	return rc;
 }

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "lib/util/bpool.h"
 #include "lib/util/buf.h"
 #include "lib/util/env.h"
 #include "lib/util/slice.h"
@@ -44,23 +45,28 @@ void footer_encode(const struct footer *f, char *dst);
  * SHALE_ECORRUPT naming path otherwise. */
 int footer_decode(const char *src, uint64_t file_size, const char *path, struct footer *f);
 
-/* A block's bytes as read. heap, when not NULL, is the malloc'd buffer data
- * lies in (the owner frees it); when NULL, data points into a file mapping
- * that lives as long as the file. cachable is 0 for blocks in a mapping (the
- * cache must not outlive the file). */
+/* A block's bytes as read. heap, when not NULL, is the buffer data lies in,
+ * of heap_size bytes, from pool (bpool_alloc; malloc when pool is NULL); the
+ * owner frees it with bpool_free(pool, heap, heap_size). When heap is NULL,
+ * data points into a file mapping that lives as long as the file. cachable is
+ * 0 for blocks in a mapping (the cache must not outlive the file). */
 struct block_contents {
 	struct slice data;
 	char *heap;
 	int cachable;
+	size_t heap_size;
+	struct bpool *pool;
 };
 
 /* Reads the block at h from file (whose blocks must end by data_limit, the
  * footer's offset), checks its CRC when verify, and decompresses it. Errors:
  * SHALE_ECORRUPT (handle out of range, short read, checksum mismatch, bad
  * payload, unknown type), SHALE_ENOTSUP (codec not built in), the file's
- * read error, SHALE_ENOMEM; the message names path and the block's offset. */
+ * read error, SHALE_ENOMEM; the message names path and the block's offset.
+ * A buffer the block needs comes from pool (NULL: malloc). */
 int format_read_block(struct rand_file *file, const char *path, uint64_t data_limit,
-                      const struct block_handle *h, int verify, struct block_contents *out);
+                      const struct block_handle *h, int verify, struct bpool *pool,
+                      struct block_contents *out);
 
 /* Checks that the block at h and its trailer lie within [0, data_limit). */
 int format_check_handle(const struct block_handle *h, uint64_t data_limit, const char *path,

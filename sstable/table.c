@@ -48,7 +48,7 @@ struct table {
 static int read_meta_block(struct table *t, const struct block_handle *h, struct block **out)
 {
 	struct block_contents bc;
-	int rc = format_read_block(t->file, t->path, t->data_limit, h, 1, &bc);
+	int rc = format_read_block(t->file, t->path, t->data_limit, h, 1, NULL, &bc);
 	if (rc == 0)
 		rc = block_create(&bc, t->path, h->offset, out);
 	return rc;
@@ -79,7 +79,7 @@ static int find_meta(struct table *t, const struct block *meta, const char *name
 static int load_filter_block(struct table *t, const struct block_handle *h,
                              const struct filter_policy *policy)
 {
-	int rc = format_read_block(t->file, t->path, t->data_limit, h, 1, &t->filter_contents);
+	int rc = format_read_block(t->file, t->path, t->data_limit, h, 1, NULL, &t->filter_contents);
 	if (rc == 0)
 		rc = filter_block_reader_init(&t->filter, t->filter_contents.data, t->opt.internal_keys, t->path,
 		                              h->offset);
@@ -120,7 +120,7 @@ static int read_filter(struct table *t, const struct block *meta)
 	struct block_handle h;
 	int rc = find_meta(t, meta, TABLE_FILTER_META_KEY, &h);
 	if (rc == 1) {
-		rc = format_read_block(t->file, t->path, t->data_limit, &h, 1, &t->filter_contents);
+		rc = format_read_block(t->file, t->path, t->data_limit, &h, 1, NULL, &t->filter_contents);
 		if (rc == 0 && table_filter_init(&t->table_filter, t->filter_contents.data)) {
 			t->have_table_filter = 1;
 			return 0;
@@ -238,8 +238,9 @@ static int load_block(struct table *t, const struct read_opts *ro, const struct 
 	}
 	int fill = c && ro->fill_cache;
 	struct block_contents bc;
+	/* a block bound for the cache takes its buffer from the cache's pool */
 	int rc = format_read_block(t->file, t->path, t->data_limit, h, ro->verify_checksums || fill,
-	                           &bc);
+	                           fill ? cache_pool(c) : NULL, &bc);
 	if (rc == 0)
 		rc = block_create(&bc, t->path, h->offset, blk);
 	if (rc)

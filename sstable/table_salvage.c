@@ -97,7 +97,7 @@ static int open_next_block(struct salvage *s)
 			continue;
 		}
 		struct block_contents bc;
-		int rc = format_read_block(s->file, s->path, s->data_limit, &h, 1, &bc);
+		int rc = format_read_block(s->file, s->path, s->data_limit, &h, 1, NULL, &bc);
 		if (rc == 0)
 			rc = block_create(&bc, s->path, h.offset, &s->data);
 		if (rc) {
@@ -295,7 +295,7 @@ int table_salvage_open(const struct table_options *opt, struct rand_file *file, 
 	if ((rc = footer_decode(got.data, size, path, &f)) != 0)
 		goto fail;
 	struct block_contents bc;
-	if ((rc = format_read_block(file, path, s->data_limit, &f.index, 1, &bc)) != 0 ||
+	if ((rc = format_read_block(file, path, s->data_limit, &f.index, 1, NULL, &bc)) != 0 ||
 	    (rc = block_create(&bc, path, f.index.offset, &s->index)) != 0)
 		goto fail;
 	s->file = file;

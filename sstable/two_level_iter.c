@@ -23,7 +23,21 @@ struct two_level_iter {
 	struct iter *data;
 	struct buf data_value;
 	int status;
+	/* Whether the iterator is valid, and its key, as of the end of the last
+	 * positioning call (data's key stays put until data moves): a merge
+	 * above asks for both after every step, and nested two-level iterators
+	 * (levels over tables over blocks) would otherwise pass each question
+	 * down two more calls. */
+	int valid;
+	struct slice key;
 };
+
+/* Records validity and key once a positioning call is done. */
+static void settle(struct two_level_iter *it)
+{
+	it->valid = it->status == 0 && it->data && iter_valid(it->data);
+	it->key = it->valid ? iter_key(it->data) : slice_make("", 0);
+}
 
 static void set_data(struct two_level_iter *it, struct iter *data)
 {
@@ -34,6 +48,7 @@ static void set_data(struct two_level_iter *it, struct iter *data)
 static void fail(struct two_level_iter *it, int rc)
 {
 	it->status = rc;
+	it->valid = 0;
 	set_data(it, NULL);
 }
 
@@ -117,8 +132,7 @@ static void skip_empty_backward(struct two_level_iter *it)
 
 static int tl_valid(const struct iter *base)
 {
-	const struct two_level_iter *it = (const struct two_level_iter *)base;
-	return it->status == 0 && it->data && iter_valid(it->data);
+	return ((const struct two_level_iter *)base)->valid;
 }
 
 static void tl_seek(struct iter *base, struct slice target)
@@ -131,6 +145,7 @@ static void tl_seek(struct iter *base, struct slice target)
 	if (it->data && !it->status)
 		iter_seek(it->data, target);
 	skip_empty_forward(it);
+	settle(it);
 }
 
 static void tl_seek_first(struct iter *base)
@@ -143,6 +158,7 @@ static void tl_seek_first(struct iter *base)
 	if (it->data && !it->status)
 		iter_seek_first(it->data);
 	skip_empty_forward(it);
+	settle(it);
 }
 
 static void tl_seek_last(struct iter *base)
@@ -155,6 +171,7 @@ static void tl_seek_last(struct iter *base)
 	if (it->data && !it->status)
 		iter_seek_last(it->data);
 	skip_empty_backward(it);
+	settle(it);
 }
 
 static void tl_next(struct iter *base)
@@ -163,6 +180,7 @@ static void tl_next(struct iter *base)
 	assert(tl_valid(base));
 	iter_next(it->data);
 	skip_empty_forward(it);
+	settle(it);
 }
 
 static void tl_prev(struct iter *base)
@@ -171,13 +189,14 @@ static void tl_prev(struct iter *base)
 	assert(tl_valid(base));
 	iter_prev(it->data);
 	skip_empty_backward(it);
+	settle(it);
 }
 
 static struct slice tl_key(const struct iter *base)
 {
 	const struct two_level_iter *it = (const struct two_level_iter *)base;
 	assert(tl_valid(base));
-	return iter_key(it->data);
+	return it->key;
 }
 
 static struct slice tl_value(const struct iter *base)
@@ -231,5 +250,7 @@ struct iter *two_level_iter_create(struct iter *index, second_level_fn fn, void 
 	it->data = NULL;
 	buf_init(&it->data_value);
 	it->status = 0;
+	it->valid = 0;
+	it->key = slice_make("", 0);
 	return &it->base;
 }

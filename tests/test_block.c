@@ -88,11 +88,10 @@ static struct block *build_block(const struct kv *m, size_t n, int interval)
 	struct slice raw;
 	ck_assert_ok(block_builder_finish(&bb, &raw));
 	ck_assert_uint_eq(est, raw.size);
-	struct block_contents bc;
+	struct block_contents bc = { .cachable = 1 };
 	bc.heap = malloc(raw.size);
 	memcpy(bc.heap, raw.data, raw.size);
 	bc.data = slice_make(bc.heap, raw.size);
-	bc.cachable = 1;
 	block_builder_free(&bb);
 	struct block *b;
 	ck_assert_ok(block_create(&bc, PATH, 4096, &b));
@@ -242,11 +241,10 @@ END_TEST
 
 static int open_raw(const void *data, size_t n, struct block **out)
 {
-	struct block_contents bc;
+	struct block_contents bc = { .cachable = 1 };
 	bc.heap = malloc(n ? n : 1);
 	memcpy(bc.heap, data, n);
 	bc.data = slice_make(bc.heap, n);
-	bc.cachable = 1;
 	return block_create(&bc, PATH, 777, out);
 }
 
@@ -418,7 +416,7 @@ START_TEST(block_mutations_never_read_out_of_bounds)
 			memcpy(copy, raw.data, raw.size);
 			copy[pos] = t == 0 ? (char)(copy[pos] ^ 0x80) : t == 1 ? (char)0xff
 			                                                     : (char)rng_next(&r);
-			struct block_contents bc = { slice_make(copy, raw.size), copy, 1 };
+			struct block_contents bc = { .data = slice_make(copy, raw.size), .heap = copy, .cachable = 1 };
 			struct block *b;
 			int rc = block_create(&bc, PATH, 0, &b);
 			if (rc) {
@@ -524,7 +522,7 @@ START_TEST(compress_roundtrip_every_codec)
 			ck_assert_ok(compress_block(type, slice_make(raw, n), &out));
 			char *back;
 			size_t back_n;
-			ck_assert_ok(decompress_block(type, buf_slice(&out), PATH, 9, &back, &back_n));
+			ck_assert_ok(decompress_block(type, buf_slice(&out), PATH, 9, NULL, &back, &back_n));
 			ck_assert_uint_eq(back_n, n);
 			ck_assert(n == 0 || memcmp(back, raw, n) == 0);
 			if (n >= 4096)
@@ -554,7 +552,7 @@ START_TEST(decompress_damage_is_corruption)
 		size_t back_n;
 		/* truncated payloads */
 		for (size_t cut = 0; cut < out.len; cut += 1 + out.len / 50) {
-			int rc = decompress_block(bytes[c], slice_make(out.data, cut), PATH, 1234, &back,
+			int rc = decompress_block(bytes[c], slice_make(out.data, cut), PATH, 1234, NULL, &back,
 			                          &back_n);
 			ck_assert_int_eq(rc, SHALE_ECORRUPT);
 			ck_assert_msg(strstr(err_msg(), PATH) && strstr(err_msg(), "1234"), "%s",
@@ -565,7 +563,7 @@ START_TEST(decompress_damage_is_corruption)
 			char *copy = malloc(out.len);
 			memcpy(copy, out.data, out.len);
 			copy[rng_uniform(&r, out.len)] ^= (char)(1 + rng_uniform(&r, 255));
-			int rc = decompress_block(bytes[c], slice_make(copy, out.len), PATH, 1, &back,
+			int rc = decompress_block(bytes[c], slice_make(copy, out.len), PATH, 1, NULL, &back,
 			                          &back_n);
 			if (rc == 0) {
 				ck_assert_uint_eq(back_n, sizeof(raw));
@@ -585,22 +583,22 @@ START_TEST(decompress_damage_is_corruption)
 	size_t back_n;
 	if (compress_type_supported(BLOCK_TYPE_LZ4)) {
 		ck_assert_int_eq(decompress_block(BLOCK_TYPE_LZ4, slice_make(absurd, (size_t)(p - absurd) + 4),
-		                                  PATH, 1, &back, &back_n),
+		                                  PATH, 1, NULL, &back, &back_n),
 		                 SHALE_ECORRUPT);
 		ck_assert_ptr_nonnull(strstr(err_msg(), "impossible"));
 	}
 	if (compress_type_supported(BLOCK_TYPE_ZLIB))
 		ck_assert_int_eq(decompress_block(BLOCK_TYPE_ZLIB, slice_make(absurd, (size_t)(p - absurd) + 4),
-		                                  PATH, 1, &back, &back_n),
+		                                  PATH, 1, NULL, &back, &back_n),
 		                 SHALE_ECORRUPT);
 	if (compress_type_supported(BLOCK_TYPE_SNAPPY))
 		ck_assert_int_eq(decompress_block(BLOCK_TYPE_SNAPPY, slice_make(absurd, (size_t)(p - absurd) + 4),
-		                                  PATH, 1, &back, &back_n),
+		                                  PATH, 1, NULL, &back, &back_n),
 		                 SHALE_ECORRUPT);
 	/* unknown and reserved types */
-	ck_assert_int_eq(decompress_block(2, slice_make("abc", 3), PATH, 1, &back, &back_n),
+	ck_assert_int_eq(decompress_block(2, slice_make("abc", 3), PATH, 1, NULL, &back, &back_n),
 	                 SHALE_ECORRUPT);
-	ck_assert_int_eq(decompress_block(0x7f, slice_make("abc", 3), PATH, 1, &back, &back_n),
+	ck_assert_int_eq(decompress_block(0x7f, slice_make("abc", 3), PATH, 1, NULL, &back, &back_n),
 	                 SHALE_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(err_msg(), "unknown"));
 }

@@ -278,7 +278,7 @@ static struct block *read_index(const struct buf *file)
 	ck_assert_ok(footer_decode(file->data + file->len - FOOTER_LEN, file->len, MEMPATH, &f));
 	struct rand_file *rf = mem_rfile(file->data, file->len, 0);
 	struct block_contents bc;
-	ck_assert_ok(format_read_block(rf, MEMPATH, file->len - FOOTER_LEN, &f.index, 1, &bc));
+	ck_assert_ok(format_read_block(rf, MEMPATH, file->len - FOOTER_LEN, &f.index, 1, NULL, &bc));
 	rand_file_close(rf);
 	struct block *b;
 	ck_assert_ok(block_create(&bc, MEMPATH, f.index.offset, &b));
@@ -464,6 +464,7 @@ START_TEST(table_block_cache_serves_repeated_reads)
 	iter_destroy(it);
 	ck_assert_uint_eq(n, m.n);
 	ck_assert_uint_eq(cache_total_charge(bc), 0);
+	ck_assert_uint_eq(bpool_mapped(cache_pool(bc)), 0); /* private blocks: malloc */
 
 	/* a filling scan, then a second one with no reads at all */
 	struct read_opts fill = { 0, 1 };
@@ -473,6 +474,8 @@ START_TEST(table_block_cache_serves_repeated_reads)
 	iter_destroy(it);
 	size_t charge = cache_total_charge(bc);
 	ck_assert_uint_gt(charge, m.n * 2);
+	/* the cached blocks' buffers come from the cache's pool */
+	ck_assert_uint_ge(bpool_mapped(cache_pool(bc)), charge / 2);
 	int reads = cf.reads;
 	it = table_iter(t, &fill);
 	n = 0;
@@ -707,7 +710,7 @@ START_TEST(table_bad_handles_and_types_are_corruption)
 	{
 		struct rand_file *rf = mem_rfile(file.data, file.len, 0);
 		struct block_contents bc;
-		ck_assert_ok(format_read_block(rf, MEMPATH, file.len - FOOTER_LEN, &f.metaindex, 1, &bc));
+		ck_assert_ok(format_read_block(rf, MEMPATH, file.len - FOOTER_LEN, &f.metaindex, 1, NULL, &bc));
 		rand_file_close(rf);
 		ck_assert_ok(block_create(&bc, MEMPATH, f.metaindex.offset, &meta));
 	}
@@ -915,7 +918,7 @@ static void map_blocks(const struct table_options *o, const struct buf *file, st
 		ck_assert(block_handle_decode(&v, &bm->h[bm->n]));
 		struct rand_file *rf = mem_rfile(file->data, file->len, 0);
 		struct block_contents bc;
-		ck_assert_ok(format_read_block(rf, MEMPATH, file->len - FOOTER_LEN, &bm->h[bm->n], 1, &bc));
+		ck_assert_ok(format_read_block(rf, MEMPATH, file->len - FOOTER_LEN, &bm->h[bm->n], 1, NULL, &bc));
 		rand_file_close(rf);
 		struct block *b;
 		ck_assert_ok(block_create(&bc, MEMPATH, bm->h[bm->n].offset, &b));

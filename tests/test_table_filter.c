@@ -128,7 +128,7 @@ static struct block_handle meta_handle(const char *path, const char *name)
 	struct footer f;
 	ck_assert_ok(footer_decode(data + n - FOOTER_LEN, n, path, &f));
 	struct slice mb = slice_make(data + f.metaindex.offset, f.metaindex.size);
-	struct block_contents bc = { mb, NULL, 0 };
+	struct block_contents bc = { .data = mb };
 	struct block *b;
 	ck_assert_ok(block_create(&bc, path, f.metaindex.offset, &b));
 	struct iter *it = block_iter_create(b, comparator_bytewise(), path);
@@ -154,7 +154,7 @@ static int meta_has(const char *path, const char *name)
 	size_t n = tu_read_file(path, &data);
 	struct footer f;
 	ck_assert_ok(footer_decode(data + n - FOOTER_LEN, n, path, &f));
-	struct block_contents bc = { slice_make(data + f.metaindex.offset, f.metaindex.size), NULL, 0 };
+	struct block_contents bc = { .data = slice_make(data + f.metaindex.offset, f.metaindex.size) };
 	struct block *b;
 	ck_assert_ok(block_create(&bc, path, f.metaindex.offset, &b));
 	struct iter *it = block_iter_create(b, comparator_bytewise(), path);

@@ -35,7 +35,7 @@ static struct block *block_of(const char *const *keys, size_t n, int interval)
 		ck_assert_ok(block_builder_add(&bb, slice_from_str(keys[i]), slice_from_str(keys[i])));
 	struct slice raw;
 	ck_assert_ok(block_builder_finish(&bb, &raw));
-	struct block_contents bc = { slice_make(NULL, 0), malloc(raw.size), 1 };
+	struct block_contents bc = { .data = slice_make(NULL, 0), .heap = malloc(raw.size), .cachable = 1 };
 	memcpy(bc.heap, raw.data, raw.size);
 	bc.data = slice_make(bc.heap, raw.size);
 	block_builder_free(&bb);
@@ -60,7 +60,7 @@ static struct iter *two_level_fixture(struct child *children, struct block **ind
 		ck_assert_ok(block_builder_add(&bb, slice_from_str(ik[(int)i]), slice_make(&i, 1)));
 	struct slice raw;
 	ck_assert_ok(block_builder_finish(&bb, &raw));
-	struct block_contents bc = { slice_make(NULL, 0), malloc(raw.size), 1 };
+	struct block_contents bc = { .data = slice_make(NULL, 0), .heap = malloc(raw.size), .cachable = 1 };
 	memcpy(bc.heap, raw.data, raw.size);
 	bc.data = slice_make(bc.heap, raw.size);
 	block_builder_free(&bb);

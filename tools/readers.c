@@ -131,7 +131,7 @@ static void problem(struct twalk *w, uint64_t offset, const char *fmt, ...)
 static int read_block(struct twalk *w, const struct block_handle *h, struct block **out)
 {
 	struct block_contents bc;
-	int rc = format_read_block(w->file, w->path, w->data_limit, h, 1, &bc);
+	int rc = format_read_block(w->file, w->path, w->data_limit, h, 1, NULL, &bc);
 	if (rc == 0)
 		rc = block_create(&bc, w->path, h->offset, out);
 	return rc;
@@ -192,7 +192,7 @@ static void read_meta(struct twalk *w, const struct block_handle *mh)
 		w->s->filter_size = h.size;
 		if (name.size != strlen(FILTER_META_KEY) || memcmp(name.data, FILTER_META_KEY, name.size) != 0)
 			continue; /* another policy's filter: not checked */
-		rc = format_read_block(w->file, w->path, w->data_limit, &h, 1, &w->filter_contents);
+		rc = format_read_block(w->file, w->path, w->data_limit, &h, 1, NULL, &w->filter_contents);
 		if (rc == 0)
 			rc = filter_block_reader_init(&w->filter, w->filter_contents.data, 1, w->path, h.offset);
 		if (rc) {

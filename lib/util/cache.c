@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util/bpool.h"
 #include "lib/util/error.h"
 #include "lib/util/hash.h"
 #include "lib/util/thread.h"
@@ -76,6 +77,7 @@ struct shard {
 struct cache {
 	struct shard *shards; /* NUM_SHARDS; behind a pointer so const readers can lock */
 	struct mutex cap_mu;  /* serialises cache_set_capacity across shards */
+	struct bpool *pool;   /* buffers for values whose owners ask for them */
 	/* Written under cap_mu; read without it, so atomic. Relaxed: it orders
 	 * nothing, the shards' own capacities are read under their mutexes. */
 	_Atomic size_t capacity;
@@ -336,9 +338,12 @@ int cache_create(size_t capacity, struct cache **out)
 		rc = err_nomem("cache shards");
 		goto free_cache;
 	}
-	rc = mutex_init(&c->cap_mu);
+	rc = bpool_create(&c->pool);
 	if (rc)
 		goto free_shards;
+	rc = mutex_init(&c->cap_mu);
+	if (rc)
+		goto destroy_pool;
 	for (; i < NUM_SHARDS; i++) {
 		rc = shard_init(&c->shards[i], shard_capacity(capacity));
 		if (rc)
@@ -353,6 +358,8 @@ destroy_shards:
 	while (i > 0)
 		shard_destroy(&c->shards[--i]);
 	mutex_destroy(&c->cap_mu);
+destroy_pool:
+	bpool_destroy(c->pool);
 free_shards:
 	free(c->shards);
 free_cache:
@@ -366,9 +373,15 @@ void cache_destroy(struct cache *c)
 		return;
 	for (unsigned i = 0; i < NUM_SHARDS; i++)
 		shard_destroy(&c->shards[i]);
+	bpool_destroy(c->pool); /* after the deleters, which free into it */
 	mutex_destroy(&c->cap_mu);
 	free(c->shards);
 	free(c);
+}
+
+struct bpool *cache_pool(struct cache *c)
+{
+	return c->pool;
 }
 
 struct cache_handle *cache_insert(struct cache *c, struct slice key, void *value, size_t charge,

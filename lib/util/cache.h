@@ -53,5 +53,10 @@ size_t cache_capacity(const struct cache *c);
 size_t cache_total_charge(const struct cache *c);
 /* Drops every unpinned entry. */
 void cache_prune(struct cache *c);
+/* The cache's buffer pool (lib/util/bpool.h): values allocated from it keep
+ * the cache's memory in one place whatever thread allocates or evicts. It
+ * lives until cache_destroy, which runs the deleters first. */
+struct bpool;
+struct bpool *cache_pool(struct cache *c);
 
 #endif

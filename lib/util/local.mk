@@ -2,6 +2,7 @@ noinst_LTLIBRARIES += libshale_util.la
 libshale_core_la_LIBADD += libshale_util.la
 libshale_util_la_SOURCES = \
 	lib/util/arena.c \
+	lib/util/bpool.c \
 	lib/util/buf.c \
 	lib/util/cache.c \
 	lib/util/coding.c \
@@ -21,6 +22,7 @@ libshale_util_la_SOURCES = \
 
 noinst_HEADERS += \
 	lib/util/arena.h \
+	lib/util/bpool.h \
 	lib/util/buf.h \
 	lib/util/cache.h \
 	lib/util/coding.h \

@@ -11,6 +11,10 @@ struct merger {
 	const struct comparator *cmp;
 	int n;
 	struct iter **child;
+	/* key[c]: child c's current key while it is in the heap, taken when it
+	 * moved, so that heap comparisons and mg_key make no call into the
+	 * children (valid until the child moves: the iterator contract) */
+	struct slice *key;
 	int *heap;      /* indices of valid children; top = current */
 	int size;
 	int direction;
@@ -21,7 +25,7 @@ struct merger {
  * heap when larger. Ties go to the lower child index (the newer source). */
 static int before(const struct merger *m, int a, int b)
 {
-	int r = comparator_compare(m->cmp, iter_key(m->child[a]), iter_key(m->child[b]));
+	int r = comparator_compare(m->cmp, m->key[a], m->key[b]);
 	if (m->direction == REVERSE)
 		r = -r;
 	return r < 0 || (r == 0 && a < b);
@@ -64,8 +68,10 @@ static void build_heap(struct merger *m, int direction)
 	for (int c = 0; c < m->n; c++) {
 		if (!child_ok(m, c))
 			return;
-		if (iter_valid(m->child[c]))
+		if (iter_valid(m->child[c])) {
+			m->key[c] = iter_key(m->child[c]);
 			m->heap[m->size++] = c;
+		}
 	}
 	for (int i = m->size / 2 - 1; i >= 0; i--)
 		sift_down(m, i);
@@ -114,6 +120,8 @@ static void fix_top(struct merger *m)
 		m->heap[0] = m->heap[--m->size];
 		if (m->size == 0)
 			return;
+	} else {
+		m->key[c] = iter_key(m->child[c]);
 	}
 	sift_down(m, 0);
 }
@@ -124,7 +132,7 @@ static void mg_next(struct iter *it)
 	int cur = m->heap[0];
 	if (m->direction != FORWARD) {
 		/* Put every other child at its first key after the current one. */
-		struct slice key = iter_key(m->child[cur]);
+		struct slice key = m->key[cur];
 		for (int c = 0; c < m->n; c++) {
 			if (c == cur)
 				continue;
@@ -148,7 +156,7 @@ static void mg_prev(struct iter *it)
 	int cur = m->heap[0];
 	if (m->direction != REVERSE) {
 		/* Put every other child at its last key before the current one. */
-		struct slice key = iter_key(m->child[cur]);
+		struct slice key = m->key[cur];
 		for (int c = 0; c < m->n; c++) {
 			if (c == cur)
 				continue;
@@ -171,7 +179,7 @@ static void mg_prev(struct iter *it)
 static struct slice mg_key(const struct iter *it)
 {
 	const struct merger *m = (const struct merger *)it;
-	return iter_key(m->child[m->heap[0]]);
+	return m->key[m->heap[0]];
 }
 
 static struct slice mg_value(const struct iter *it)
@@ -191,6 +199,7 @@ static void mg_destroy(struct iter *it)
 	for (int c = 0; c < m->n; c++)
 		iter_destroy(m->child[c]);
 	free(m->child);
+	free(m->key);
 	free(m->heap);
 	free(m);
 }
@@ -204,13 +213,15 @@ struct iter *merger_create(const struct comparator *cmp, struct iter **children,
 	struct merger *m = calloc(1, sizeof(*m));
 	if (m) {
 		m->child = malloc(((size_t)n + 1) * sizeof(*m->child));
+		m->key = malloc(((size_t)n + 1) * sizeof(*m->key));
 		m->heap = malloc(((size_t)n + 1) * sizeof(*m->heap));
 	}
-	if (m == NULL || m->child == NULL || m->heap == NULL) {
+	if (m == NULL || m->child == NULL || m->key == NULL || m->heap == NULL) {
 		for (int c = 0; c < n; c++)
 			iter_destroy(children[c]);
 		if (m) {
 			free(m->child);
+			free(m->key);
 			free(m->heap);
 			free(m);
 		}
