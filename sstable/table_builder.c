@@ -136,9 +136,10 @@ static int write_raw_block(struct table_builder *b, struct slice contents, unsig
 	return rc;
 }
 
-/* Finishes bb, compresses it when that saves at least 1/8, writes it and
- * resets bb. */
-static int write_block(struct table_builder *b, struct block_builder *bb, struct block_handle *h)
+/* Finishes bb, compresses it (when compress) if that saves at least 1/8,
+ * writes it and resets bb. */
+static int write_block(struct table_builder *b, struct block_builder *bb, int compress,
+                       struct block_handle *h)
 {
 	struct slice raw;
 	int rc = block_builder_finish(bb, &raw);
@@ -146,7 +147,7 @@ static int write_block(struct table_builder *b, struct block_builder *bb, struct
 		return rc;
 	struct slice stored = raw;
 	unsigned char type = BLOCK_TYPE_NONE;
-	if (b->type != BLOCK_TYPE_NONE) {
+	if (compress && b->type != BLOCK_TYPE_NONE) {
 		rc = compress_block(b->type, raw, &b->scratch);
 		if (rc < 0)
 			return rc;
@@ -176,7 +177,7 @@ static int flush_data(struct table_builder *b)
 	if (block_builder_empty(&b->data))
 		return 0;
 	assert(!b->pending_index);
-	int rc = write_block(b, &b->data, &b->pending_handle);
+	int rc = write_block(b, &b->data, 1, &b->pending_handle);
 	if (rc)
 		return rc;
 	b->pending_index = 1;
@@ -259,15 +260,19 @@ int table_builder_finish(struct table_builder *b)
 			                       buf_slice(&b->scratch));
 	}
 	if (rc == 0)
-		rc = write_block(b, &meta, &meta_handle);
+		rc = write_block(b, &meta, 0, &meta_handle);
 	if (rc == 0 && b->pending_index) {
 		const struct comparator *c = b->opt.cmp;
 		rc = c->short_successor(c, &b->last_key);
 		if (rc == 0)
 			rc = add_index_entry(b, buf_slice(&b->last_key));
 	}
+	/* The index is stored uncompressed (doc/format.md, "Tables"): a table
+	 * read through its mapping then searches the index in place, with no
+	 * copy on the heap for as long as the table is open, and opening a table
+	 * decompresses nothing. LevelDB reads either form. */
 	if (rc == 0)
-		rc = write_block(b, &b->index, &index_handle);
+		rc = write_block(b, &b->index, 0, &index_handle);
 	if (rc == 0) {
 		struct footer f = { meta_handle, index_handle };
 		char enc[FOOTER_LEN];

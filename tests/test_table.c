@@ -285,6 +285,61 @@ static struct block *read_index(const struct buf *file)
 	return b;
 }
 
+/* Data blocks are compressed; the index and metaindex blocks stay raw (type
+ * byte 0), so a mapped table searches its index in place. */
+START_TEST(table_index_and_metaindex_are_stored_raw)
+{
+	struct rng r;
+	rng_seed(&r, 41);
+	struct table_model m;
+	table_model_make(&m, &r, 2000, 30, 0);
+	for (size_t i = 0; i < m.n; i++) { /* values that compress */
+		free(m.e[i].v);
+		m.e[i].vn = 100;
+		ck_assert_ptr_nonnull(m.e[i].v = malloc(m.e[i].vn));
+		memset(m.e[i].v, 'a' + (int)(i % 3), m.e[i].vn);
+	}
+	struct table_options o;
+	default_opts(&o, &m);
+	o.compression = SHALE_COMPRESSION_SNAPPY;
+	unsigned char codec;
+	if (compress_type_for(o.compression, &codec))
+		o.compression = SHALE_COMPRESSION_NONE;
+	struct buf file = BUF_INIT;
+	build_table(&o, &m, &file);
+	struct footer f;
+	ck_assert_ok(footer_decode(file.data + file.len - FOOTER_LEN, file.len, MEMPATH, &f));
+	ck_assert_int_eq(file.data[f.index.offset + f.index.size], BLOCK_TYPE_NONE);
+	ck_assert_int_eq(file.data[f.metaindex.offset + f.metaindex.size], BLOCK_TYPE_NONE);
+	if (o.compression == SHALE_COMPRESSION_SNAPPY) {
+		/* the first data block, at offset 0, is compressed */
+		struct block *index = read_index(&file);
+		struct iter *it = block_iter_create(index, m.cmp, MEMPATH);
+		iter_seek_first(it);
+		ck_assert(iter_valid(it));
+		struct slice v = iter_value(it);
+		struct block_handle h;
+		ck_assert(block_handle_decode(&v, &h));
+		ck_assert_uint_eq(h.offset, 0);
+		ck_assert_int_eq(file.data[h.size], BLOCK_TYPE_SNAPPY);
+		iter_destroy(it);
+		block_destroy(index);
+	}
+	/* and the table reads back whole */
+	struct table *t = open_mem(&o, &file, 1);
+	struct read_opts ro = { 1, 0 };
+	struct iter *it = table_iter(t, &ro);
+	size_t n = 0;
+	for (iter_seek_first(it); iter_valid(it); iter_next(it))
+		check_entry(it, &m, n++);
+	ck_assert_uint_eq(n, m.n);
+	iter_destroy(it);
+	table_close(t);
+	buf_free(&file);
+	table_model_free(&m);
+}
+END_TEST
+
 START_TEST(table_index_uses_short_separators)
 {
 	struct table_model m;
@@ -466,12 +521,13 @@ START_TEST(table_block_cache_serves_repeated_reads)
 	ck_assert_uint_eq(cache_total_charge(bc), 0);
 	ck_assert_uint_eq(bpool_mapped(cache_pool(bc)), 0); /* private blocks: malloc */
 
-	/* a filling scan, then a second one with no reads at all */
+	/* point reads fill the cache; then a scan and the same reads make no
+	 * read at all (a scan entered by a seek caches its first blocks, and
+	 * every block here is cached already) */
 	struct read_opts fill = { 0, 1 };
-	it = table_iter(t, &fill);
-	for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
-	}
-	iter_destroy(it);
+	struct found f = { 0, BUF_INIT, BUF_INIT };
+	for (size_t i = 0; i < m.n; i++)
+		ck_assert_ok(table_get(t, &fill, mkey(&m, i), on_found, &f));
 	size_t charge = cache_total_charge(bc);
 	ck_assert_uint_gt(charge, m.n * 2);
 	/* the cached blocks' buffers come from the cache's pool */
@@ -482,7 +538,6 @@ START_TEST(table_block_cache_serves_repeated_reads)
 	for (iter_seek_first(it); iter_valid(it); iter_next(it))
 		check_entry(it, &m, n++);
 	iter_destroy(it);
-	struct found f = { 0, BUF_INIT, BUF_INIT };
 	for (size_t i = 0; i < m.n; i += 7) {
 		ck_assert_ok(table_get(t, &fill, mkey(&m, i), on_found, &f));
 		ck_assert(slice_equal(buf_slice(&f.value), mval(&m, i)));
@@ -501,6 +556,104 @@ START_TEST(table_block_cache_serves_repeated_reads)
 	cache_destroy(bc);
 	buf_free(&f.key);
 	buf_free(&f.value);
+	buf_free(&file);
+	table_model_free(&m);
+}
+END_TEST
+
+/* Scan resistance (sstable/two_level_iter.c): a scan caches the blocks it
+ * enters by a seek and by its first 7 steps, then reads past the cache until
+ * the next seek. */
+static int count_blocks(const struct buf *file, const struct comparator *cmp)
+{
+	struct block *index = read_index(file);
+	struct iter *it = block_iter_create(index, cmp, MEMPATH);
+	int n = 0;
+	for (iter_seek_first(it); iter_valid(it); iter_next(it))
+		n++;
+	iter_destroy(it);
+	block_destroy(index);
+	return n;
+}
+
+/* Moves it over `steps` entries; returns how many reads the file saw. */
+static int reads_over(struct counting_rfile *cf, struct iter *it, int forward, size_t steps)
+{
+	int before = cf->reads;
+	for (size_t i = 0; i < steps && iter_valid(it); i++) {
+		if (forward)
+			iter_next(it);
+		else
+			iter_prev(it);
+	}
+	return cf->reads - before;
+}
+
+START_TEST(table_long_scans_do_not_fill_the_cache)
+{
+	struct rng r;
+	rng_seed(&r, 13);
+	struct table_model m;
+	table_model_make(&m, &r, 3000, 30, 0);
+	struct cache *bc;
+	ck_assert_ok(cache_create(8 << 20, &bc));
+	struct table_options o;
+	default_opts(&o, &m);
+	o.block_size = 256; /* many blocks */
+	o.block_cache = bc;
+	struct buf file = BUF_INIT;
+	build_table(&o, &m, &file);
+	int blocks = count_blocks(&file, m.cmp);
+	ck_assert_int_gt(blocks, 40);
+	struct counting_rfile cf = { { &counting_ops, 0 }, mem_rfile(file.data, file.len, 0), 0 };
+	struct table *t;
+	ck_assert_ok(table_open(&o, &cf.base, MEMPATH, file.len, &t));
+	struct read_opts fill = { 0, 1 };
+
+	/* a whole forward scan reads every block and caches the first eight */
+	int reads = cf.reads;
+	struct iter *it = table_iter(t, &fill);
+	size_t n = 0;
+	for (iter_seek_first(it); iter_valid(it); iter_next(it))
+		check_entry(it, &m, n++);
+	ck_assert_uint_eq(n, m.n);
+	ck_assert_int_eq(cf.reads - reads, blocks);
+	/* again: those eight come from the cache */
+	reads = cf.reads;
+	for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
+	}
+	ck_assert_int_eq(cf.reads - reads, blocks - 8);
+	/* a reverse scan likewise caches its first eight (the last blocks) */
+	reads = cf.reads;
+	for (iter_seek_last(it); iter_valid(it); iter_prev(it)) {
+	}
+	ck_assert_int_eq(cf.reads - reads, blocks - 8);
+	reads = cf.reads;
+	for (iter_seek_last(it); iter_valid(it); iter_prev(it)) {
+	}
+	ck_assert_int_eq(cf.reads - reads, blocks - 16);
+
+	/* a seek into the middle starts over: the first blocks after it are
+	 * cached, and a short scan is cached whole */
+	size_t mid = m.n / 2, short_scan = 5 * m.n / (size_t)blocks; /* about 5 blocks */
+	iter_seek(it, mkey(&m, mid));
+	ck_assert(iter_valid(it));
+	ck_assert_int_gt(reads_over(&cf, it, 1, short_scan), 2);
+	iter_seek(it, mkey(&m, mid));
+	ck_assert_int_eq(reads_over(&cf, it, 1, short_scan), 0);
+	iter_destroy(it);
+
+	/* fill_cache off stays off */
+	struct read_opts nofill = { 0, 0 };
+	size_t charge = cache_total_charge(bc);
+	it = table_iter(t, &nofill);
+	iter_seek(it, mkey(&m, m.n / 4));
+	reads_over(&cf, it, 1, m.n / 20);
+	iter_destroy(it);
+	ck_assert_uint_eq(cache_total_charge(bc), charge);
+
+	table_close(t);
+	cache_destroy(bc);
 	buf_free(&file);
 	table_model_free(&m);
 }
@@ -1253,6 +1406,8 @@ static Suite *table_suite(void)
 	tcase_add_test(rt, table_without_filter_still_has_metaindex);
 	tcase_add_test(rt, table_get_consults_filter_before_reading);
 	tcase_add_test(rt, table_block_cache_serves_repeated_reads);
+	tcase_add_test(rt, table_index_and_metaindex_are_stored_raw);
+	tcase_add_test(rt, table_long_scans_do_not_fill_the_cache);
 	tcase_add_test(rt, table_reads_through_mmap_env);
 	tcase_add_test(rt, table_builder_rejects_bad_options);
 	suite_add_tcase(s, rt);
