@@ -396,8 +396,11 @@ SHALE_EXPORT void shale_readopts_destroy(shale_readopts *);
 /* Check the CRC of every data block read from disk (index and filter
  * blocks, and blocks entering the cache, are always checked). */
 SHALE_EXPORT void shale_readopts_set_verify_checksums(shale_readopts *, int on);    /* default 1 */
-/* Keep the data blocks this read loads in the block cache (turn off for
- * one-off scans, so they do not evict the working set). */
+/* Keep the data blocks this read loads in the block cache. An iterator
+ * caches the blocks it enters by a seek and by its next 7 steps into a new
+ * block of a table; past that it is scanning, and reads the rest of the
+ * table past the cache (still using blocks found there) until its next seek,
+ * so a long scan does not evict the working set. Off: nothing is cached. */
 SHALE_EXPORT void shale_readopts_set_fill_cache(shale_readopts *, int on);          /* default 1 */
 /* NULL = latest. The snapshot is not owned; it must belong to the database
  * read and stay unreleased while these options are used (an iterator, once

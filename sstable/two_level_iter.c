@@ -5,6 +5,13 @@
  * either level is kept in status, which then stays: the iterator is invalid
  * from that moment and every positioning call is a no-op, so damage is
  * never stepped over.
+ *
+ * Scan resistance: after SCAN_RUN_BLOCKS second levels in a row were entered
+ * by stepping (next or prev, not a seek), the iterator is scanning, and the
+ * second levels it opens from then until its next seek are read with
+ * fill_cache off: a long scan does not push the block cache's working set
+ * out with blocks it reads once, and it skips the cache's insert and
+ * eviction per block. Blocks already cached are still used.
  */
 #include "sstable/two_level_iter.h"
 
@@ -13,6 +20,8 @@
 
 #include "lib/util/buf.h"
 #include "lib/util/error.h"
+
+#define SCAN_RUN_BLOCKS 8
 
 struct two_level_iter {
 	struct iter base;
@@ -30,6 +39,8 @@ struct two_level_iter {
 	 * down two more calls. */
 	int valid;
 	struct slice key;
+	int fill_cache; /* the caller's; ro.fill_cache goes to 0 while scanning */
+	int run;        /* second levels entered by stepping since the last seek */
 };
 
 /* Records validity and key once a positioning call is done. */
@@ -102,6 +113,20 @@ static int data_ready(struct two_level_iter *it)
 	return 0;
 }
 
+/* A seek ends a scan. */
+static void seeking(struct two_level_iter *it)
+{
+	it->run = 0;
+	it->ro.fill_cache = it->fill_cache;
+}
+
+/* One more second level entered by stepping. */
+static void stepping(struct two_level_iter *it)
+{
+	if (++it->run >= SCAN_RUN_BLOCKS)
+		it->ro.fill_cache = 0;
+}
+
 static void skip_empty_forward(struct two_level_iter *it)
 {
 	while (!data_ready(it) && !it->status) {
@@ -109,6 +134,7 @@ static void skip_empty_forward(struct two_level_iter *it)
 			init_data(it); /* records the index's error, or ends */
 			return;
 		}
+		stepping(it);
 		iter_next(it->index);
 		init_data(it);
 		if (it->data && !it->status)
@@ -123,6 +149,7 @@ static void skip_empty_backward(struct two_level_iter *it)
 			init_data(it);
 			return;
 		}
+		stepping(it);
 		iter_prev(it->index);
 		init_data(it);
 		if (it->data && !it->status)
@@ -140,6 +167,7 @@ static void tl_seek(struct iter *base, struct slice target)
 	struct two_level_iter *it = (struct two_level_iter *)base;
 	if (it->status)
 		return;
+	seeking(it);
 	iter_seek(it->index, target);
 	init_data(it);
 	if (it->data && !it->status)
@@ -153,6 +181,7 @@ static void tl_seek_first(struct iter *base)
 	struct two_level_iter *it = (struct two_level_iter *)base;
 	if (it->status)
 		return;
+	seeking(it);
 	iter_seek_first(it->index);
 	init_data(it);
 	if (it->data && !it->status)
@@ -166,6 +195,7 @@ static void tl_seek_last(struct iter *base)
 	struct two_level_iter *it = (struct two_level_iter *)base;
 	if (it->status)
 		return;
+	seeking(it);
 	iter_seek_last(it->index);
 	init_data(it);
 	if (it->data && !it->status)
@@ -252,5 +282,7 @@ struct iter *two_level_iter_create(struct iter *index, second_level_fn fn, void 
 	it->status = 0;
 	it->valid = 0;
 	it->key = slice_make("", 0);
+	it->fill_cache = ro->fill_cache;
+	it->run = 0;
 	return &it->base;
 }
