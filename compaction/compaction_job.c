@@ -274,9 +274,10 @@ int compaction_run(struct compaction *c, const struct compaction_env *ce, struct
 	if (rc)
 		abandon(&j);
 	else
-		logger_printf(ce->info_log, "compacted %d@%d + %d@%d files => %d files, %llu bytes (%llu entries dropped)",
+		logger_printf(ce->info_log, "compacted %d@%d + %d@%d files => %d files, %llu bytes (%llu entries dropped)%s",
 		              c->ninputs[0], c->level, c->ninputs[1], c->level + 1, j.noutputs,
-		              (unsigned long long)st->bytes_written, (unsigned long long)st->entries_dropped);
+		              (unsigned long long)st->bytes_written, (unsigned long long)st->entries_dropped,
+		              c->seek_triggered ? "; for reads charged to a file" : "");
 	for (int i = 0; i < j.noutputs; i++) {
 		buf_free(&j.outputs[i].smallest);
 		buf_free(&j.outputs[i].largest);
