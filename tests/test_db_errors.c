@@ -257,62 +257,6 @@ START_TEST(failed_read_triggered_compaction_is_retried)
 }
 END_TEST
 
-/* With a filter, point reads charge no wasted seeks: a filter that lets
- * every key through makes every read of "m" read a block in the level-0 file
- * for nothing, far past its allowance, and still no file becomes a
- * read-triggered compaction's target. */
-static int always_create(void *state, const void *const *keys, const size_t *klens, size_t n,
-                         void **filter, size_t *flen)
-{
-	(void)state, (void)keys, (void)klens, (void)n;
-	*filter = NULL;
-	*flen = 0;
-	return 0;
-}
-static int always_match(void *state, const void *key, size_t klen, const void *filter, size_t flen)
-{
-	(void)state, (void)key, (void)klen, (void)filter, (void)flen;
-	return 1;
-}
-static const char *always_name(void *state)
-{
-	(void)state;
-	return "test.AlwaysMaybe";
-}
-
-START_TEST(point_reads_charge_no_seeks_with_a_filter)
-{
-	struct env *e = fault_env();
-	shale_options *o = options(e);
-	shale_filter_policy *fp = shale_filter_policy_create(NULL, NULL, always_create, always_match,
-	                                                     always_name);
-	ck_assert_ptr_nonnull(fp);
-	shale_options_set_filter_policy(o, fp);
-	shale_db *db = NULL;
-	ck_assert_ok(shale_open(dbtest_path, o, &db));
-	for (int i = 0; i < 26; i++) {
-		char k[2] = { (char)('a' + i), 0 };
-		ck_assert_ok(shale_put(db, NULL, k, 1, "1", 1));
-	}
-	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
-	ck_assert_ok(shale_put(db, NULL, "a", 1, "2", 1));
-	ck_assert_ok(shale_put(db, NULL, "z", 1, "2", 1));
-	ck_assert_ok(db_flush_memtable(db));
-	for (int i = 0; i < 1000; i++)
-		present(db, "m");
-	mutex_lock(&db->vs.mu);
-	ck_assert_uint_eq(db->vs.seek_file_number, 0);
-	mutex_unlock(&db->vs.mu);
-	char *files = shale_property(db, "shale.num-files-at-level0");
-	ck_assert_str_eq(files, "1");
-	shale_free(files);
-	ck_assert_ok(shale_close(db));
-	shale_filter_policy_destroy(fp);
-	shale_options_destroy(o);
-	env_destroy(e);
-}
-END_TEST
-
 /* Close returns while the disk stays full: the flush thread's WAL
  * replacement does not wait for level 0 to drain. */
 START_TEST(close_returns_while_the_disk_stays_full)
@@ -357,7 +301,6 @@ static Suite *suite(void)
 	tcase_add_test(tc, failed_manifest_write_in_compact_range_is_sticky);
 	tcase_add_test(tc, flush_retry_after_failed_manifest_write_uses_a_new_table);
 	tcase_add_test(tc, failed_read_triggered_compaction_is_retried);
-	tcase_add_test(tc, point_reads_charge_no_seeks_with_a_filter);
 	tcase_add_test(tc, close_returns_while_the_disk_stays_full);
 	suite_add_tcase(s, tc);
 	return s;

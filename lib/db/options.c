@@ -92,7 +92,6 @@ void options_vset_config(const struct shale_options *o, struct vset_config *cfg)
 	cfg->max_bytes_for_level_base = o->max_bytes_for_level_base;
 	cfg->level_multiplier = o->level_multiplier;
 	cfg->max_manifest_size = o->max_manifest_size;
-	cfg->seek_compaction = o->bloom_bits_per_key == 0 && o->filter_policy == NULL;
 }
 
 /* ---- public options ---- */

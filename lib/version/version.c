@@ -324,7 +324,7 @@ int version_get(struct version *v, const struct read_opts *ro, struct slice user
 		}
 	}
 	/* (the answer was found, or a deletion, in a later file) */
-	if (done && wasted.f && vs->cfg.seek_compaction)
+	if (done && wasted.f)
 		*charge = wasted;
 	if (kbuf != small)
 		free(kbuf);

@@ -41,13 +41,6 @@ struct vset_config {
 	uint64_t max_bytes_for_level_base; /* level-1 budget */
 	int level_multiplier;              /* each level's budget over the one above */
 	uint64_t max_manifest_size;        /* a MANIFEST past this is replaced */
-	/* Point reads charge the seeks they waste (read-triggered compaction)
-	 * only in a database that writes no filters: with a filter a read wastes
-	 * a block only on a false positive, and compacting a file for those
-	 * writes far more than the reads it saves (one of ten compactions and 5%
-	 * of all writes in the comparison, doc/performance.md). Iterators'
-	 * read samples charge either way. */
-	int seek_compaction;
 };
 
 struct version {
