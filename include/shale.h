@@ -286,12 +286,12 @@ SHALE_EXPORT void shale_options_set_error_if_exists(shale_options *, int on);   
 SHALE_EXPORT void shale_options_set_paranoid_checks(shale_options *, int on);     /* default 0 */
 /* Bytes of writes the memtable gathers before it is flushed to a level-0
  * table (4 KiB .. 1 TiB). Up to two memtables live at once. */
-SHALE_EXPORT void shale_options_set_write_buffer_size(shale_options *, size_t bytes); /* default 4 MiB */
+SHALE_EXPORT void shale_options_set_write_buffer_size(shale_options *, size_t bytes); /* default 8 MiB */
 /* Descriptors the database may use (20 .. 1000000); all but 10 bound the
  * table cache. */
 SHALE_EXPORT void shale_options_set_max_open_files(shale_options *, int n);       /* default 1000 */
 /* Uncompressed size a data block is cut at (64 B .. 256 MiB). */
-SHALE_EXPORT void shale_options_set_block_size(shale_options *, size_t bytes);    /* default 4 KiB */
+SHALE_EXPORT void shale_options_set_block_size(shale_options *, size_t bytes);    /* default 2 KiB */
 /* Keys between restart points in a block (1 .. 65536). */
 SHALE_EXPORT void shale_options_set_block_restart_interval(shale_options *, int n); /* default 16 */
 /* Size compaction outputs are cut at (4 KiB .. 1 TiB). */
@@ -329,7 +329,7 @@ SHALE_EXPORT void shale_options_set_l0_compaction_trigger(shale_options *, int f
 SHALE_EXPORT void shale_options_set_l0_slowdown_trigger(shale_options *, int files);   /* default 8 */
 SHALE_EXPORT void shale_options_set_l0_stop_trigger(shale_options *, int files);       /* default 12 */
 /* Level 1's size budget; level N's is this times multiplier^(N-1). */
-SHALE_EXPORT void shale_options_set_max_bytes_for_level_base(shale_options *, uint64_t bytes); /* default 10 MiB */
+SHALE_EXPORT void shale_options_set_max_bytes_for_level_base(shale_options *, uint64_t bytes); /* default 24 MiB */
 SHALE_EXPORT void shale_options_set_level_multiplier(shale_options *, int m);        /* default 10 */
 /* Mapped I/O (default: on, doc/api.md): table files are read through
  * memory mappings, and the WAL is appended through a shared mapping of
