@@ -263,7 +263,7 @@ int decompress_block(unsigned char type, struct slice in, const char *path, uint
 		return zlib_decode(in, path, offset, pool, out, out_len);
 #endif
 	default:
-		(void)in;
+		(void)in, (void)pool;
 		if (type == BLOCK_TYPE_SNAPPY || type == BLOCK_TYPE_LZ4 || type == BLOCK_TYPE_ZLIB)
 			return err_set(SHALE_ENOTSUP,
 			               "%s: block at offset %llu uses compression type %u, not built in",
