@@ -351,7 +351,7 @@ struct iter *table_iter(struct table *t, const struct read_opts *ro)
 	struct iter *index = block_iter_create(t->index, t->opt.cmp, t->path);
 	if (index == NULL)
 		return NULL;
-	return two_level_iter_create(index, data_block_iter, t, ro);
+	return two_level_iter_create(index, data_block_iter, t, ro, 1);
 }
 
 uint64_t table_approximate_offset(struct table *t, struct slice key)

@@ -267,10 +267,10 @@ int table_builder_finish(struct table_builder *b)
 		if (rc == 0)
 			rc = add_index_entry(b, buf_slice(&b->last_key));
 	}
-	/* The index is stored uncompressed (doc/format.md, "Tables"): a table
-	 * read through its mapping then searches the index in place, with no
-	 * copy on the heap for as long as the table is open, and opening a table
-	 * decompresses nothing. LevelDB reads either form. */
+	/* The index is stored uncompressed (doc/format.md, "Compression type
+	 * bytes"): a table read through its mapping then searches the index in
+	 * place, with no copy on the heap for as long as the table is open, and
+	 * opening a table decompresses nothing. LevelDB reads either form. */
 	if (rc == 0)
 		rc = write_block(b, &b->index, 0, &index_handle);
 	if (rc == 0) {

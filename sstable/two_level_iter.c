@@ -6,12 +6,13 @@
  * from that moment and every positioning call is a no-op, so damage is
  * never stepped over.
  *
- * Scan resistance: after SCAN_RUN_BLOCKS second levels in a row were entered
- * by stepping (next or prev, not a seek), the iterator is scanning, and the
- * second levels it opens from then until its next seek are read with
- * fill_cache off: a long scan does not push the block cache's working set
- * out with blocks it reads once, and it skips the cache's insert and
- * eviction per block. Blocks already cached are still used.
+ * Scan resistance (when asked for: a table's blocks): after SCAN_RUN_BLOCKS
+ * second levels in a row were entered by stepping (next or prev, not a
+ * seek), the iterator is scanning, and the second levels it opens from then
+ * until its next seek are read with fill_cache off: a long scan does not push
+ * the block cache's working set out with blocks it reads once, and it skips
+ * the cache's insert and eviction per block. Blocks already cached are still
+ * used.
  */
 #include "sstable/two_level_iter.h"
 
@@ -20,8 +21,6 @@
 
 #include "lib/util/buf.h"
 #include "lib/util/error.h"
-
-#define SCAN_RUN_BLOCKS 8
 
 struct two_level_iter {
 	struct iter base;
@@ -39,6 +38,7 @@ struct two_level_iter {
 	 * down two more calls. */
 	int valid;
 	struct slice key;
+	int scan_resistant;
 	int fill_cache; /* the caller's; ro.fill_cache goes to 0 while scanning */
 	int run;        /* second levels entered by stepping since the last seek */
 };
@@ -123,7 +123,7 @@ static void seeking(struct two_level_iter *it)
 /* One more second level entered by stepping. */
 static void stepping(struct two_level_iter *it)
 {
-	if (++it->run >= SCAN_RUN_BLOCKS)
+	if (it->scan_resistant && ++it->run >= SCAN_RUN_BLOCKS)
 		it->ro.fill_cache = 0;
 }
 
@@ -264,7 +264,7 @@ static const struct iter_ops two_level_ops = {
 };
 
 struct iter *two_level_iter_create(struct iter *index, second_level_fn fn, void *arg,
-                                   const struct read_opts *ro)
+                                   const struct read_opts *ro, int scan_resistant)
 {
 	struct two_level_iter *it = malloc(sizeof(*it));
 	if (it == NULL) {
@@ -282,6 +282,7 @@ struct iter *two_level_iter_create(struct iter *index, second_level_fn fn, void 
 	it->status = 0;
 	it->valid = 0;
 	it->key = slice_make("", 0);
+	it->scan_resistant = scan_resistant;
 	it->fill_cache = ro->fill_cache;
 	it->run = 0;
 	return &it->base;

@@ -23,8 +23,14 @@
 typedef struct iter *(*second_level_fn)(void *arg, const struct read_opts *ro, struct slice index_value);
 
 /* Takes ownership of index (destroyed with the result). ro is copied. NULL
- * when memory runs out (index is then destroyed). */
+ * when memory runs out (index is then destroyed).
+ *
+ * scan_resistant (a table's blocks): after SCAN_RUN_BLOCKS second levels in
+ * a row entered by stepping, the ones opened until the next seek get
+ * fill_cache off. A level's files pass the caller's read options unchanged:
+ * each table's iterator keeps its own count. */
+#define SCAN_RUN_BLOCKS 8
 struct iter *two_level_iter_create(struct iter *index, second_level_fn fn, void *arg,
-                                   const struct read_opts *ro);
+                                   const struct read_opts *ro, int scan_resistant);
 
 #endif

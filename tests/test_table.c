@@ -22,6 +22,7 @@
 #include "sstable/table.h"
 #include "sstable/table_builder.h"
 #include "sstable/table_salvage.h"
+#include "sstable/two_level_iter.h"
 #include "shale.h"
 #include "tests/table_helpers.h"
 #include "tests/testutil.h"
@@ -489,26 +490,52 @@ END_TEST
 
 /* ---- block cache ---- */
 
-START_TEST(table_block_cache_serves_repeated_reads)
+/* A 3,000-key model's table (block_size 0: the default), read through a
+ * counting file with an 8 MiB block cache. */
+struct cached_table {
+	struct table_model m;
+	struct cache *bc;
+	struct table_options o;
+	struct buf file;
+	struct counting_rfile cf;
+	struct table *t;
+};
+
+static void cached_table_open(struct cached_table *ct, uint64_t seed, int compression,
+                              size_t block_size)
 {
 	struct rng r;
-	rng_seed(&r, 12);
-	struct table_model m;
-	table_model_make(&m, &r, 3000, 30, 0);
-	struct cache *bc;
-	ck_assert_ok(cache_create(8 << 20, &bc));
-	struct table_options o;
-	default_opts(&o, &m);
-	o.compression = SHALE_COMPRESSION_SNAPPY;
-	o.block_cache = bc;
+	rng_seed(&r, seed);
+	table_model_make(&ct->m, &r, 3000, 30, 0);
+	ck_assert_ok(cache_create(8 << 20, &ct->bc));
+	default_opts(&ct->o, &ct->m);
 	unsigned char type;
-	if (compress_type_for(o.compression, &type))
-		o.compression = SHALE_COMPRESSION_NONE;
-	struct buf file = BUF_INIT;
-	build_table(&o, &m, &file);
-	struct counting_rfile cf = { { &counting_ops, 0 }, mem_rfile(file.data, file.len, 0), 0 };
-	struct table *t;
-	ck_assert_ok(table_open(&o, &cf.base, MEMPATH, file.len, &t));
+	ct->o.compression = compress_type_for(compression, &type) ? SHALE_COMPRESSION_NONE : compression;
+	if (block_size)
+		ct->o.block_size = block_size;
+	ct->o.block_cache = ct->bc;
+	buf_init(&ct->file);
+	build_table(&ct->o, &ct->m, &ct->file);
+	ct->cf = (struct counting_rfile){ { &counting_ops, 0 }, mem_rfile(ct->file.data, ct->file.len, 0), 0 };
+	ck_assert_ok(table_open(&ct->o, &ct->cf.base, MEMPATH, ct->file.len, &ct->t));
+}
+
+/* Closes what cached_table_open opened but the table (closed by then). */
+static void cached_table_free(struct cached_table *ct)
+{
+	cache_destroy(ct->bc);
+	buf_free(&ct->file);
+	table_model_free(&ct->m);
+}
+
+START_TEST(table_block_cache_serves_repeated_reads)
+{
+	struct cached_table ct;
+	cached_table_open(&ct, 12, SHALE_COMPRESSION_SNAPPY, 0);
+	struct table_model m = ct.m;
+	struct cache *bc = ct.bc;
+	struct table_options o = ct.o;
+	struct table *t = ct.t;
 
 	/* fill_cache off: nothing is cached */
 	struct read_opts nofill = { 1, 0 };
@@ -532,7 +559,7 @@ START_TEST(table_block_cache_serves_repeated_reads)
 	ck_assert_uint_gt(charge, m.n * 2);
 	/* the cached blocks' buffers come from the cache's pool */
 	ck_assert_uint_ge(bpool_mapped(cache_pool(bc)), charge / 2);
-	int reads = cf.reads;
+	int reads = ct.cf.reads;
 	it = table_iter(t, &fill);
 	n = 0;
 	for (iter_seek_first(it); iter_valid(it); iter_next(it))
@@ -542,22 +569,20 @@ START_TEST(table_block_cache_serves_repeated_reads)
 		ck_assert_ok(table_get(t, &fill, mkey(&m, i), on_found, &f));
 		ck_assert(slice_equal(buf_slice(&f.value), mval(&m, i)));
 	}
-	ck_assert_int_eq(cf.reads, reads);
+	ck_assert_int_eq(ct.cf.reads, reads);
 	ck_assert_uint_eq(cache_total_charge(bc), charge);
 	table_close(t);
 
 	/* another table object of the same file gets its own cache id */
-	struct table *t2 = open_mem(&o, &file, 0);
+	struct table *t2 = open_mem(&o, &ct.file, 0);
 	it = table_iter(t2, &fill);
 	iter_seek_first(it);
 	ck_assert(iter_valid(it));
 	iter_destroy(it);
 	table_close(t2);
-	cache_destroy(bc);
 	buf_free(&f.key);
 	buf_free(&f.value);
-	buf_free(&file);
-	table_model_free(&m);
+	cached_table_free(&ct);
 }
 END_TEST
 
@@ -591,71 +616,59 @@ static int reads_over(struct counting_rfile *cf, struct iter *it, int forward, s
 
 START_TEST(table_long_scans_do_not_fill_the_cache)
 {
-	struct rng r;
-	rng_seed(&r, 13);
-	struct table_model m;
-	table_model_make(&m, &r, 3000, 30, 0);
-	struct cache *bc;
-	ck_assert_ok(cache_create(8 << 20, &bc));
-	struct table_options o;
-	default_opts(&o, &m);
-	o.block_size = 256; /* many blocks */
-	o.block_cache = bc;
-	struct buf file = BUF_INIT;
-	build_table(&o, &m, &file);
-	int blocks = count_blocks(&file, m.cmp);
+	struct cached_table ct;
+	cached_table_open(&ct, 13, SHALE_COMPRESSION_NONE, 256); /* many blocks */
+	struct table_model m = ct.m;
+	struct table *t = ct.t;
+	int blocks = count_blocks(&ct.file, m.cmp);
 	ck_assert_int_gt(blocks, 40);
-	struct counting_rfile cf = { { &counting_ops, 0 }, mem_rfile(file.data, file.len, 0), 0 };
-	struct table *t;
-	ck_assert_ok(table_open(&o, &cf.base, MEMPATH, file.len, &t));
+	struct counting_rfile *cf = &ct.cf;
 	struct read_opts fill = { 0, 1 };
 
 	/* a whole forward scan reads every block and caches the first eight */
-	int reads = cf.reads;
+	int reads = cf->reads;
 	struct iter *it = table_iter(t, &fill);
 	size_t n = 0;
 	for (iter_seek_first(it); iter_valid(it); iter_next(it))
 		check_entry(it, &m, n++);
 	ck_assert_uint_eq(n, m.n);
-	ck_assert_int_eq(cf.reads - reads, blocks);
+	ck_assert_int_eq(cf->reads - reads, blocks);
 	/* again: those eight come from the cache */
-	reads = cf.reads;
+	reads = cf->reads;
 	for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
 	}
-	ck_assert_int_eq(cf.reads - reads, blocks - 8);
+	ck_assert_int_eq(cf->reads - reads, blocks - SCAN_RUN_BLOCKS);
 	/* a reverse scan likewise caches its first eight (the last blocks) */
-	reads = cf.reads;
+	reads = cf->reads;
 	for (iter_seek_last(it); iter_valid(it); iter_prev(it)) {
 	}
-	ck_assert_int_eq(cf.reads - reads, blocks - 8);
-	reads = cf.reads;
+	ck_assert_int_eq(cf->reads - reads, blocks - SCAN_RUN_BLOCKS);
+	reads = cf->reads;
 	for (iter_seek_last(it); iter_valid(it); iter_prev(it)) {
 	}
-	ck_assert_int_eq(cf.reads - reads, blocks - 16);
+	ck_assert_int_eq(cf->reads - reads, blocks - 2 * SCAN_RUN_BLOCKS);
 
 	/* a seek into the middle starts over: the first blocks after it are
 	 * cached, and a short scan is cached whole */
 	size_t mid = m.n / 2, short_scan = 5 * m.n / (size_t)blocks; /* about 5 blocks */
 	iter_seek(it, mkey(&m, mid));
 	ck_assert(iter_valid(it));
-	ck_assert_int_gt(reads_over(&cf, it, 1, short_scan), 2);
+	ck_assert_int_gt(reads_over(cf, it, 1, short_scan), 2);
 	iter_seek(it, mkey(&m, mid));
-	ck_assert_int_eq(reads_over(&cf, it, 1, short_scan), 0);
+	ck_assert_int_eq(reads_over(cf, it, 1, short_scan), 0);
 	iter_destroy(it);
 
 	/* fill_cache off stays off */
 	struct read_opts nofill = { 0, 0 };
-	size_t charge = cache_total_charge(bc);
+	size_t charge = cache_total_charge(ct.bc);
 	it = table_iter(t, &nofill);
 	iter_seek(it, mkey(&m, m.n / 4));
-	reads_over(&cf, it, 1, m.n / 20);
+	reads_over(cf, it, 1, m.n / 20);
 	iter_destroy(it);
-	ck_assert_uint_eq(cache_total_charge(bc), charge);
+	ck_assert_uint_eq(cache_total_charge(ct.bc), charge);
 
 	table_close(t);
-	cache_destroy(bc);
-	buf_free(&file);
-	table_model_free(&m);
+	cached_table_free(&ct);
 }
 END_TEST
 

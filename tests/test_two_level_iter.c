@@ -1,6 +1,8 @@
 /* The generic two-level iterator: an index iterator whose values open child
  * iterators; empty children are skipped in both directions and an erroring
- * child stops it for good. */
+ * child stops it for good; scan resistance applies per table. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,7 +69,7 @@ static struct iter *two_level_fixture(struct child *children, struct block **ind
 	ck_assert_ok(block_create(&bc, "t", 0, index_block));
 	struct read_opts ro = { 1, 1 };
 	return two_level_iter_create(block_iter_create(*index_block, comparator_bytewise(), "t"),
-	                             child_iter, children, &ro);
+	                             child_iter, children, &ro, 0);
 }
 
 static void free_fixture(struct iter *it, struct child *children, struct block *index_block)
@@ -139,11 +141,108 @@ START_TEST(two_level_stops_at_error_and_skips_empty)
 }
 END_TEST
 
+/* Scan resistance lives in the table's iterator, not the level's: a level
+ * of OUTER tables of INNER one-key blocks each, scanned whole, gives every
+ * table's first SCAN_RUN_BLOCKS blocks fill_cache on and the rest off, however
+ * many tables the scan has passed; a seek back into the open table caches
+ * again. */
+#define OUTER 12
+#define INNER 10
+static struct block *nest_blocks[OUTER][INNER];
+static struct block *nest_index[OUTER];
+static int nest_fill[OUTER][INNER]; /* fill_cache each block was opened with; -1: never */
+
+static struct iter *nest_block(void *arg, const struct read_opts *ro, struct slice v)
+{
+	int o = (int)(intptr_t)arg;
+	ck_assert_uint_eq(v.size, 1);
+	int i = (unsigned char)v.data[0];
+	nest_fill[o][i] = ro->fill_cache;
+	return block_iter_create(nest_blocks[o][i], comparator_bytewise(), "block");
+}
+
+static struct iter *nest_table(void *arg, const struct read_opts *ro, struct slice v)
+{
+	(void)arg;
+	ck_assert_uint_eq(v.size, 1);
+	int o = (unsigned char)v.data[0];
+	return two_level_iter_create(block_iter_create(nest_index[o], comparator_bytewise(), "index"),
+	                             nest_block, (void *)(intptr_t)o, ro, 1);
+}
+
+/* A block of the keys given, each its own value, values the byte index. */
+static struct block *index_of(char keys[][8], int n)
+{
+	struct block_builder bb;
+	block_builder_init(&bb, 1);
+	for (char i = 0; i < n; i++)
+		ck_assert_ok(block_builder_add(&bb, slice_from_str(keys[(int)i]), slice_make(&i, 1)));
+	struct slice raw;
+	ck_assert_ok(block_builder_finish(&bb, &raw));
+	struct block_contents bc = { .heap = malloc(raw.size), .cachable = 1 };
+	memcpy(bc.heap, raw.data, raw.size);
+	bc.data = slice_make(bc.heap, raw.size);
+	block_builder_free(&bb);
+	struct block *b;
+	ck_assert_ok(block_create(&bc, "t", 0, &b));
+	return b;
+}
+
+START_TEST(scan_resistance_is_per_table)
+{
+	char outer_keys[OUTER][8];
+	for (int o = 0; o < OUTER; o++) {
+		char inner_keys[INNER][8];
+		for (int i = 0; i < INNER; i++) {
+			snprintf(inner_keys[i], sizeof(inner_keys[i]), "%02d%02d", o, i);
+			const char *k = inner_keys[i];
+			nest_blocks[o][i] = block_of(&k, 1, 1);
+		}
+		nest_index[o] = index_of(inner_keys, INNER);
+		snprintf(outer_keys[o], sizeof(outer_keys[o]), "%02d99", o);
+	}
+	struct block *level_index = index_of(outer_keys, OUTER);
+	struct read_opts ro = { 1, 1 };
+	struct iter *it = two_level_iter_create(block_iter_create(level_index, comparator_bytewise(), "level"),
+	                                        nest_table, NULL, &ro, 0);
+	memset(nest_fill, -1, sizeof(nest_fill));
+	int n = 0;
+	for (iter_seek_first(it); iter_valid(it); iter_next(it))
+		n++;
+	ck_assert_int_eq(iter_status(it), 0);
+	ck_assert_int_eq(n, OUTER * INNER);
+	for (int o = 0; o < OUTER; o++)
+		for (int i = 0; i < INNER; i++)
+			ck_assert_msg(nest_fill[o][i] == (i < SCAN_RUN_BLOCKS),
+			              "table %d block %d opened with fill_cache %d", o, i, nest_fill[o][i]);
+
+	/* scan into the last table past its first blocks, then seek back into it
+	 * (the level keeps that table's iterator open): cached again */
+	iter_seek(it, slice_from_str("1000"));
+	while (iter_valid(it) && memcmp(iter_key(it).data, "1109", 4) != 0)
+		iter_next(it);
+	ck_assert(iter_valid(it));
+	ck_assert_int_eq(nest_fill[11][8], 0);
+	iter_seek(it, slice_from_str("1108"));
+	ck_assert(iter_valid(it));
+	ck_assert_int_eq(nest_fill[11][8], 1);
+	iter_destroy(it);
+
+	block_destroy(level_index);
+	for (int o = 0; o < OUTER; o++) {
+		block_destroy(nest_index[o]);
+		for (int i = 0; i < INNER; i++)
+			block_destroy(nest_blocks[o][i]);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("two_level_iter");
 	TCase *tc = tcase_create("two_level_iter");
 	tcase_add_test(tc, two_level_stops_at_error_and_skips_empty);
+	tcase_add_test(tc, scan_resistance_is_per_table);
 	suite_add_tcase(s, tc);
 	return s;
 }

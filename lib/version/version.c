@@ -447,7 +447,7 @@ struct iter *vset_concat_iter(struct version_set *vs, const struct read_opts *ro
 	fi->files = files;
 	fi->n = n;
 	fi->index = n;
-	return two_level_iter_create(&fi->base, open_file, vs, ro);
+	return two_level_iter_create(&fi->base, open_file, vs, ro, 0);
 }
 
 int version_add_iterators(struct version *v, const struct read_opts *ro, struct iter **its, int *n)
