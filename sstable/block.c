@@ -133,10 +133,28 @@ static inline const char *decode_entry(const char *p, const char *limit, uint32_
 
 static void seek_to_restart(struct block_iter *it, uint32_t index)
 {
-	it->key_in_buf = 0;
 	it->key = slice_make(it->data, 0);
 	it->restart_index = index;
 	it->next = restart_point(it, index);
+}
+
+/* Where a key of len bytes that shares a prefix with the current one is
+ * assembled: the inline buffer when it fits, else key_buf (grown as
+ * needed). NULL when memory runs out (status set). */
+static char *key_space(struct block_iter *it, size_t len)
+{
+	if (len <= sizeof(it->key_small))
+		return it->key_small;
+	if (it->key_buf.cap < len) {
+		/* a current key in key_buf moves with it */
+		int in_buf = it->key.data == it->key_buf.data;
+		it->key_buf.len = in_buf ? it->key.size : 0;
+		if (buf_reserve(&it->key_buf, len - it->key_buf.len) != 0)
+			return NULL;
+		if (in_buf)
+			it->key.data = it->key_buf.data;
+	}
+	return it->key_buf.data;
 }
 
 /* Moves to the entry at it->next; 0 at the end of the block or on damage. */
@@ -160,24 +178,19 @@ static int parse_next(struct block_iter *it)
 	}
 	if (shared == 0) {
 		it->key = slice_make(p, unshared);
-		it->key_in_buf = 0;
 	} else {
 		/* the key is the previous key's first `shared` bytes, then p */
 		size_t len = (size_t)shared + unshared;
-		if (it->key_buf.cap < len) {
-			int rc = buf_reserve(&it->key_buf, len - it->key_buf.len);
-			if (rc) {
-				it->status = rc;
-				invalidate(it);
-				return 0;
-			}
+		char *dst = key_space(it, len);
+		if (dst == NULL) {
+			it->status = SHALE_ENOMEM;
+			invalidate(it);
+			return 0;
 		}
-		if (!it->key_in_buf)
-			memcpy(it->key_buf.data, it->key.data, shared);
-		memcpy(it->key_buf.data + shared, p, unshared);
-		it->key_buf.len = len;
-		it->key_in_buf = 1;
-		it->key = slice_make(it->key_buf.data, len);
+		if (it->key.data != dst) /* else the prefix is in place already */
+			memcpy(dst, it->key.data, shared);
+		memcpy(dst + shared, p, unshared);
+		it->key = slice_make(dst, len);
 	}
 	it->value = slice_make(p + unshared, vlen);
 	it->next = (uint32_t)(p + unshared + vlen - it->data);
@@ -273,7 +286,6 @@ static void stand_on_prev(struct block_iter *it, uint32_t i)
 	it->current = e->offset;
 	it->next = e->next;
 	it->key = slice_make(it->prev_keys.data + e->key_off, e->key_len);
-	it->key_in_buf = 0;
 	it->value = slice_make(e->value, e->value_len);
 }
 
@@ -388,25 +400,54 @@ static const struct iter_ops block_iter_ops = {
 	.destroy = bi_destroy,
 };
 
-void block_iter_init(struct block_iter *it, const struct block *b, const struct comparator *cmp,
-                     const char *path)
+/* Points it at b, keeping the buffers it has. */
+static void block_iter_point(struct block_iter *it, const struct block *b, const struct comparator *cmp,
+                             const char *path)
 {
-	iter_init(&it->base, &block_iter_ops);
 	it->cmp = cmp;
 	it->path = path;
 	it->data = b->data;
 	it->block_offset = b->offset;
 	it->restarts = b->restarts;
 	it->num_restarts = b->num_restarts;
-	it->key_in_buf = 0;
 	it->status = 0;
 	it->key = slice_make(b->data, 0);
 	it->value = slice_make(b->data, 0);
+	it->prev_n = it->prev_pos = 0;
+	buf_clear(&it->prev_keys);
+	invalidate(it);
+}
+
+void block_iter_init(struct block_iter *it, const struct block *b, const struct comparator *cmp,
+                     const char *path)
+{
+	iter_init(&it->base, &block_iter_ops);
 	buf_init(&it->key_buf);
 	it->prev = NULL;
-	it->prev_n = it->prev_cap = it->prev_pos = 0;
+	it->prev_cap = 0;
 	buf_init(&it->prev_keys);
-	invalidate(it);
+	block_iter_point(it, b, cmp, path);
+}
+
+struct block_iter *block_iter_recycle(struct iter *old)
+{
+	if (old == NULL)
+		return NULL;
+	if (old->ops != &block_iter_ops) {
+		iter_destroy(old);
+		return NULL;
+	}
+	iter_run_cleanups(old);
+	return (struct block_iter *)old;
+}
+
+struct iter *block_iter_reuse(struct block_iter *it, const struct block *b, const struct comparator *cmp,
+                              const char *path)
+{
+	if (it == NULL)
+		return block_iter_create(b, cmp, path);
+	block_iter_point(it, b, cmp, path);
+	return &it->base;
 }
 
 void block_iter_release(struct block_iter *it)

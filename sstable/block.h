@@ -50,9 +50,10 @@ struct block_prev_entry {
 	uint32_t value_len;
 };
 
-/* A block iterator. Its key is a slice into the block, or into key_buf when
- * the key shares a prefix with the previous one, or into prev_keys after a
- * backward step. Stepping backwards decodes the whole restart interval once
+/* A block iterator. Its key is a slice into the block, or, when the key
+ * shares a prefix with the previous one, into key_small (up to 48 bytes: no
+ * allocation for most keys) or key_buf, or into prev_keys after a backward
+ * step. Stepping backwards decodes the whole restart interval once
  * and walks it back from memory, so prev costs about what next does. */
 struct block_iter {
 	struct iter base;
@@ -65,11 +66,11 @@ struct block_iter {
 	uint32_t current;       /* offset of the current entry; restarts when invalid */
 	uint32_t next;          /* offset just after the current entry */
 	uint32_t restart_index; /* restart point at or before current */
-	int key_in_buf;
 	int status;
 	struct slice key;
 	struct slice value;
-	struct buf key_buf;
+	char key_small[48];     /* keys that fit are assembled here, */
+	struct buf key_buf;     /* longer ones here */
 	/* the restart interval decoded by the last backward step */
 	struct block_prev_entry *prev;
 	uint32_t prev_n, prev_cap, prev_pos;
@@ -86,5 +87,16 @@ struct iter *block_iter_create(const struct block *b, const struct comparator *c
 void block_iter_init(struct block_iter *it, const struct block *b, const struct comparator *cmp,
                      const char *path);
 void block_iter_release(struct block_iter *it);
+/* Recycling a heap iterator for another block (a table's scan moves from
+ * block to block): block_iter_recycle takes an iterator that is done with,
+ * runs its cleanups and returns it when it is a block iterator, or
+ * destroys it and returns NULL (NULL too for NULL). block_iter_reuse then
+ * points what recycle returned at b, keeping the buffers it grew (an
+ * iterator from block_iter_create when it is NULL); the result is the
+ * caller's to destroy, with its own cleanups registered anew. A recycled
+ * iterator nobody reuses is freed with iter_destroy. */
+struct block_iter *block_iter_recycle(struct iter *old);
+struct iter *block_iter_reuse(struct block_iter *it, const struct block *b, const struct comparator *cmp,
+                              const char *path);
 
 #endif

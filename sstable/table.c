@@ -317,19 +317,24 @@ static void destroy_block_cleanup(void *blk, void *unused)
 	block_destroy(blk);
 }
 
-/* second_level_fn of the table's two-level iterator. */
-static struct iter *data_block_iter(void *arg, const struct read_opts *ro, struct slice index_value)
+/* second_level_fn of the table's two-level iterator: the block iterator a
+ * scan leaves is pointed at the next block, its buffers kept. */
+static struct iter *data_block_iter(void *arg, const struct read_opts *ro, struct slice index_value,
+                                    struct iter *reuse)
 {
 	struct table *t = arg;
+	struct block_iter *space = block_iter_recycle(reuse);
 	struct block_handle h;
-	if (!block_handle_decode(&index_value, &h))
-		return iter_empty(bad_index_entry(t));
+	int rc;
+	if (!block_handle_decode(&index_value, &h)) {
+		rc = bad_index_entry(t);
+		goto fail;
+	}
 	struct block *blk;
 	struct cache_handle *ch;
-	int rc = load_block(t, ro, &h, &blk, &ch);
-	if (rc)
-		return iter_empty(rc);
-	struct iter *it = block_iter_create(blk, t->opt.cmp, t->path);
+	if ((rc = load_block(t, ro, &h, &blk, &ch)) != 0)
+		goto fail;
+	struct iter *it = block_iter_reuse(space, blk, t->opt.cmp, t->path);
 	if (it == NULL) {
 		release_block(t, blk, ch);
 		return NULL;
@@ -344,14 +349,15 @@ static struct iter *data_block_iter(void *arg, const struct read_opts *ro, struc
 		return NULL;
 	}
 	return it;
+fail:
+	if (space)
+		iter_destroy(&space->base);
+	return iter_empty(rc);
 }
 
 struct iter *table_iter(struct table *t, const struct read_opts *ro)
 {
-	struct iter *index = block_iter_create(t->index, t->opt.cmp, t->path);
-	if (index == NULL)
-		return NULL;
-	return two_level_iter_create(index, data_block_iter, t, ro, 1);
+	return two_level_iter_over_block(t->index, t->opt.cmp, t->path, data_block_iter, t, ro, 1);
 }
 
 uint64_t table_approximate_offset(struct table *t, struct slice key)

@@ -19,8 +19,11 @@
 #include <assert.h>
 #include <stdlib.h>
 
+#include <string.h>
+
 #include "lib/util/buf.h"
 #include "lib/util/error.h"
+#include "sstable/block.h"
 
 struct two_level_iter {
 	struct iter base;
@@ -29,7 +32,11 @@ struct two_level_iter {
 	void *arg;
 	struct read_opts ro;
 	struct iter *data;
-	struct buf data_value;
+	/* the index value data was opened from: in data_value_small when it
+	 * fits (block handles and file numbers do), else in data_value_buf */
+	struct slice data_value;
+	char data_value_small[32];
+	struct buf data_value_buf;
 	int status;
 	/* Whether the iterator is valid, and its key, as of the end of the last
 	 * positioning call (data's key stays put until data moves): a merge
@@ -41,6 +48,7 @@ struct two_level_iter {
 	int scan_resistant;
 	int fill_cache; /* the caller's; ro.fill_cache goes to 0 while scanning */
 	int run;        /* second levels entered by stepping since the last seek */
+	struct block_iter own_index; /* the index, for two_level_iter_over_block */
 };
 
 /* Records validity and key once a positioning call is done. */
@@ -76,21 +84,31 @@ static void init_data(struct two_level_iter *it)
 		return;
 	}
 	struct slice v = iter_value(it->index);
-	if (it->data && slice_equal(v, buf_slice(&it->data_value)))
+	if (it->data && slice_equal(v, it->data_value))
 		return;
-	set_data(it, NULL);
-	int rc = buf_set(&it->data_value, v.data, v.size);
-	if (rc) {
-		fail(it, rc);
-		return;
+	struct iter *old = it->data;
+	it->data = NULL;
+	char *dst = it->data_value_small;
+	if (v.size > sizeof(it->data_value_small)) {
+		int rc = buf_set(&it->data_value_buf, v.data, v.size);
+		if (rc) {
+			iter_destroy(old);
+			fail(it, rc);
+			return;
+		}
+		dst = it->data_value_buf.data;
+	} else {
+		memcpy(dst, v.data, v.size);
 	}
-	struct iter *d = it->fn(it->arg, &it->ro, v);
+	it->data_value = slice_make(dst, v.size);
+	struct iter *d = it->fn(it->arg, &it->ro, it->data_value, old);
 	if (d == NULL) {
 		fail(it, SHALE_ENOMEM); /* the message was set by fn */
 		return;
 	}
 	it->data = d;
-	if ((rc = iter_status(d)) != 0)
+	int rc = iter_status(d);
+	if (rc)
 		fail(it, rc);
 }
 
@@ -245,8 +263,11 @@ static void tl_destroy(struct iter *base)
 {
 	struct two_level_iter *it = (struct two_level_iter *)base;
 	iter_destroy(it->data);
-	iter_destroy(it->index);
-	buf_free(&it->data_value);
+	if (it->index == &it->own_index.base)
+		block_iter_release(&it->own_index);
+	else
+		iter_destroy(it->index);
+	buf_free(&it->data_value_buf);
 	free(it);
 }
 
@@ -263,6 +284,25 @@ static const struct iter_ops two_level_ops = {
 	.destroy = tl_destroy,
 };
 
+static void tl_init(struct two_level_iter *it, struct iter *index, second_level_fn fn, void *arg,
+                    const struct read_opts *ro, int scan_resistant)
+{
+	iter_init(&it->base, &two_level_ops);
+	it->index = index;
+	it->fn = fn;
+	it->arg = arg;
+	it->ro = *ro;
+	it->data = NULL;
+	it->data_value = slice_make("", 0);
+	buf_init(&it->data_value_buf);
+	it->status = 0;
+	it->valid = 0;
+	it->key = slice_make("", 0);
+	it->scan_resistant = scan_resistant;
+	it->fill_cache = ro->fill_cache;
+	it->run = 0;
+}
+
 struct iter *two_level_iter_create(struct iter *index, second_level_fn fn, void *arg,
                                    const struct read_opts *ro, int scan_resistant)
 {
@@ -272,18 +312,20 @@ struct iter *two_level_iter_create(struct iter *index, second_level_fn fn, void 
 		err_nomem("two-level iterator");
 		return NULL;
 	}
-	iter_init(&it->base, &two_level_ops);
-	it->index = index;
-	it->fn = fn;
-	it->arg = arg;
-	it->ro = *ro;
-	it->data = NULL;
-	buf_init(&it->data_value);
-	it->status = 0;
-	it->valid = 0;
-	it->key = slice_make("", 0);
-	it->scan_resistant = scan_resistant;
-	it->fill_cache = ro->fill_cache;
-	it->run = 0;
+	tl_init(it, index, fn, arg, ro, scan_resistant);
+	return &it->base;
+}
+
+struct iter *two_level_iter_over_block(const struct block *index, const struct comparator *cmp, const char *path,
+                                       second_level_fn fn, void *arg, const struct read_opts *ro,
+                                       int scan_resistant)
+{
+	struct two_level_iter *it = malloc(sizeof(*it));
+	if (it == NULL) {
+		err_nomem("two-level iterator");
+		return NULL;
+	}
+	block_iter_init(&it->own_index, index, cmp, path);
+	tl_init(it, &it->own_index.base, fn, arg, ro, scan_resistant);
 	return &it->base;
 }

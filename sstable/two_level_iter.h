@@ -19,8 +19,12 @@
 #include "sstable/table_options.h"
 
 /* Opens the second-level iterator for one index value; returns NULL only
- * when memory runs out (other failures: an iterator whose status is the error). */
-typedef struct iter *(*second_level_fn)(void *arg, const struct read_opts *ro, struct slice index_value);
+ * when memory runs out (other failures: an iterator whose status is the
+ * error). reuse is the second level the two-level iterator has just left,
+ * or NULL: the function takes it, and destroys it or recycles its memory
+ * for the one it returns (block_iter_recycle). */
+typedef struct iter *(*second_level_fn)(void *arg, const struct read_opts *ro, struct slice index_value,
+                                        struct iter *reuse);
 
 /* Takes ownership of index (destroyed with the result). ro is copied. NULL
  * when memory runs out (index is then destroyed).
@@ -32,5 +36,13 @@ typedef struct iter *(*second_level_fn)(void *arg, const struct read_opts *ro, s
 #define SCAN_RUN_BLOCKS 8
 struct iter *two_level_iter_create(struct iter *index, second_level_fn fn, void *arg,
                                    const struct read_opts *ro, int scan_resistant);
+/* The same over an index block (a table's), whose iterator lives inside
+ * the two-level iterator's own allocation. index, cmp and path are borrowed
+ * and must outlive the result. */
+struct block;
+struct comparator;
+struct iter *two_level_iter_over_block(const struct block *index, const struct comparator *cmp, const char *path,
+                                       second_level_fn fn, void *arg, const struct read_opts *ro,
+                                       int scan_resistant);
 
 #endif

@@ -119,11 +119,20 @@ static size_t lower_bound(const struct kv *m, size_t n, struct slice t)
 	return lo;
 }
 
+static void check_iter_against_model(struct iter *it, const struct kv *m, size_t n, struct rng *r);
+
 static void check_block_against_model(struct block *b, const struct kv *m, size_t n,
                                       struct rng *r)
 {
 	struct iter *it = block_iter_create(b, comparator_bytewise(), PATH);
 	ck_assert_ptr_nonnull(it);
+	check_iter_against_model(it, m, n, r);
+	iter_destroy(it);
+}
+
+/* Walks it (over a block of m) forward, backward, by seeks and steps. */
+static void check_iter_against_model(struct iter *it, const struct kv *m, size_t n, struct rng *r)
+{
 	/* forward */
 	size_t i = 0;
 	for (iter_seek_first(it); iter_valid(it); iter_next(it))
@@ -173,7 +182,6 @@ static void check_block_against_model(struct block *b, const struct kv *m, size_
 		}
 	}
 	ck_assert_int_eq(iter_status(it), 0);
-	iter_destroy(it);
 }
 
 START_TEST(block_roundtrip_random_against_model)
@@ -183,15 +191,68 @@ START_TEST(block_roundtrip_random_against_model)
 	rng_seed(&r, 1000 + (uint64_t)_i);
 	for (int ii = 0; ii < 3; ii++) {
 		static const size_t sizes[] = { 0, 1, 2, 3, 17, 500 };
-		for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
-			size_t n = sizes[si];
-			struct kv *m = make_model(&r, &n, 24);
+		for (size_t si = 0; si < 2 * sizeof(sizes) / sizeof(sizes[0]); si++) {
+			/* short keys, then keys longer than the iterator's inline
+			 * buffer (48 bytes) mixed with short ones */
+			size_t n = sizes[si % (sizeof(sizes) / sizeof(sizes[0]))];
+			struct kv *m = make_model(&r, &n, si < sizeof(sizes) / sizeof(sizes[0]) ? 24 : 120);
 			struct block *b = build_block(m, n, intervals[ii]);
 			check_block_against_model(b, m, n, &r);
 			block_destroy(b);
 			free_model(m, n);
 		}
 	}
+}
+END_TEST
+
+static void count_cleanup(void *a, void *b)
+{
+	(void)b;
+	(*(int *)a)++;
+}
+
+/* A table scan points the iterator it leaves at the next block: the
+ * cleanups of the old block run once, the buffers stay, and the recycled
+ * iterator reads the new block as a new one would. Other iterators are
+ * destroyed, not recycled. */
+START_TEST(block_iter_recycled_for_another_block)
+{
+	struct rng r;
+	rng_seed(&r, 77);
+	size_t na = 300, nb = 200;
+	struct kv *ma = make_model(&r, &na, 120), *mb = make_model(&r, &nb, 30);
+	struct block *a = build_block(ma, na, 16), *b = build_block(mb, nb, 3);
+	int ran = 0;
+	struct iter *it = block_iter_create(a, comparator_bytewise(), PATH);
+	ck_assert_ptr_nonnull(it);
+	ck_assert_ok(iter_register_cleanup(it, count_cleanup, &ran, NULL));
+	ck_assert_ok(iter_register_cleanup(it, count_cleanup, &ran, NULL));
+	check_iter_against_model(it, ma, na, &r);
+	ck_assert_int_eq(ran, 0);
+
+	struct block_iter *space = block_iter_recycle(it);
+	ck_assert_ptr_eq(&space->base, it);
+	ck_assert_int_eq(ran, 2);
+	ck_assert_ptr_nonnull(space->key_buf.data); /* grown by a's long keys, kept */
+	struct iter *again = block_iter_reuse(space, b, comparator_bytewise(), PATH);
+	ck_assert_ptr_eq(again, it);
+	ck_assert(!iter_valid(again));
+	check_iter_against_model(again, mb, nb, &r);
+	/* a new cleanup registers on the recycled iterator and runs at destroy */
+	ck_assert_ok(iter_register_cleanup(again, count_cleanup, &ran, NULL));
+	iter_destroy(again);
+	ck_assert_int_eq(ran, 3);
+
+	ck_assert_ptr_null(block_iter_recycle(NULL));
+	ck_assert_ptr_null(block_iter_recycle(iter_empty(0))); /* destroyed (ASan: no leak) */
+	struct iter *fresh = block_iter_reuse(NULL, b, comparator_bytewise(), PATH);
+	check_iter_against_model(fresh, mb, nb, &r);
+	iter_destroy(fresh);
+
+	block_destroy(a);
+	block_destroy(b);
+	free_model(ma, na);
+	free_model(mb, nb);
 }
 END_TEST
 
@@ -610,6 +671,7 @@ static Suite *block_suite(void)
 	TCase *tc = tcase_create("block");
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, block_roundtrip_random_against_model, 0, 4);
+	tcase_add_test(tc, block_iter_recycled_for_another_block);
 	tcase_add_test(tc, block_restart_points_follow_interval);
 	tcase_add_test(tc, block_empty_has_no_entries);
 	tcase_add_test(tc, block_bad_restart_array_is_corruption);

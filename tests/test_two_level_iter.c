@@ -18,15 +18,19 @@ struct child {
 	struct block *b; /* NULL: an error child */
 };
 
-static struct iter *child_iter(void *arg, const struct read_opts *ro, struct slice v)
+static struct iter *child_iter(void *arg, const struct read_opts *ro, struct slice v, struct iter *reuse)
 {
 	(void)ro;
 	struct child *c = arg;
+	struct block_iter *space = block_iter_recycle(reuse);
 	ck_assert_uint_eq(v.size, 1);
 	struct child *me = &c[(unsigned char)v.data[0]];
-	if (me->b == NULL)
+	if (me->b == NULL) {
+		if (space)
+			iter_destroy(&space->base);
 		return iter_empty(err_set(SHALE_EIO, "io error: child %d unreadable", v.data[0]));
-	return block_iter_create(me->b, comparator_bytewise(), "child");
+	}
+	return block_iter_reuse(space, me->b, comparator_bytewise(), "child");
 }
 
 static struct block *block_of(const char *const *keys, size_t n, int interval)
@@ -152,8 +156,9 @@ static struct block *nest_blocks[OUTER][INNER];
 static struct block *nest_index[OUTER];
 static int nest_fill[OUTER][INNER]; /* fill_cache each block was opened with; -1: never */
 
-static struct iter *nest_block(void *arg, const struct read_opts *ro, struct slice v)
+static struct iter *nest_block(void *arg, const struct read_opts *ro, struct slice v, struct iter *reuse)
 {
+	iter_destroy(reuse);
 	int o = (int)(intptr_t)arg;
 	ck_assert_uint_eq(v.size, 1);
 	int i = (unsigned char)v.data[0];
@@ -161,13 +166,14 @@ static struct iter *nest_block(void *arg, const struct read_opts *ro, struct sli
 	return block_iter_create(nest_blocks[o][i], comparator_bytewise(), "block");
 }
 
-static struct iter *nest_table(void *arg, const struct read_opts *ro, struct slice v)
+static struct iter *nest_table(void *arg, const struct read_opts *ro, struct slice v, struct iter *reuse)
 {
 	(void)arg;
+	iter_destroy(reuse);
 	ck_assert_uint_eq(v.size, 1);
 	int o = (unsigned char)v.data[0];
-	return two_level_iter_create(block_iter_create(nest_index[o], comparator_bytewise(), "index"),
-	                             nest_block, (void *)(intptr_t)o, ro, 1);
+	return two_level_iter_over_block(nest_index[o], comparator_bytewise(), "index", nest_block,
+	                                 (void *)(intptr_t)o, ro, 1);
 }
 
 /* A block of the keys given, each its own value, values the byte index. */

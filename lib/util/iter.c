@@ -22,21 +22,28 @@ int iter_register_cleanup(struct iter *it, iter_cleanup_fn fn, void *a, void *b)
 	return 0;
 }
 
+void iter_run_cleanups(struct iter *it)
+{
+	if (it->cleanup.fn == NULL)
+		return;
+	/* newest first: the heap-allocated ones, then the inline one */
+	struct iter_cleanup *c = it->cleanup.next;
+	while (c) {
+		struct iter_cleanup *next = c->next;
+		c->fn(c->a, c->b);
+		free(c);
+		c = next;
+	}
+	it->cleanup.fn(it->cleanup.a, it->cleanup.b);
+	it->cleanup.fn = NULL;
+	it->cleanup.next = NULL;
+}
+
 void iter_destroy(struct iter *it)
 {
 	if (it == NULL)
 		return;
-	if (it->cleanup.fn) {
-		/* newest first: the heap-allocated ones, then the inline one */
-		struct iter_cleanup *c = it->cleanup.next;
-		while (c) {
-			struct iter_cleanup *next = c->next;
-			c->fn(c->a, c->b);
-			free(c);
-			c = next;
-		}
-		it->cleanup.fn(it->cleanup.a, it->cleanup.b);
-	}
+	iter_run_cleanups(it);
 	it->ops->destroy(it);
 }
 

@@ -66,6 +66,9 @@ static inline int iter_status(const struct iter *it) { return it->ops->status(it
 /* Returns 0, or SHALE_ENOMEM without registering (the caller still owns
  * what fn would have released). */
 int iter_register_cleanup(struct iter *it, iter_cleanup_fn fn, void *a, void *b);
+/* Runs the cleanups registered so far and forgets them (an implementation
+ * recycling an iterator's memory for a new position starts clean). */
+void iter_run_cleanups(struct iter *it);
 /* Runs the cleanups, then the implementation's destroy. NULL is a no-op. */
 void iter_destroy(struct iter *it);
 

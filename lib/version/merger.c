@@ -1,5 +1,6 @@
 #include "lib/version/merger.h"
 
+#include <stdalign.h>
 #include <stdlib.h>
 
 #include "lib/util/error.h"
@@ -17,6 +18,10 @@ struct merger {
 	struct slice *key;
 	int *heap;      /* indices of valid children; top = current */
 	int size;
+	/* heap position (1 or 2) of the runner-up, the top's smaller child, or
+	 * -1 when unknown: while the top child keeps yielding keys before it, a
+	 * step costs one comparison and leaves the rest of the heap alone */
+	int second;
 	int direction;
 	int status;
 };
@@ -65,6 +70,7 @@ static void build_heap(struct merger *m, int direction)
 {
 	m->direction = direction;
 	m->size = 0;
+	m->second = -1;
 	for (int c = 0; c < m->n; c++) {
 		if (!child_ok(m, c))
 			return;
@@ -122,7 +128,14 @@ static void fix_top(struct merger *m)
 			return;
 	} else {
 		m->key[c] = iter_key(m->child[c]);
+		if (m->size == 1)
+			return;
+		if (m->second < 0)
+			m->second = m->size > 2 && before(m, m->heap[2], m->heap[1]) ? 2 : 1;
+		if (before(m, c, m->heap[m->second]))
+			return; /* still first: the heap below is unchanged */
 	}
+	m->second = -1;
 	sift_down(m, 0);
 }
 
@@ -198,9 +211,6 @@ static void mg_destroy(struct iter *it)
 	struct merger *m = (struct merger *)it;
 	for (int c = 0; c < m->n; c++)
 		iter_destroy(m->child[c]);
-	free(m->child);
-	free(m->key);
-	free(m->heap);
 	free(m);
 }
 
@@ -210,28 +220,31 @@ static const struct iter_ops merger_ops = {
 
 struct iter *merger_create(const struct comparator *cmp, struct iter **children, int n)
 {
-	struct merger *m = calloc(1, sizeof(*m));
-	if (m) {
-		m->child = malloc(((size_t)n + 1) * sizeof(*m->child));
-		m->key = malloc(((size_t)n + 1) * sizeof(*m->key));
-		m->heap = malloc(((size_t)n + 1) * sizeof(*m->heap));
-	}
-	if (m == NULL || m->child == NULL || m->key == NULL || m->heap == NULL) {
+	/* one allocation: the merger, then its keys, children and heap */
+	size_t slots = (size_t)n + 1;
+	struct merger *m = malloc(sizeof(*m) + slots * (sizeof(struct slice) + sizeof(struct iter *) + sizeof(int)));
+	if (m == NULL) {
 		for (int c = 0; c < n; c++)
 			iter_destroy(children[c]);
-		if (m) {
-			free(m->child);
-			free(m->key);
-			free(m->heap);
-			free(m);
-		}
 		err_nomem("merging iterator");
 		return NULL;
 	}
+	_Static_assert(sizeof(struct merger) % alignof(struct slice) == 0 &&
+	               sizeof(struct slice) % alignof(struct iter *) == 0 &&
+	               sizeof(struct iter *) % alignof(int) == 0, "merger layout");
 	iter_init(&m->base, &merger_ops);
 	m->cmp = cmp;
 	m->n = n;
-	for (int c = 0; c < n; c++)
+	m->key = (struct slice *)(m + 1);
+	m->child = (struct iter **)(m->key + slots);
+	m->heap = (int *)(m->child + slots);
+	m->size = 0;
+	m->second = -1;
+	m->direction = FORWARD;
+	m->status = 0;
+	for (int c = 0; c < n; c++) {
 		m->child[c] = children[c];
+		m->key[c] = slice_make("", 0);
+	}
 	return &m->base;
 }

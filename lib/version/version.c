@@ -424,9 +424,10 @@ static const struct iter_ops file_iter_ops = {
 	fi_valid, fi_seek_first, fi_seek_last, fi_seek, fi_next, fi_prev, fi_key, fi_value, fi_status, fi_destroy,
 };
 
-static struct iter *open_file(void *arg, const struct read_opts *ro, struct slice value)
+static struct iter *open_file(void *arg, const struct read_opts *ro, struct slice value, struct iter *reuse)
 {
 	struct version_set *vs = arg;
+	iter_destroy(reuse);
 	if (value.size != 16) {
 		err_set(SHALE_ECORRUPT, "%s: bad file entry in a level iterator", vs->dbname);
 		return iter_empty(SHALE_ECORRUPT);
