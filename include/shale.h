@@ -565,8 +565,7 @@ SHALE_EXPORT void shale_comparator_destroy(shale_comparator *);
  * block, and only a table whose filter carries this policy's name is
  * filtered: one written under another name (or with the built-in bloom) is
  * read without a filter. While a policy is set, tables get its filter only
- * (neither the bloom nor shale's whole-table filter), whatever
- * bloom_bits_per_key says.
+ * (not the built-in bloom), whatever bloom_bits_per_key says.
  *
  * create_filter(state, keys, klens, n, &filter, &flen) makes the filter of
  *   the n >= 1 user keys keys[i] (klens[i] bytes each; a key may repeat, and

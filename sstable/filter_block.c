@@ -12,6 +12,7 @@ static void init(struct filter_block_builder *fb, int bits_per_key,
                  const struct filter_policy *policy, int internal_keys)
 {
 	fb->bits_per_key = bits_per_key;
+	fb->whole = 0;
 	fb->policy = policy;
 	fb->internal_keys = internal_keys;
 	fb->hashes = NULL;
@@ -29,6 +30,13 @@ void filter_block_builder_init(struct filter_block_builder *fb, int bits_per_key
 {
 	assert(bits_per_key >= 1);
 	init(fb, bits_per_key, NULL, internal_keys);
+}
+
+void filter_block_builder_init_whole(struct filter_block_builder *fb, int bits_per_key,
+                                     int internal_keys)
+{
+	filter_block_builder_init(fb, bits_per_key, internal_keys);
+	fb->whole = 1;
 }
 
 void filter_block_builder_init_policy(struct filter_block_builder *fb,
@@ -78,6 +86,8 @@ static int generate_filter(struct filter_block_builder *fb)
 
 int filter_block_builder_start_block(struct filter_block_builder *fb, uint64_t block_offset)
 {
+	if (fb->whole)
+		return 0; /* every block's keys go in the one filter */
 	uint64_t index = block_offset >> FILTER_BASE_LG;
 	assert(index >= fb->offsets.len / 4);
 	while (index > fb->offsets.len / 4) {
@@ -129,17 +139,26 @@ int filter_block_builder_add_key(struct filter_block_builder *fb, struct slice k
 	return 0;
 }
 
-int filter_block_builder_finish(struct filter_block_builder *fb, struct slice *out)
+int filter_block_builder_finish(struct filter_block_builder *fb, uint64_t block_offset,
+                                struct slice *out)
 {
 	int rc = 0;
-	if (fb->num_hashes)
+	int base_lg = FILTER_BASE_LG;
+	if (fb->whole) {
+		/* one filter (empty for an empty table), and a base_lg that maps
+		 * every data block, all before block_offset, to it */
 		rc = generate_filter(fb);
+		while (base_lg < 63 && (block_offset >> base_lg) != 0)
+			base_lg++;
+	} else if (fb->num_hashes) {
+		rc = generate_filter(fb);
+	}
 	if (rc)
 		return rc;
 	uint32_t array_offset = (uint32_t)fb->result.len;
 	if ((rc = buf_append(&fb->result, fb->offsets.data, fb->offsets.len)) != 0 ||
 	    (rc = buf_append_fixed32(&fb->result, array_offset)) != 0 ||
-	    (rc = buf_append_byte(&fb->result, FILTER_BASE_LG)) != 0)
+	    (rc = buf_append_byte(&fb->result, (char)base_lg)) != 0)
 		return rc;
 	*out = buf_slice(&fb->result);
 	return 0;
@@ -160,7 +179,7 @@ int filter_block_reader_init(struct filter_block_reader *r, struct slice content
 		               path, (unsigned long long)offset);
 	uint32_t array = decode_fixed32(contents.data + n - 5);
 	int base_lg = (unsigned char)contents.data[n - 1];
-	if (array > n - 5 || base_lg > 40)
+	if (array > n - 5 || base_lg > 63)
 		return err_set(SHALE_ECORRUPT, "%s: bad filter block header at offset %llu",
 		               path, (unsigned long long)offset);
 	r->data = contents.data;
@@ -168,6 +187,11 @@ int filter_block_reader_init(struct filter_block_reader *r, struct slice content
 	r->num = (n - 5 - array) / 4;
 	r->base_lg = base_lg;
 	return 0;
+}
+
+int filter_block_is_whole(const struct filter_block_reader *r, uint64_t block_offset)
+{
+	return r->num == 1 && (block_offset >> r->base_lg) == 0;
 }
 
 int filter_block_may_match(const struct filter_block_reader *r, uint64_t block_offset,

@@ -1,9 +1,13 @@
 /*
- * The filter block: one filter per 2 KiB (1 << FILTER_BASE_LG) of
- * data-block file offsets — filter i covers the data blocks that start in
- * [i x 2 KiB, (i+1) x 2 KiB) — then fixed32 offset of each filter, fixed32
- * offset of that array, one byte base lg (doc/format.md, "Filter block"). Stored uncompressed.
- * The filters are the built-in bloom's, or a user policy's (sstable/filter_policy.h).
+ * The filter block: filter i covers the data blocks that start in
+ * [i << base_lg, (i+1) << base_lg) of the file; then fixed32 offset of each
+ * filter, fixed32 offset of that array, one byte base_lg (doc/format.md,
+ * "Filter block"). Stored uncompressed. LevelDB writes base_lg 11 (a filter
+ * per 2 KiB of data), and so does a builder with a user policy; shale's
+ * database tables use a base_lg past the end of their data, so the block
+ * holds one filter for the whole table — LevelDB's reader uses it as it
+ * is, and shale asks it before searching the index. The filters are the
+ * built-in bloom's, or a user policy's (sstable/filter_policy.h).
  *
  * With the built-in bloom the builder keeps only each key's 32-bit hash
  * until its filter is made; with a policy it keeps copies of the keys. Not
@@ -22,6 +26,7 @@
 
 struct filter_block_builder {
 	int bits_per_key;
+	int whole;            /* one filter for the whole table */
 	const struct filter_policy *policy; /* NULL: the built-in bloom */
 	int internal_keys;    /* filter on the user key (strip the 8-byte tag) */
 	uint32_t *hashes;     /* bloom: hashes of the keys of the filter being gathered */
@@ -36,6 +41,9 @@ struct filter_block_builder {
 /* REQUIRES: bits_per_key >= 1. */
 void filter_block_builder_init(struct filter_block_builder *fb, int bits_per_key,
                                int internal_keys);
+/* The built-in bloom, one filter for every key of the table. */
+void filter_block_builder_init_whole(struct filter_block_builder *fb, int bits_per_key,
+                                     int internal_keys);
 /* The filters are policy's (borrowed for the builder's life). */
 void filter_block_builder_init_policy(struct filter_block_builder *fb,
                                       const struct filter_policy *policy, int internal_keys);
@@ -46,8 +54,11 @@ int filter_block_builder_start_block(struct filter_block_builder *fb, uint64_t b
 /* Adds a key of the current data block. Returns 0 or SHALE_ENOMEM (or a
  * policy's error, when a filter is made). */
 int filter_block_builder_add_key(struct filter_block_builder *fb, struct slice key);
-/* The finished filter block, borrowed until the builder is freed. */
-int filter_block_builder_finish(struct filter_block_builder *fb, struct slice *out);
+/* The finished filter block, borrowed until the builder is freed.
+ * block_offset is where it will be written: every data block starts before
+ * it (a whole-table filter's base_lg is chosen to cover them all). */
+int filter_block_builder_finish(struct filter_block_builder *fb, uint64_t block_offset,
+                                struct slice *out);
 
 struct filter_block_reader {
 	const char *data;    /* start of the filters */
@@ -64,6 +75,10 @@ struct filter_block_reader {
  * set r->policy after init for a policy's block. */
 int filter_block_reader_init(struct filter_block_reader *r, struct slice contents,
                              int internal_keys, const char *path, uint64_t offset);
+/* 1 when the block holds one filter covering every data block of a table
+ * whose filter block starts at block_offset (the data blocks precede it):
+ * a point read can then ask it before searching the index. */
+int filter_block_is_whole(const struct filter_block_reader *r, uint64_t block_offset);
 /* 0 only when key is certainly absent from the data block at block_offset;
  * offsets inside the block that point outside it mean "may match". */
 int filter_block_may_match(const struct filter_block_reader *r, uint64_t block_offset,

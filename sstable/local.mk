@@ -10,7 +10,6 @@ libshale_sstable_la_SOURCES = \
 	sstable/table.c \
 	sstable/table_builder.c \
 	sstable/table_cache.c \
-	sstable/table_filter.c \
 	sstable/table_salvage.c \
 	sstable/two_level_iter.c
 
@@ -25,7 +24,6 @@ noinst_HEADERS += \
 	sstable/table.h \
 	sstable/table_builder.h \
 	sstable/table_cache.h \
-	sstable/table_filter.h \
 	sstable/table_options.h \
 	sstable/table_salvage.h \
 	sstable/two_level_iter.h

@@ -3,9 +3,12 @@
  * filter block (both read and checksum-verified at open), the metaindex
  * handle (for approximate offsets), the path and the open file. Data blocks
  * are read per use, through the block cache when there is one. Without a
- * user filter policy, a built-in filter is used whenever the metaindex names
- * one, whatever bloom_bits_per_key says (that option only governs what the
- * builder writes); with one, only the block under the policy's name is.
+ * user filter policy, the bloom filter block is used whenever the metaindex
+ * names one, whatever bloom_bits_per_key says (that option only governs
+ * what the builder writes); with one, only the block under the policy's
+ * name is. A filter block holding one filter for the whole table (what
+ * shale writes) is asked before the index is searched; one with a filter
+ * per region of the file (LevelDB's), after, for the block found.
  *
  * Block cache keys are 16 bytes: fixed64 cache id (cache_new_id() at open,
  * unique to this table object) then fixed64 block offset; the charge is the
@@ -24,7 +27,6 @@
 #include "sstable/block.h"
 #include "sstable/filter_block.h"
 #include "sstable/format.h"
-#include "sstable/table_filter.h"
 #include "sstable/two_level_iter.h"
 
 #define BLOCK_CACHE_KEY_LEN 16
@@ -38,10 +40,9 @@ struct table {
 	uint64_t cache_id;
 	struct block *index;
 	struct block_handle metaindex;
-	int have_filter;                        /* LevelDB's per-block filter */
+	int have_filter;
+	int filter_whole;                       /* one filter for every block */
 	struct filter_block_reader filter;
-	int have_table_filter;                  /* or the whole-table one, preferred */
-	struct table_filter table_filter;
 	struct block_contents filter_contents; /* owns the filter's bytes */
 };
 
@@ -86,6 +87,7 @@ static int load_filter_block(struct table *t, const struct block_handle *h,
 	if (rc == 0) {
 		t->filter.policy = policy;
 		t->have_filter = 1;
+		t->filter_whole = filter_block_is_whole(&t->filter, h->offset);
 	}
 	return rc;
 }
@@ -110,30 +112,15 @@ static int read_policy_filter(struct table *t, const struct block *meta)
 	return load_filter_block(t, &h, p);
 }
 
-/* Finds a filter in the metaindex and loads it: the whole-table filter when
- * the table has one (shale writes it), else LevelDB's filter block. A
- * metaindex without either is fine (no filter was written). */
+/* Finds the bloom filter block in the metaindex and loads it. A metaindex
+ * without one is fine (no filter was written); entries it has that this
+ * version does not use are ignored. */
 static int read_filter(struct table *t, const struct block *meta)
 {
 	if (t->opt.filter_policy)
 		return read_policy_filter(t, meta);
 	struct block_handle h;
-	int rc = find_meta(t, meta, TABLE_FILTER_META_KEY, &h);
-	if (rc == 1) {
-		rc = format_read_block(t->file, t->path, t->data_limit, &h, 1, NULL, &t->filter_contents);
-		if (rc == 0 && table_filter_init(&t->table_filter, t->filter_contents.data)) {
-			t->have_table_filter = 1;
-			return 0;
-		}
-		if (rc)
-			return rc;
-		/* a format this version does not know: LevelDB's filter instead */
-		free(t->filter_contents.heap);
-		t->filter_contents.heap = NULL;
-	}
-	if (rc < 0)
-		return rc;
-	rc = find_meta(t, meta, FILTER_META_KEY, &h);
+	int rc = find_meta(t, meta, FILTER_META_KEY, &h);
 	if (rc <= 0)
 		return rc;
 	return load_filter_block(t, &h, NULL);
@@ -270,11 +257,8 @@ static int bad_index_entry(const struct table *t)
 int table_get(struct table *t, const struct read_opts *ro, struct slice key, table_found_fn found,
               void *arg)
 {
-	if (t->have_table_filter) {
-		struct slice user = t->opt.internal_keys && key.size >= 8 ? slice_make(key.data, key.size - 8) : key;
-		if (!table_filter_may_match(&t->table_filter, table_filter_hash(user)))
-			return 0; /* not in this table: no index search, no block */
-	}
+	if (t->filter_whole && !filter_block_may_match(&t->filter, 0, key))
+		return 0; /* not in this table: no index search, no block */
 	struct block_iter ii;
 	block_iter_init(&ii, t->index, t->opt.cmp, t->path);
 	iter_seek(&ii.base, key);
@@ -287,7 +271,7 @@ int table_get(struct table *t, const struct read_opts *ro, struct slice key, tab
 		rc = bad_index_entry(t);
 		goto out;
 	}
-	if (t->have_filter && !filter_block_may_match(&t->filter, h.offset, key))
+	if (t->have_filter && !t->filter_whole && !filter_block_may_match(&t->filter, h.offset, key))
 		goto out;
 	struct block *blk;
 	struct cache_handle *ch;

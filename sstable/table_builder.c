@@ -17,7 +17,6 @@
 #include "sstable/compress.h"
 #include "sstable/filter_block.h"
 #include "sstable/format.h"
-#include "sstable/table_filter.h"
 
 struct table_builder {
 	struct table_options opt;
@@ -30,9 +29,7 @@ struct table_builder {
 	uint64_t num_entries;
 	struct block_builder data;
 	struct block_builder index;
-	struct filter_block_builder filter;   /* LevelDB's, for LevelDB's readers */
-	struct table_filter_builder tfilter;  /* the whole-table one, for shale's
-	                                         (when opt.table_filter) */
+	struct filter_block_builder filter;   /* LevelDB's filter block */
 	int have_filter;
 	char *filter_key;   /* a policy's metaindex key, "filter.<name>" (NULL: the bloom's) */
 	struct buf last_key;
@@ -68,7 +65,7 @@ int table_builder_create(const struct table_options *opt, struct wfile *file, co
 	buf_init(&b->last_key);
 	buf_init(&b->scratch);
 	if (opt->filter_policy) {
-		/* a user policy replaces the bloom and the whole-table filter */
+		/* a user policy replaces the bloom, with LevelDB's layout */
 		b->opt.table_filter = 0;
 		const char *name = opt->filter_policy->name(opt->filter_policy);
 		size_t n = strlen(name);
@@ -83,9 +80,10 @@ int table_builder_create(const struct table_options *opt, struct wfile *file, co
 		filter_block_builder_init_policy(&b->filter, opt->filter_policy, opt->internal_keys);
 	} else if (opt->bloom_bits_per_key > 0) {
 		b->have_filter = 1;
-		filter_block_builder_init(&b->filter, opt->bloom_bits_per_key, opt->internal_keys);
 		if (b->opt.table_filter)
-			table_filter_builder_init(&b->tfilter, opt->bloom_bits_per_key);
+			filter_block_builder_init_whole(&b->filter, opt->bloom_bits_per_key, opt->internal_keys);
+		else
+			filter_block_builder_init(&b->filter, opt->bloom_bits_per_key, opt->internal_keys);
 	} else {
 		b->opt.table_filter = 0;
 	}
@@ -108,8 +106,6 @@ void table_builder_destroy(struct table_builder *b)
 	block_builder_free(&b->index);
 	if (b->have_filter)
 		filter_block_builder_free(&b->filter);
-	if (b->opt.table_filter)
-		table_filter_builder_free(&b->tfilter);
 	free(b->filter_key);
 	buf_free(&b->last_key);
 	buf_free(&b->scratch);
@@ -200,14 +196,8 @@ int table_builder_add(struct table_builder *b, struct slice key, struct slice va
 		if (rc == 0)
 			rc = add_index_entry(b, buf_slice(&b->last_key));
 	}
-	if (rc == 0 && b->have_filter) {
+	if (rc == 0 && b->have_filter)
 		rc = filter_block_builder_add_key(&b->filter, key);
-		if (rc == 0)
-			rc = !b->opt.table_filter ? 0
-			     : table_filter_builder_add(&b->tfilter, b->opt.internal_keys && key.size >= 8
-			                                                 ? slice_make(key.data, key.size - 8)
-			                                                 : key);
-	}
 	if (rc == 0)
 		rc = buf_set(&b->last_key, key.data, key.size);
 	if (rc == 0)
@@ -227,36 +217,21 @@ int table_builder_finish(struct table_builder *b)
 	if (b->status)
 		return b->status;
 	b->finished = 1;
-	struct block_handle filter_handle = { 0, 0 }, tfilter_handle = { 0, 0 }, meta_handle, index_handle;
+	struct block_handle filter_handle = { 0, 0 }, meta_handle, index_handle;
 	struct block_builder meta;
 	block_builder_init(&meta, b->opt.restart_interval);
 	int rc = flush_data(b);
 	if (rc == 0 && b->have_filter) {
 		struct slice fc;
-		rc = filter_block_builder_finish(&b->filter, &fc);
+		rc = filter_block_builder_finish(&b->filter, b->offset, &fc);
 		if (rc == 0)
 			rc = write_raw_block(b, fc, BLOCK_TYPE_NONE, &filter_handle);
 	}
-	if (rc == 0 && b->opt.table_filter) {
-		buf_clear(&b->scratch);
-		rc = table_filter_builder_finish(&b->tfilter, &b->scratch);
-		if (rc == 0)
-			rc = write_raw_block(b, buf_slice(&b->scratch), BLOCK_TYPE_NONE, &tfilter_handle);
-	}
-	/* (metaindex keys in order: "filter.leveldb..." < "shale.TableFilter";
-	 * a policy's filter is the only entry) */
 	if (rc == 0 && b->have_filter) {
 		buf_clear(&b->scratch);
 		rc = block_handle_append(&b->scratch, &filter_handle);
 		if (rc == 0)
 			rc = block_builder_add(&meta, slice_from_str(b->filter_key ? b->filter_key : FILTER_META_KEY),
-			                       buf_slice(&b->scratch));
-	}
-	if (rc == 0 && b->opt.table_filter) {
-		buf_clear(&b->scratch);
-		rc = block_handle_append(&b->scratch, &tfilter_handle);
-		if (rc == 0)
-			rc = block_builder_add(&meta, slice_from_str(TABLE_FILTER_META_KEY),
 			                       buf_slice(&b->scratch));
 	}
 	if (rc == 0)

@@ -22,14 +22,14 @@ struct table_options {
 	int restart_interval;        /* keys between restart points in data blocks */
 	int compression;             /* SHALE_COMPRESSION_* for data, index, metaindex */
 	int bloom_bits_per_key;      /* 0 = write no filter */
-	/* Also write the whole-table filter (sstable/table_filter.h) beside
-	 * LevelDB's per-block one; readers prefer it. */
+	/* Write the bloom filter block as one filter for the whole table
+	 * (sstable/filter_block.h) rather than one per 2 KiB of data. */
 	int table_filter;
 	/* A user filter policy, or NULL. When set it replaces the built-in
-	 * bloom: the builder writes only its filter block ("filter.<name>";
-	 * bloom_bits_per_key and table_filter are ignored), and readers use only
-	 * a block of that name — never the bloom or whole-table filter, which
-	 * may disagree with the order the policy was written for. */
+	 * bloom: the builder writes only its filter block ("filter.<name>",
+	 * LevelDB's layout; bloom_bits_per_key and table_filter are ignored),
+	 * and readers use only a block of that name — never the bloom filter,
+	 * which may disagree with the order the policy was written for. */
 	const struct filter_policy *filter_policy;
 	struct cache *block_cache;   /* NULL = no block cache */
 };

@@ -186,7 +186,7 @@ END_TEST
 static struct slice finish(struct filter_block_builder *fb)
 {
 	struct slice s;
-	ck_assert_ok(filter_block_builder_finish(fb, &s));
+	ck_assert_ok(filter_block_builder_finish(fb, 9000, &s));
 	return s;
 }
 
@@ -226,6 +226,52 @@ START_TEST(filter_block_single_chunk)
 	ck_assert(filter_block_may_match(&r, 100, slice_from_str("hello")));
 	ck_assert(!filter_block_may_match(&r, 100, slice_from_str("missing")));
 	ck_assert(!filter_block_may_match(&r, 100, slice_from_str("other")));
+	filter_block_builder_free(&fb);
+}
+END_TEST
+
+/* One filter for every block of a table: the keys of all blocks in it,
+ * base_lg the smallest >= 11 whose region holds every offset before the
+ * filter block, read by the per-region rule as LevelDB reads it. */
+START_TEST(filter_block_whole_table)
+{
+	static const struct { uint64_t at; int lg; } cases[] = {
+		{ 0, 11 }, { 2047, 11 }, { 2048, 12 }, { 9000, 14 }, { 1u << 21, 22 }, { 3ull << 40, 42 },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct filter_block_builder fb;
+		filter_block_builder_init_whole(&fb, 10, 0);
+		ck_assert_ok(filter_block_builder_start_block(&fb, 0));
+		ck_assert_ok(filter_block_builder_add_key(&fb, slice_from_str("foo")));
+		ck_assert_ok(filter_block_builder_start_block(&fb, 5000));
+		ck_assert_ok(filter_block_builder_add_key(&fb, slice_from_str("bar")));
+		ck_assert_ok(filter_block_builder_start_block(&fb, 70000));
+		ck_assert_ok(filter_block_builder_add_key(&fb, slice_from_str("hello")));
+		struct slice s;
+		ck_assert_ok(filter_block_builder_finish(&fb, cases[c].at, &s));
+		ck_assert_int_eq((unsigned char)s.data[s.size - 1], cases[c].lg);
+		struct filter_block_reader r;
+		ck_assert_ok(filter_block_reader_init(&r, s, 0, "t", 0));
+		ck_assert_uint_eq(r.num, 1);
+		ck_assert(filter_block_is_whole(&r, cases[c].at));
+		ck_assert(!filter_block_is_whole(&r, (uint64_t)1 << cases[c].lg));
+		for (uint64_t off = 0; off < cases[c].at && off < 100000; off += 1000) {
+			ck_assert(filter_block_may_match(&r, off, slice_from_str("foo")));
+			ck_assert(filter_block_may_match(&r, off, slice_from_str("bar")));
+			ck_assert(filter_block_may_match(&r, off, slice_from_str("hello")));
+			ck_assert(!filter_block_may_match(&r, off, slice_from_str("missing")));
+		}
+		filter_block_builder_free(&fb);
+	}
+	/* no keys: one empty filter, which matches nothing */
+	struct filter_block_builder fb;
+	filter_block_builder_init_whole(&fb, 10, 0);
+	struct slice s;
+	ck_assert_ok(filter_block_builder_finish(&fb, 100, &s));
+	struct filter_block_reader r;
+	ck_assert_ok(filter_block_reader_init(&r, s, 0, "t", 0));
+	ck_assert(filter_block_is_whole(&r, 100));
+	ck_assert(!filter_block_may_match(&r, 0, slice_from_str("foo")));
 	filter_block_builder_free(&fb);
 }
 END_TEST
@@ -418,6 +464,7 @@ static Suite *filter_suite(void)
 	tcase_add_test(fc, filter_block_empty);
 	tcase_add_test(fc, filter_block_single_chunk);
 	tcase_add_test(fc, filter_block_multi_chunk);
+	tcase_add_test(fc, filter_block_whole_table);
 	tcase_add_test(fc, filter_block_keys_internal_keys_by_user_key);
 	tcase_add_test(fc, filter_block_with_a_policy_gets_each_regions_user_keys);
 	tcase_add_test(fc, filter_block_odd_contents);

@@ -1,7 +1,9 @@
-/* The whole-table filter (sstable/table_filter.h): no false negatives, a
- * low false-positive rate, its block format checked, and a table that has
- * one: point lookups of absent keys read no data block, damage to it fails
- * the open, and a filter of an unknown format falls back to LevelDB's. */
+/* A table's bloom filter as shale writes it: one filter for the whole
+ * table in LevelDB's filter block layout (a base_lg past the end of the
+ * data), asked before the index; point lookups of absent keys read no data
+ * block; damage to it fails the open; a block whose base_lg does not cover
+ * the data is read as LevelDB's per-region layout, never wrongly; user
+ * policies keep LevelDB's layout under their own name. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,110 +15,26 @@
 #include "lib/util/error.h"
 #include "lib/util/ikey.h"
 #include "sstable/block.h"
+#include "sstable/filter_block.h"
 #include "sstable/format.h"
 #include "sstable/table.h"
 #include "sstable/table_builder.h"
-#include "sstable/table_filter.h"
 #include "shale.h"
 #include "tests/table_helpers.h"
 #include "tests/testutil.h"
-
-static void key_of(char *k, size_t cap, uint64_t i, size_t *len)
-{
-	*len = (size_t)snprintf(k, cap, "key-%010llu", (unsigned long long)i);
-}
-
-static struct table_filter build(struct table_filter_builder *b, struct buf *out, uint64_t from, uint64_t n,
-                                 int bits)
-{
-	table_filter_builder_init(b, bits);
-	for (uint64_t i = from; i < from + n; i++) {
-		char k[32];
-		size_t kl;
-		key_of(k, sizeof(k), i, &kl);
-		ck_assert_ok(table_filter_builder_add(b, slice_make(k, kl)));
-		ck_assert_ok(table_filter_builder_add(b, slice_make(k, kl))); /* a repeat is skipped */
-	}
-	buf_init(out);
-	ck_assert_ok(table_filter_builder_finish(b, out));
-	struct table_filter f;
-	ck_assert(table_filter_init(&f, buf_slice(out)));
-	return f;
-}
-
-START_TEST(table_filter_has_no_false_negatives_and_few_positives)
-{
-	uint64_t sizes[] = { 0, 1, 10, 100, 1000, 10000, 100000 };
-	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-		struct table_filter_builder b;
-		struct buf out;
-		struct table_filter f = build(&b, &out, 0, sizes[s], 10);
-		ck_assert_uint_eq(b.n, sizes[s]);
-		for (uint64_t i = 0; i < sizes[s]; i++) {
-			char k[32];
-			size_t kl;
-			key_of(k, sizeof(k), i, &kl);
-			tu_assert(table_filter_may_match(&f, table_filter_hash(slice_make(k, kl))), "key %llu missed",
-			          (unsigned long long)i);
-		}
-		uint64_t fp = 0, probes = 10000;
-		for (uint64_t i = 0; i < probes; i++) {
-			char k[32];
-			size_t kl;
-			key_of(k, sizeof(k), 1000000000 + i, &kl);
-			fp += (uint64_t)table_filter_may_match(&f, table_filter_hash(slice_make(k, kl)));
-		}
-		/* a blocked bloom filter at 10 bits/key: about 1%; a tiny one is
-		 * one line (512 bits), nearly empty */
-		ck_assert_msg(fp * 100 <= probes * 2, "%llu keys: %llu false positives in %llu", (unsigned long long)sizes[s],
-		              (unsigned long long)fp, (unsigned long long)probes);
-		table_filter_builder_free(&b);
-		buf_free(&out);
-	}
-}
-END_TEST
-
-START_TEST(table_filter_format_is_checked)
-{
-	struct table_filter_builder b;
-	struct buf out;
-	build(&b, &out, 0, 500, 10);
-	table_filter_builder_free(&b);
-	struct table_filter f;
-	/* the trailer: fixed32 lines, k, format 1 */
-	ck_assert_uint_eq((unsigned char)out.data[out.len - 1], TABLE_FILTER_FORMAT);
-	uint32_t lines = decode_fixed32(out.data + out.len - 6);
-	ck_assert_uint_eq((uint64_t)lines * TABLE_FILTER_LINE + 6, out.len);
-	ck_assert_int_eq(out.data[out.len - 2], 6);
-	/* anything that does not add up is not used */
-	ck_assert(!table_filter_init(&f, slice_make(out.data, 5)));
-	ck_assert(!table_filter_init(&f, slice_make(out.data + 64, out.len - 64)));
-	out.data[out.len - 1] = 2;
-	ck_assert(!table_filter_init(&f, buf_slice(&out)));
-	out.data[out.len - 1] = TABLE_FILTER_FORMAT;
-	out.data[out.len - 2] = 0;
-	ck_assert(!table_filter_init(&f, buf_slice(&out)));
-	out.data[out.len - 2] = 31;
-	ck_assert(!table_filter_init(&f, buf_slice(&out)));
-	out.data[out.len - 2] = 6;
-	encode_fixed32(out.data + out.len - 6, 0);
-	ck_assert(!table_filter_init(&f, buf_slice(&out)));
-	encode_fixed32(out.data + out.len - 6, lines);
-	ck_assert(table_filter_init(&f, buf_slice(&out)));
-	buf_free(&out);
-}
-END_TEST
 
 /* ---- through a table ---- */
 
 static char *dir;
 
-/* A table of m with both filters (table_filter on). */
-static char *write_with_table_filter(struct env *env, struct table_options *o, struct table_model *m, uint64_t num)
+/* A table of m with the bloom filter, whole (as databases write it) or
+ * per 2 KiB region (LevelDB's layout). */
+static char *write_with_filter(struct env *env, struct table_options *o, struct table_model *m, uint64_t num,
+                               int whole)
 {
 	default_opts(o, m);
 	o->bloom_bits_per_key = 10;
-	o->table_filter = 1;
+	o->table_filter = whole;
 	return write_table_file(env, dir, num, o, m, 0);
 }
 
@@ -186,10 +104,10 @@ START_TEST(absent_keys_read_no_data_block)
 	struct table_model m;
 	table_model_make(&m, &r, 3000, 24, 1);
 	struct table_options o;
-	char *path = write_with_table_filter(fe, &o, &m, 9);
-	/* both filters are in the metaindex: LevelDB's for LevelDB */
+	char *path = write_with_filter(fe, &o, &m, 9, 1);
+	/* one filter block, LevelDB's name, nothing else */
 	meta_handle(path, FILTER_META_KEY);
-	meta_handle(path, TABLE_FILTER_META_KEY);
+	ck_assert(!meta_has(path, "shale.TableFilter"));
 	struct table *t;
 	ck_assert_ok(open_table(fe, path, &o, &t));
 	struct read_opts ro = { 1, 0 };
@@ -229,7 +147,84 @@ START_TEST(absent_keys_read_no_data_block)
 }
 END_TEST
 
-START_TEST(damaged_table_filter_fails_the_open_unknown_format_falls_back)
+/* The filter block of the table at path, read raw. */
+static struct filter_block_reader read_filter_block(const char *path, char **data, size_t *np,
+                                                    struct block_handle *h)
+{
+	size_t n = *np = tu_read_file(path, data);
+	*h = meta_handle(path, FILTER_META_KEY);
+	ck_assert_uint_le(h->offset + h->size + BLOCK_TRAILER_LEN, n);
+	struct filter_block_reader fr;
+	ck_assert_ok(filter_block_reader_init(&fr, slice_make(*data + h->offset, h->size), 1, path, h->offset));
+	return fr;
+}
+
+/* Rewrites the filter block's last byte (base_lg) with its checksum made good. */
+static void set_base_lg(const char *path, char *data, size_t n, const struct block_handle *h, int lg)
+{
+	data[h->offset + h->size - 1] = (char)lg;
+	uint32_t crc = crc32c_extend(crc32c_value(data + h->offset, h->size), data + h->offset + h->size, 1);
+	encode_fixed32(data + h->offset + h->size + 1, crc32c_mask(crc));
+	tu_write_file(path, data, n);
+}
+
+START_TEST(whole_table_filter_is_one_leveldb_filter)
+{
+	dir = tu_mkdtemp("table-filter");
+	struct env *env = env_posix_default();
+	struct rng r;
+	rng_seed(&r, 5);
+	struct table_model m;
+	table_model_make(&m, &r, 3000, 24, 1);
+	struct table_options o;
+	/* whole: one filter, and the smallest base_lg >= 11 that maps every
+	 * data block (all before the filter block) to it */
+	char *path = write_with_filter(env, &o, &m, 4, 1);
+	char *data = NULL;
+	size_t n;
+	struct block_handle h;
+	struct filter_block_reader fr = read_filter_block(path, &data, &n, &h);
+	ck_assert_uint_eq(fr.num, 1);
+	ck_assert_int_ge(fr.base_lg, FILTER_BASE_LG);
+	ck_assert_uint_eq(h.offset >> fr.base_lg, 0);
+	ck_assert_uint_ne(h.offset >> (fr.base_lg - 1), 0);
+	ck_assert(filter_block_is_whole(&fr, h.offset));
+	for (size_t i = 0; i < m.n; i++)
+		ck_assert(filter_block_may_match(&fr, 0, mkey(&m, i)));
+	free(data);
+	free(path);
+	/* off: LevelDB's layout, a filter per 2 KiB, not whole */
+	path = write_with_filter(env, &o, &m, 5, 0);
+	fr = read_filter_block(path, &data, &n, &h);
+	ck_assert_int_eq(fr.base_lg, FILTER_BASE_LG);
+	ck_assert_uint_gt(fr.num, 1);
+	ck_assert_uint_le(fr.num, ((h.offset - 1) >> FILTER_BASE_LG) + 1);
+	ck_assert(!filter_block_is_whole(&fr, h.offset));
+	free(data);
+	free(path);
+	table_model_free(&m);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* Every key of m is found in the table at path. */
+static void all_found(struct env *env, const char *path, const struct table_options *o, const struct table_model *m)
+{
+	struct table *t;
+	ck_assert_ok(open_table(env, path, o, &t));
+	struct read_opts ro = { 1, 0 };
+	for (size_t i = 0; i < m->n; i++) {
+		struct found fd = { 0, BUF_INIT, BUF_INIT };
+		ck_assert_ok(table_get(t, &ro, mkey(m, i), on_found, &fd));
+		ck_assert_msg(fd.called && slice_equal(buf_slice(&fd.key), mkey(m, i)), "key %zu not found", i);
+		buf_free(&fd.key);
+		buf_free(&fd.value);
+	}
+	table_close(t);
+}
+
+START_TEST(damaged_filter_fails_the_open_short_base_lg_is_read_per_region)
 {
 	dir = tu_mkdtemp("table-filter");
 	struct env *env = env_posix_default();
@@ -238,32 +233,31 @@ START_TEST(damaged_table_filter_fails_the_open_unknown_format_falls_back)
 	struct table_model m;
 	table_model_make(&m, &r, 2000, 24, 1);
 	struct table_options o;
-	char *path = write_with_table_filter(env, &o, &m, 3);
-	struct block_handle h = meta_handle(path, TABLE_FILTER_META_KEY);
+	char *path = write_with_filter(env, &o, &m, 3, 1);
 	char *data = NULL;
-	size_t n = tu_read_file(path, &data);
+	size_t n;
+	struct block_handle h;
+	struct filter_block_reader fr = read_filter_block(path, &data, &n, &h);
+	int lg = fr.base_lg;
 	/* a flipped bit: its checksum fails */
 	data[h.offset + 3] ^= 0x01;
 	tu_write_file(path, data, n);
 	struct table *t;
 	ck_assert_int_eq(open_table(env, path, &o, &t), SHALE_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(err_msg(), "checksum"));
-	/* a format byte from the future, checksum made good: LevelDB's filter serves */
 	data[h.offset + 3] ^= 0x01;
-	data[h.offset + h.size - 1] = 9;
-	uint32_t crc = crc32c_extend(crc32c_value(data + h.offset, h.size), data + h.offset + h.size, 1);
-	encode_fixed32(data + h.offset + h.size + 1, crc32c_mask(crc));
-	tu_write_file(path, data, n);
-	ck_assert_ok(open_table(env, path, &o, &t));
-	struct read_opts ro = { 1, 0 };
-	for (size_t i = 0; i < m.n; i += 7) {
-		struct found fd = { 0, BUF_INIT, BUF_INIT };
-		ck_assert_ok(table_get(t, &ro, mkey(&m, i), on_found, &fd));
-		ck_assert(fd.called && slice_equal(buf_slice(&fd.key), mkey(&m, i)));
-		buf_free(&fd.key);
-		buf_free(&fd.value);
-	}
-	table_close(t);
+	/* the one filter with base_lg 11 (checksum good): it covers the blocks
+	 * of the first 2 KiB only, the others read unfiltered, as LevelDB
+	 * would; no key is lost */
+	set_base_lg(path, data, n, &h, FILTER_BASE_LG);
+	all_found(env, path, &o, &m);
+	/* base_lg past 63: damage, named */
+	set_base_lg(path, data, n, &h, 64);
+	ck_assert_int_eq(open_table(env, path, &o, &t), SHALE_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(err_msg(), "filter block"));
+	/* restored: found again */
+	set_base_lg(path, data, n, &h, lg);
+	all_found(env, path, &o, &m);
 	free(data);
 	free(path);
 	table_model_free(&m);
@@ -343,7 +337,7 @@ START_TEST(policy_filter_stored_under_its_name_and_used_only_by_it)
 	/* only the policy's filter: neither the bloom nor the whole-table one */
 	ck_assert(meta_has(path, "filter.test.Lengths"));
 	ck_assert(!meta_has(path, FILTER_META_KEY));
-	ck_assert(!meta_has(path, TABLE_FILTER_META_KEY));
+	ck_assert(!meta_has(path, "shale.TableFilter"));
 	struct table *t;
 	ck_assert_ok(open_table(env, path, &o, &t));
 	ck_assert_uint_eq(found_keys(t, &m), m.n);
@@ -378,7 +372,7 @@ START_TEST(policy_filter_stored_under_its_name_and_used_only_by_it)
 	lp.say_no = 0;
 	path = write_table_file(env, dir, 6, &o, &m, 0);
 	ck_assert(meta_has(path, FILTER_META_KEY));
-	ck_assert(!meta_has(path, TABLE_FILTER_META_KEY));
+	ck_assert(!meta_has(path, "shale.TableFilter"));
 	free(path);
 	table_model_free(&m);
 	tu_rmtree(dir);
@@ -434,10 +428,9 @@ static Suite *suite(void)
 	Suite *s = suite_create("table_filter");
 	TCase *tc = tcase_create("filter");
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, table_filter_has_no_false_negatives_and_few_positives);
-	tcase_add_test(tc, table_filter_format_is_checked);
+	tcase_add_test(tc, whole_table_filter_is_one_leveldb_filter);
 	tcase_add_test(tc, absent_keys_read_no_data_block);
-	tcase_add_test(tc, damaged_table_filter_fails_the_open_unknown_format_falls_back);
+	tcase_add_test(tc, damaged_filter_fails_the_open_short_base_lg_is_read_per_region);
 	tcase_add_test(tc, policy_filter_stored_under_its_name_and_used_only_by_it);
 	tcase_add_test(tc, policy_failure_fails_the_table);
 	suite_add_tcase(s, tc);

@@ -151,7 +151,7 @@ static void filter_block(struct crafted *c, const char *const *keys, int n)
 		ikey_of(&k, keys[i], 1);
 		ck_assert_ok(filter_block_builder_add_key(&fb, buf_slice(&k)));
 	}
-	ck_assert_ok(filter_block_builder_finish(&fb, &raw));
+	ck_assert_ok(filter_block_builder_finish(&fb, c->file.len, &raw));
 	c->filter = append_block(c, raw);
 	c->has_filter = 1;
 	filter_block_builder_free(&fb);
