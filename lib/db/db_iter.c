@@ -29,6 +29,11 @@ struct shale_iter {
 	struct buf saved_key;       /* user key: current (reverse) or skip bound (forward) */
 	struct buf saved_value;     /* reverse only */
 	struct buf target;          /* internal seek targets */
+	/* Reverse: the internal entry a backward walk stopped on (the newest of
+	 * the key before the current one), already parsed and sampled; the next
+	 * walk starts from it. Cleared by every other move. */
+	struct parsed_ikey held;
+	int have_held;
 	int has_lower, has_upper;
 	struct buf lower, upper;
 	struct version *version;    /* pinned; memtables are pinned by their iterators */
@@ -41,9 +46,8 @@ struct shale_iter {
  * a range of deletion markers scanned over and over gets compacted away. */
 #define READ_SAMPLE_PERIOD (1 << 20)
 
-static void sample_read(struct shale_iter *di)
+static void sample_read(struct shale_iter *di, struct slice k)
 {
-	struct slice k = iter_key(di->it);
 	di->bytes_until_sample -= (int64_t)(k.size + iter_value(di->it).size);
 	if (di->bytes_until_sample > 0)
 		return;
@@ -94,8 +98,9 @@ static inline int save(struct buf *b, struct slice s)
 
 static int parse(struct shale_iter *di, struct parsed_ikey *p)
 {
-	sample_read(di);
-	if (!ikey_parse(iter_key(di->it), p)) {
+	struct slice k = iter_key(di->it);
+	sample_read(di, k);
+	if (!ikey_parse(k, p)) {
 		fail(di, err_set(SHALE_ECORRUPT, "%s: malformed internal key met by an iterator",
 		                 di->db->dbname));
 		return 0;
@@ -182,8 +187,12 @@ static void find_prev_user_entry(struct shale_iter *di, int after_key)
 	int have_key = after_key, strict = after_key;
 	struct parsed_ikey p;
 	for (; iter_valid(di->it); iter_prev(di->it)) {
-		if (!parse(di, &p))
+		if (di->have_held) {
+			p = di->held; /* where the last walk stopped */
+			di->have_held = 0;
+		} else if (!parse(di, &p)) {
 			return;
+		}
 		int c = have_key ? ucmp(di, p.user_key, buf_slice(&di->saved_key)) : -1;
 		if (c > 0 || (c == 0 && strict)) {
 			out_of_order(di);
@@ -193,8 +202,13 @@ static void find_prev_user_entry(struct shale_iter *di, int after_key)
 			break;
 		if (p.seq > di->seq)
 			continue;
-		if (type != IKEY_TYPE_DELETION && c < 0)
-			break; /* an older key: the saved entry is complete */
+		if (type != IKEY_TYPE_DELETION && c < 0) {
+			/* an older key: the saved entry is complete; the next step
+			 * back starts here */
+			di->held = p;
+			di->have_held = 1;
+			break;
+		}
 		type = p.type;
 		have_key = 1;
 		strict = 0;
@@ -215,6 +229,7 @@ static void find_prev_user_entry(struct shale_iter *di, int after_key)
 		return;
 	if (type == IKEY_TYPE_DELETION || below_lower(di, buf_slice(&di->saved_key))) {
 		di->valid = 0;
+		di->have_held = 0;
 		buf_clear(&di->saved_key);
 		buf_clear(&di->saved_value);
 		di->direction = DIR_FORWARD;
@@ -239,6 +254,7 @@ static int seek_internal(struct shale_iter *di, struct slice ukey)
 static void reset(struct shale_iter *di)
 {
 	di->valid = 0;
+	di->have_held = 0;
 	buf_clear(&di->saved_value);
 }
 
@@ -305,6 +321,7 @@ SHALE_EXPORT void shale_iter_next(shale_iter *di)
 {
 	if (di == NULL || !di->valid)
 		return;
+	di->have_held = 0;
 	if (di->direction == DIR_REVERSE) {
 		/* The internal iterator is before every entry of the current key:
 		 * step onto them, then skip them all. */
