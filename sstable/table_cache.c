@@ -17,6 +17,8 @@
 
 struct table_cache {
 	atomic_size_t memory;   /* table_memory_usage of every open table */
+	atomic_int pinned;      /* references held by pin slots */
+	int capacity;
 	struct env *env;
 	const char *dbname;
 	const struct table_options *opt;
@@ -38,6 +40,8 @@ int table_cache_create(struct env *env, const char *dbname, const struct table_o
 		return rc;
 	}
 	atomic_init(&tc->memory, 0);
+	atomic_init(&tc->pinned, 0);
+	tc->capacity = capacity;
 	tc->env = env;
 	tc->dbname = dbname;
 	tc->opt = opt;
@@ -135,6 +139,41 @@ int table_cache_get(struct table_cache *tc, const struct read_opts *ro, uint64_t
 	rc = table_get(table_of(h), ro, key, found, arg);
 	cache_release(tc->cache, h);
 	return rc;
+}
+
+int table_cache_get_pinned(struct table_cache *tc, const struct read_opts *ro, uint64_t file_number,
+                           uint64_t file_size, _Atomic(struct cache_handle *) *pin, struct slice key,
+                           table_found_fn found, void *arg)
+{
+	struct cache_handle *h = atomic_load_explicit(pin, memory_order_acquire);
+	if (h)
+		return table_get(table_of(h), ro, key, found, arg);
+	int rc = find_table(tc, file_number, file_size, &h);
+	if (rc)
+		return rc;
+	rc = table_get(table_of(h), ro, key, found, arg);
+	/* keep the reference in the slot while pins take at most half the room */
+	if (atomic_fetch_add_explicit(&tc->pinned, 1, memory_order_relaxed) < tc->capacity / 2) {
+		struct cache_handle *none = NULL;
+		if (atomic_compare_exchange_strong_explicit(pin, &none, h, memory_order_release, memory_order_relaxed))
+			return rc;
+	}
+	atomic_fetch_sub_explicit(&tc->pinned, 1, memory_order_relaxed);
+	cache_release(tc->cache, h);
+	return rc;
+}
+
+void table_cache_unpin(struct table_cache *tc, struct cache_handle *pinned)
+{
+	if (pinned == NULL)
+		return;
+	atomic_fetch_sub_explicit(&tc->pinned, 1, memory_order_relaxed);
+	cache_release(tc->cache, pinned);
+}
+
+int table_cache_pinned(const struct table_cache *tc)
+{
+	return atomic_load_explicit(&((struct table_cache *)tc)->pinned, memory_order_relaxed);
 }
 
 static void release_table(void *cache, void *handle)

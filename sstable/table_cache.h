@@ -9,6 +9,7 @@
 #define SHALE_SSTABLE_TABLE_CACHE_H
 
 #include <stdint.h>
+#include "lib/util/cache.h"
 #include "lib/util/env.h"
 #include "lib/util/iter.h"
 #include "sstable/table.h"
@@ -25,6 +26,22 @@ void table_cache_destroy(struct table_cache *tc);
 /* table_get on the file (opening it if needed). */
 int table_cache_get(struct table_cache *tc, const struct read_opts *ro, uint64_t file_number,
                     uint64_t file_size, struct slice key, table_found_fn found, void *arg);
+
+/* Pinning, for point reads: a table is looked up in the cache (a hash and
+ * two lock round trips) for every read that consults it — on every level-0
+ * file, for nearly every read — though most of those reads end at its
+ * filter. The caller (a file's metadata) owns a pin slot, NULL at first:
+ * table_cache_get_pinned reads through the table the slot holds, or looks it
+ * up and, while fewer than half the cache's capacity are pinned, leaves the
+ * reference it took in the slot (one thread wins; the others release
+ * theirs). A pinned table stays open until table_cache_unpin, which the slot's
+ * owner calls once, when nothing can read through the slot any more. */
+int table_cache_get_pinned(struct table_cache *tc, const struct read_opts *ro, uint64_t file_number,
+                           uint64_t file_size, _Atomic(struct cache_handle *) *pin, struct slice key,
+                           table_found_fn found, void *arg);
+void table_cache_unpin(struct table_cache *tc, struct cache_handle *pinned);
+/* Tables pinned now. */
+int table_cache_pinned(const struct table_cache *tc);
 /* An iterator over the file that keeps the table open until destroyed. A
  * failure to open shows as an iterator whose status is the error; NULL only
  * when memory runs out. */

@@ -3,11 +3,11 @@
  * checkpoints, destroy, option checking. */
 #include "config.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <errno.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -768,6 +768,72 @@ START_TEST(iterator_sees_db_as_of_creation_and_blocks_close)
 }
 END_TEST
 
+/* Table files of this process open or mapped on deleted paths (mapped
+ * tables close their descriptor once mapped). */
+static int deleted_tables_open(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	ck_assert_ptr_nonnull(d);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char link[300], target[4096];
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+		ssize_t len = readlink(link, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		n += strstr(target, ".ldb") != NULL && strstr(target, "(deleted)") != NULL;
+	}
+	closedir(d);
+	FILE *maps = fopen("/proc/self/maps", "r");
+	ck_assert_ptr_nonnull(maps);
+	char line[4096];
+	while (fgets(line, sizeof(line), maps))
+		n += strstr(line, ".ldb") != NULL && strstr(line, "(deleted)") != NULL;
+	fclose(maps);
+	return n;
+}
+
+/* Point reads keep the tables they read open (pinned: no table-cache lookup
+ * per read); the pin goes with the last version that holds the file, so a
+ * file compacted away is closed, not kept open after its deletion. */
+START_TEST(pinned_tables_close_when_compacted_away)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	char k[16], v[200];
+	memset(v, 'v', sizeof(v));
+	v[sizeof(v) - 1] = '\0';
+	for (int round = 0; round < 4; round++) {
+		for (int i = 0; i < 2000; i++) {
+			snprintf(k, sizeof(k), "k%05d", (i * 7919 + round) % 2000);
+			put(db, k, v);
+		}
+		/* reads through every level-0 file there is: each gets pinned */
+		for (int i = 0; i < 2000; i += 37) {
+			snprintf(k, sizeof(k), "k%05d", i);
+			ck_assert_str_eq(get(db, k), v);
+		}
+	}
+	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
+	/* reads move to the compacted files (the read view the last reads held
+	 * goes, and the old files' versions with it); the next compaction
+	 * deletes the old files */
+	for (int i = 0; i < 2000; i += 37) {
+		snprintf(k, sizeof(k), "k%05d", i);
+		ck_assert_str_eq(get(db, k), v);
+	}
+	put(db, "k00000", v);
+	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
+	ck_assert_str_eq(get(db, "k00001"), v);
+	ck_assert_int_eq(deleted_tables_open(), 0);
+	ck_assert_ok(shale_close(db));
+	ck_assert_int_eq(deleted_tables_open(), 0);
+	shale_options_destroy(o);
+}
+END_TEST
+
 START_TEST(random_iteration_matches_model)
 {
 	shale_options *o = small_options();
@@ -1080,6 +1146,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, bound_that_could_not_be_copied_fails_the_iterator);
 	tcase_add_test(tc, iterator_sees_db_as_of_creation_and_blocks_close);
 	tcase_add_test(tc, random_iteration_matches_model);
+	tcase_add_test(tc, pinned_tables_close_when_compacted_away);
 	tcase_add_test(tc, custom_comparator_orders_and_is_checked);
 	suite_add_tcase(s, tc);
 

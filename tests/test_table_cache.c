@@ -1,8 +1,10 @@
 /* The table cache: .ldb and legacy .sst files, tables pinned by iterators
- * through eviction and removal, the bound on open files, and concurrent
- * readers with constant eviction (run under ThreadSanitizer too). */
+ * through eviction and removal, the bound on open files, pins for point
+ * reads, and concurrent readers with constant eviction (run under
+ * ThreadSanitizer too). */
 #include <dirent.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,6 +161,83 @@ START_TEST(table_cache_bounds_open_files)
 }
 END_TEST
 
+/* Point reads pin tables in their slots, at most half the capacity: a
+ * pinned table is read with no lookup, survives eviction (its file stays
+ * open, nothing reopens it) and closes at unpin. */
+START_TEST(table_cache_pins_point_reads)
+{
+	char *dir = tu_mkdtemp("table-cache-pin");
+	struct env *fe;
+	ck_assert_ok(fault_env_create(env_posix_default(), &fe));
+	struct rng r;
+	rng_seed(&r, 73);
+	struct table_model m;
+	table_model_make(&m, &r, 20, 10, 0);
+	struct table_options o;
+	default_opts(&o, &m);
+	enum { FILES = 8 };
+	uint64_t size = 0;
+	for (uint64_t i = 1; i <= FILES; i++) {
+		char *p = write_table_file(fe, dir, i, &o, &m, 0);
+		ck_assert_ok(env_file_size(fe, p, &size));
+		free(p);
+	}
+	int base = count_fds();
+	struct table_cache *tc;
+	ck_assert_ok(table_cache_create(fe, dir, &o, FILES, &tc));
+	struct read_opts ro = { 1, 1 };
+	struct found f = { 0, BUF_INIT, BUF_INIT };
+	_Atomic(struct cache_handle *) slot[FILES];
+	for (int i = 0; i < FILES; i++)
+		atomic_init(&slot[i], NULL);
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < FILES; i++) {
+			f.called = 0;
+			ck_assert_ok(table_cache_get_pinned(tc, &ro, (uint64_t)i + 1, size, &slot[i], mkey(&m, 5),
+			                                    on_found, &f));
+			ck_assert_int_eq(f.called, 1);
+			ck_assert(slice_equal(buf_slice(&f.value), mval(&m, 5)));
+			/* the first half of the capacity is pinned, the rest is not */
+			ck_assert_int_eq(atomic_load(&slot[i]) != NULL, i < FILES / 2);
+		}
+	ck_assert_int_eq(table_cache_pinned(tc), FILES / 2);
+	int open_now = count_fds() - base; /* the pinned, and what the LRU kept */
+	ck_assert_int_ge(open_now, FILES / 2);
+
+	/* evicted (its file about to be deleted): still read through the slot,
+	 * with no open and the descriptor kept */
+	table_cache_evict(tc, 1);
+	fault_env_reset_counts(fe);
+	f.called = 0;
+	ck_assert_ok(table_cache_get_pinned(tc, &ro, 1, size, &slot[0], mkey(&m, 7), on_found, &f));
+	ck_assert_int_eq(f.called, 1);
+	ck_assert_uint_eq(fault_env_count(fe, FAULT_OPEN_READ, NULL), 0);
+	ck_assert_int_eq(count_fds() - base, open_now);
+	/* unpinned: the evicted table closes at once */
+	table_cache_unpin(tc, atomic_exchange(&slot[0], NULL));
+	ck_assert_int_eq(table_cache_pinned(tc), FILES / 2 - 1);
+	ck_assert_int_eq(count_fds() - base, open_now - 1);
+	/* and a free place in the pins goes to the next reader */
+	f.called = 0;
+	ck_assert_ok(table_cache_get_pinned(tc, &ro, FILES, size, &slot[FILES - 1], mkey(&m, 7), on_found, &f));
+	ck_assert_int_eq(f.called, 1);
+	ck_assert_ptr_nonnull(atomic_load(&slot[FILES - 1]));
+	ck_assert_int_eq(table_cache_pinned(tc), FILES / 2);
+	table_cache_unpin(tc, NULL); /* (nothing) */
+	for (int i = 0; i < FILES; i++)
+		table_cache_unpin(tc, atomic_exchange(&slot[i], NULL));
+	ck_assert_int_eq(table_cache_pinned(tc), 0);
+	table_cache_destroy(tc);
+	ck_assert_int_eq(count_fds(), base);
+	buf_free(&f.key);
+	buf_free(&f.value);
+	table_model_free(&m);
+	env_destroy(fe);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* ---- threads (run under ThreadSanitizer) ---- */
 
 enum { MT_FILES = 6, MT_THREADS = 4 };
@@ -169,6 +248,7 @@ struct mt_shared {
 	uint64_t *sizes;
 	int failures;
 	uint64_t seed;
+	_Atomic(struct cache_handle *) pins[MT_FILES]; /* raced for by the readers */
 };
 
 struct mt_arg {
@@ -191,8 +271,10 @@ static void *mt_reader(void *p)
 		size_t j = rng_uniform(&r, m->n);
 		if (rng_one_in(&r, 2)) {
 			f.called = 0;
-			int rc = table_cache_get(s->tc, &ro, (uint64_t)file + 1, s->sizes[file], mkey(m, j),
-			                         on_found, &f);
+			int rc = rng_one_in(&r, 2)
+			             ? table_cache_get(s->tc, &ro, (uint64_t)file + 1, s->sizes[file], mkey(m, j), on_found, &f)
+			             : table_cache_get_pinned(s->tc, &ro, (uint64_t)file + 1, s->sizes[file], &s->pins[file],
+			                                      mkey(m, j), on_found, &f);
 			if (rc || f.called != 1 || !slice_equal(buf_slice(&f.value), mval(m, j)))
 				a->failures++;
 		} else {
@@ -243,7 +325,9 @@ START_TEST(table_cache_concurrent_readers)
 	o.block_cache = bc;
 	struct table_cache *tc;
 	ck_assert_ok(table_cache_create(env, dir, &o, 3, &tc));
-	struct mt_shared s = { tc, m, sizes, 0, 1234 };
+	struct mt_shared s = { tc, m, sizes, 0, 1234, { NULL } };
+	for (int i = 0; i < MT_FILES; i++)
+		atomic_init(&s.pins[i], NULL);
 	struct mt_arg args[MT_THREADS];
 	pthread_t th[MT_THREADS];
 	for (int i = 0; i < MT_THREADS; i++) {
@@ -256,6 +340,15 @@ START_TEST(table_cache_concurrent_readers)
 		pthread_join(th[i], NULL);
 		ck_assert_int_eq(args[i].failures, 0);
 	}
+	/* capacity 3: one pin at most, whoever won it */
+	int pinned = 0;
+	for (int i = 0; i < MT_FILES; i++) {
+		struct cache_handle *h = atomic_exchange(&s.pins[i], NULL);
+		pinned += h != NULL;
+		table_cache_unpin(tc, h);
+	}
+	ck_assert_int_eq(pinned, 1);
+	ck_assert_int_eq(table_cache_pinned(tc), 0);
 	table_cache_destroy(tc);
 	cache_destroy(bc);
 	for (int i = 0; i < MT_FILES; i++)
@@ -272,6 +365,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tcc, 60);
 	tcase_add_test(tcc, table_cache_opens_ldb_and_sst_and_pins_tables);
 	tcase_add_test(tcc, table_cache_bounds_open_files);
+	tcase_add_test(tcc, table_cache_pins_point_reads);
 	tcase_add_test(tcc, table_cache_concurrent_readers);
 	suite_add_tcase(s, tcc);
 	return s;

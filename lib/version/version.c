@@ -31,8 +31,10 @@ void version_free(struct version *v)
 	for (int level = 0; level < NUM_LEVELS; level++) {
 		for (int i = 0; i < v->nfiles[level]; i++) {
 			struct file_meta *f = v->files[level][i];
-			if (--f->refs == 0)
+			if (--f->refs == 0) {
+				table_cache_unpin(v->vset->table_cache, atomic_load_explicit(&f->pinned, memory_order_acquire));
 				file_meta_free(f);
+			}
 		}
 		free(v->files[level]);
 	}
@@ -209,7 +211,7 @@ static void get_found(void *arg, struct slice key, struct slice value)
 static int search_file(struct version_set *vs, const struct read_opts *ro, struct file_meta *f,
                        struct slice ikey, struct get_state *s, int *rc)
 {
-	*rc = table_cache_get(vs->table_cache, ro, f->number, f->size, ikey, get_found, s);
+	*rc = table_cache_get_pinned(vs->table_cache, ro, f->number, f->size, &f->pinned, ikey, get_found, s);
 	if (*rc)
 		return 1;
 	switch (s->state) {

@@ -38,6 +38,7 @@ struct file_meta *file_meta_new(uint64_t number, uint64_t size, struct slice sma
 	 * down), with at least 100 seeks allowed for a small file. */
 	uint64_t seeks = size / 16384;
 	atomic_init(&f->allowed_seeks, seeks < 100 ? 100 : seeks > INT32_MAX ? INT32_MAX : (int)seeks);
+	atomic_init(&f->pinned, NULL);
 	return f;
 }
 

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include "lib/util/buf.h"
 
+struct cache_handle;
+
 /* Levels 0..NUM_LEVELS-1, as LevelDB (its MANIFEST rejects level >= 7). */
 #define NUM_LEVELS 7
 
@@ -23,6 +25,10 @@ struct file_meta {
 	/* Reads this file costs other files before it may be compacted away
 	 * (read-triggered compaction); decremented by readers without mu. */
 	atomic_int allowed_seeks;
+	/* The table cache's reference to this file's open table, kept for
+	 * point reads (sstable/table_cache.h, "Pinning"); released by
+	 * version_free with the last version holding the file. */
+	_Atomic(struct cache_handle *) pinned;
 };
 
 /* Allocates a file_meta with copies of the keys, refs = 0. NULL: ENOMEM. */
