@@ -23,6 +23,10 @@ struct memtable;
 /* ucmp: the user comparator (borrowed; must outlive the memtable). The new
  * memtable has one reference. Returns 0 or SHALE_ENOMEM. */
 int memtable_create(const struct comparator *ucmp, struct memtable **out);
+/* The same with a filter of about filter_bytes (0: none) that point lookups
+ * ask before searching: a key the filter has never seen is absent at once.
+ * Only for the bytewise comparator (otherwise no filter is made). */
+int memtable_create_with_filter(const struct comparator *ucmp, size_t filter_bytes, struct memtable **out);
 void memtable_ref(struct memtable *m);
 /* Frees the memtable when the last reference goes. NULL ok. */
 void memtable_unref(struct memtable *m);
@@ -52,8 +56,11 @@ int memtable_get(struct memtable *m, struct slice key, uint64_t seq, struct slic
  * 0. NULL when memory runs out (message set). */
 struct iter *memtable_iter(struct memtable *m);
 
-/* Bytes allocated: the arena's and the memtable's own; safe from any thread. */
+/* Bytes allocated: the arena's and the memtable's own (what the write
+ * buffer size bounds); safe from any thread. */
 size_t memtable_memory_usage(const struct memtable *m);
+/* Bytes of its filter (fixed at creation). */
+size_t memtable_filter_memory(const struct memtable *m);
 /* Number of entries added; safe from any thread (approximate while adding). */
 uint64_t memtable_count(const struct memtable *m);
 

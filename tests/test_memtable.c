@@ -41,6 +41,15 @@ static struct memtable *mt_new(const struct comparator *ucmp)
 	return m;
 }
 
+/* With a lookup filter of filter_bytes. */
+static struct memtable *mt_new_filtered(const struct comparator *ucmp, size_t filter_bytes)
+{
+	struct memtable *m = NULL;
+	ck_assert_ok(memtable_create_with_filter(ucmp, filter_bytes, &m));
+	ck_assert(m != NULL);
+	return m;
+}
+
 static void mt_put(struct memtable *m, uint64_t seq, const char *k, const char *v)
 {
 	ck_assert_ok(memtable_add(m, seq, IKEY_TYPE_VALUE, slice_from_str(k), slice_from_str(v)));
@@ -225,11 +234,14 @@ static void check_iter_at(struct iter *it, const struct mentry *v, size_t n, siz
 START_TEST(memtable_binary_keys_match_model)
 {
 	enum { N = 1500 };
-	const struct comparator *ucmp = _i == 0 ? comparator_bytewise() : &reverse_cmp;
+	/* 0, 1: bytewise and reverse order; 2, 3: the same asked through a
+	 * lookup filter (a small one, lines shared; reverse gets none) */
+	const struct comparator *ucmp = _i % 2 == 0 ? comparator_bytewise() : &reverse_cmp;
 	g_model_cmp = ucmp;
 	struct rng r;
 	rng_seed(&r, 4242 + (uint64_t)_i);
-	struct memtable *m = mt_new(ucmp);
+	struct memtable *m = _i < 2 ? mt_new(ucmp) : mt_new_filtered(ucmp, 1024);
+	ck_assert_uint_eq(memtable_filter_memory(m), _i == 2 ? 1024 : 0);
 	struct mentry *model = calloc(N, sizeof(*model));
 	ck_assert(model != NULL);
 	/* sequences 1..N in a random order */
@@ -442,6 +454,57 @@ START_TEST(memtable_count_and_memory_usage_grow)
 	ck_assert_uint_ge(after - before, 10000u * (16 + 8 + 100));
 	/* one allocation per entry and little slack: under 2x the payload */
 	ck_assert_uint_lt(after - before, 10000u * (16 + 8 + 100) * 2);
+	memtable_unref(m);
+}
+END_TEST
+
+/* A comparator under which keys differing in ASCII case are equal. */
+static int nocase_compare(const struct comparator *c, struct slice a, struct slice b)
+{
+	(void)c;
+	size_t n = a.size < b.size ? a.size : b.size;
+	for (size_t i = 0; i < n; i++) {
+		int x = a.data[i] >= 'A' && a.data[i] <= 'Z' ? a.data[i] + 32 : a.data[i];
+		int y = b.data[i] >= 'A' && b.data[i] <= 'Z' ? b.data[i] + 32 : b.data[i];
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
+	return (a.size > b.size) - (a.size < b.size);
+}
+static const char *nocase_name(const struct comparator *c)
+{
+	(void)c;
+	return "test.NoCase";
+}
+static const struct comparator nocase_cmp = { nocase_compare, nocase_name, comparator_keep_separator,
+	                                      comparator_keep_successor, 0, 0 };
+
+/* The lookup filter: every key added is found through it (full-size filter,
+ * 20,000 keys), absent keys are answered absent, and its memory is counted
+ * apart from the entries'. A comparator other than bytewise gets no filter:
+ * keys it calls equal may differ in bytes. */
+START_TEST(memtable_filter_answers_absent_keys_alone)
+{
+	struct memtable *m = mt_new_filtered(comparator_bytewise(), 128 << 10);
+	ck_assert_uint_eq(memtable_filter_memory(m), 128 << 10);
+	size_t empty = memtable_memory_usage(m);
+	ck_assert_uint_lt(empty, 128 << 10); /* (the filter is not in the entries' count) */
+	char k[32];
+	for (int i = 0; i < 20000; i++) {
+		snprintf(k, sizeof(k), "key%08d", i * 2);
+		mt_put(m, (uint64_t)i + 1, k, k);
+	}
+	for (int i = 0; i < 40000; i++) {
+		snprintf(k, sizeof(k), "key%08d", i);
+		mt_expect(m, k, IKEY_SEQ_MAX, i % 2 ? NULL : k);
+	}
+	memtable_unref(m);
+
+	m = mt_new_filtered(&nocase_cmp, 128 << 10);
+	ck_assert_uint_eq(memtable_filter_memory(m), 0);
+	mt_put(m, 1, "Apple", "1");
+	mt_expect(m, "aPPLE", 1, "1");
+	mt_expect(m, "pear", 1, NULL);
 	memtable_unref(m);
 }
 END_TEST
@@ -688,7 +751,7 @@ START_TEST(memtable_readers_beside_writer)
 {
 	enum { READERS = 3 };
 	struct mc c;
-	c.m = mt_new(comparator_bytewise());
+	c.m = mt_new_filtered(comparator_bytewise(), 4096); /* readers ask the filter the writer fills */
 	atomic_init(&c.published, 0);
 	atomic_init(&c.done, 0);
 	struct mc_reader rd[READERS];
@@ -730,7 +793,8 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, memtable_versions_deletions_and_snapshots);
 	tcase_add_test(tc, memtable_empty_key_and_value);
-	tcase_add_loop_test(tc, memtable_binary_keys_match_model, 0, 2);
+	tcase_add_loop_test(tc, memtable_binary_keys_match_model, 0, 4);
+	tcase_add_test(tc, memtable_filter_answers_absent_keys_alone);
 	tcase_add_test(tc, memtable_big_keys_and_1mib_values);
 	tcase_add_test(tc, memtable_iterator_outlives_callers_unref);
 	tcase_add_test(tc, memtable_count_and_memory_usage_grow);

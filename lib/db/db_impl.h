@@ -223,6 +223,14 @@ static inline void db_unlock(struct shale_db *db) SHALE_RELEASE(db->vs.mu)
 	logger_flush(db->info_log);
 }
 
+/* A new memtable for the database, with a lookup filter of 1/64 of the
+ * write buffer (1 bit per 8 bytes: 128 KiB for 8 MiB, about 18 bits per
+ * entry of db_bench's size; memtable/memtable.c). */
+static inline int db_new_memtable(struct shale_db *db, struct memtable **out)
+{
+	return memtable_create_with_filter(db->ucmp, db->opt.write_buffer_size / 64, out);
+}
+
 static inline void db_hook(struct shale_db *db, enum db_hook_point p)
 {
 	if (db->hooks && db->hooks->at)

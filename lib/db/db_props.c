@@ -132,9 +132,9 @@ SHALE_EXPORT char *shale_property(shale_db *db, const char *name)
 	} else if (strcmp(p, "sstables") == 0) {
 		result = sstables(db);
 	} else if (strcmp(p, "approximate-memory-usage") == 0) {
-		size_t total = memtable_memory_usage(db->mem);
+		size_t total = memtable_memory_usage(db->mem) + memtable_filter_memory(db->mem);
 		if (db->imm)
-			total += memtable_memory_usage(db->imm);
+			total += memtable_memory_usage(db->imm) + memtable_filter_memory(db->imm);
 		total += cache_total_charge(db->block_cache);
 		total += table_cache_memory_usage(db->table_cache);
 		char tmp[32];

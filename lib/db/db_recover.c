@@ -123,7 +123,7 @@ static int replay_log(struct shale_db *db, uint64_t number, struct seq_file *f, 
 			         (unsigned long long)wal_reader_last_record_offset(r), err_msg());
 			break;
 		}
-		if (*mem == NULL && (rc = memtable_create(db->ucmp, mem)) != 0)
+		if (*mem == NULL && (rc = db_new_memtable(db, mem)) != 0)
 			break;
 		rc = batch_insert(rec, *mem, path);
 		if (rc)
@@ -347,7 +347,7 @@ int db_recover(struct shale_db *db)
 	fname_log(path, db->dbname, log_number);
 	rc = env_open_log(db->env, path, &db->logfile);
 	if (rc == 0)
-		rc = memtable_create(db->ucmp, &db->mem);
+		rc = db_new_memtable(db, &db->mem);
 	if (rc)
 		goto out;
 	db->logfile_number = log_number;
@@ -453,7 +453,7 @@ static int read_only_attempt(struct shale_db *db, int *changed) SHALE_EXCLUDES(d
 	if (rc == 0)
 		rc = replay_logs(db, logs, files, nlogs, &db->mem, NULL);
 	if (rc == 0 && db->mem == NULL)
-		rc = memtable_create(db->ucmp, &db->mem);
+		rc = db_new_memtable(db, &db->mem);
 	close_logs(files, nlogs);
 	free(logs);
 	env_free_names(names, nnames);

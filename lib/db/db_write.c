@@ -43,7 +43,7 @@ static int switch_memtable(struct shale_db *db) SHALE_REQUIRES(db->vs.mu)
 	if (rc == 0)
 		rc = env_sync_dir(db->env, db->dbname);
 	if (rc == 0)
-		rc = memtable_create(db->ucmp, &mem);
+		rc = db_new_memtable(db, &mem);
 	if (rc == 0) {
 		wfile_close(old);
 		wfile_close(broken);
