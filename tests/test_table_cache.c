@@ -113,24 +113,34 @@ START_TEST(table_cache_opens_ldb_and_sst_and_pins_tables)
 }
 END_TEST
 
-START_TEST(table_cache_bounds_open_files)
+/* A directory of `files` tables numbered 1.., each of the same 20 keys of m
+ * (made from seed), through a fault env (*fe) that counts opens; *size is
+ * each file's size. */
+static char *same_tables(const char *name, uint64_t seed, uint64_t files, struct env **fe,
+                         struct table_model *m, struct table_options *o, uint64_t *size)
 {
-	char *dir = tu_mkdtemp("table-cache-lru");
-	struct env *fe;
-	ck_assert_ok(fault_env_create(env_posix_default(), &fe));
+	char *dir = tu_mkdtemp(name);
+	ck_assert_ok(fault_env_create(env_posix_default(), fe));
 	struct rng r;
-	rng_seed(&r, 71);
-	struct table_model m;
-	table_model_make(&m, &r, 20, 10, 0);
-	struct table_options o;
-	default_opts(&o, &m);
-	enum { FILES = 64 };
-	uint64_t size = 0;
-	for (uint64_t i = 1; i <= FILES; i++) {
-		char *p = write_table_file(fe, dir, i, &o, &m, 0);
-		ck_assert_ok(env_file_size(fe, p, &size));
+	rng_seed(&r, seed);
+	table_model_make(m, &r, 20, 10, 0);
+	default_opts(o, m);
+	for (uint64_t i = 1; i <= files; i++) {
+		char *p = write_table_file(*fe, dir, i, o, m, 0);
+		ck_assert_ok(env_file_size(*fe, p, size));
 		free(p);
 	}
+	return dir;
+}
+
+START_TEST(table_cache_bounds_open_files)
+{
+	enum { FILES = 64 };
+	struct env *fe;
+	struct table_model m;
+	struct table_options o;
+	uint64_t size = 0;
+	char *dir = same_tables("table-cache-lru", 71, FILES, &fe, &m, &o, &size);
 	int base = count_fds();
 	struct table_cache *tc;
 	/* capacity 16: one table per shard of the cache */
@@ -166,22 +176,12 @@ END_TEST
  * open, nothing reopens it) and closes at unpin. */
 START_TEST(table_cache_pins_point_reads)
 {
-	char *dir = tu_mkdtemp("table-cache-pin");
-	struct env *fe;
-	ck_assert_ok(fault_env_create(env_posix_default(), &fe));
-	struct rng r;
-	rng_seed(&r, 73);
-	struct table_model m;
-	table_model_make(&m, &r, 20, 10, 0);
-	struct table_options o;
-	default_opts(&o, &m);
 	enum { FILES = 8 };
+	struct env *fe;
+	struct table_model m;
+	struct table_options o;
 	uint64_t size = 0;
-	for (uint64_t i = 1; i <= FILES; i++) {
-		char *p = write_table_file(fe, dir, i, &o, &m, 0);
-		ck_assert_ok(env_file_size(fe, p, &size));
-		free(p);
-	}
+	char *dir = same_tables("table-cache-pin", 73, FILES, &fe, &m, &o, &size);
 	int base = count_fds();
 	struct table_cache *tc;
 	ck_assert_ok(table_cache_create(fe, dir, &o, FILES, &tc));

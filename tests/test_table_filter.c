@@ -168,22 +168,32 @@ static void set_base_lg(const char *path, char *data, size_t n, const struct blo
 	tu_write_file(path, data, n);
 }
 
-START_TEST(whole_table_filter_is_one_leveldb_filter)
+/* A table of n random keys (from seed) with a whole-table filter, in a new
+ * dir; its bytes in *data (n bytes), its filter block's handle and reader. */
+static struct filter_block_reader whole_filtered_table(uint64_t seed, size_t keys, uint64_t num, struct table_model *m,
+                                                       struct table_options *o, char **path, char **data, size_t *n,
+                                                       struct block_handle *h)
 {
 	dir = tu_mkdtemp("table-filter");
-	struct env *env = env_posix_default();
 	struct rng r;
-	rng_seed(&r, 5);
+	rng_seed(&r, seed);
+	table_model_make(m, &r, keys, 24, 1);
+	*path = write_with_filter(env_posix_default(), o, m, num, 1);
+	*data = NULL;
+	return read_filter_block(*path, data, n, h);
+}
+
+START_TEST(whole_table_filter_is_one_leveldb_filter)
+{
+	struct env *env = env_posix_default();
 	struct table_model m;
-	table_model_make(&m, &r, 3000, 24, 1);
 	struct table_options o;
-	/* whole: one filter, and the smallest base_lg >= 11 that maps every
-	 * data block (all before the filter block) to it */
-	char *path = write_with_filter(env, &o, &m, 4, 1);
-	char *data = NULL;
+	char *path, *data;
 	size_t n;
 	struct block_handle h;
-	struct filter_block_reader fr = read_filter_block(path, &data, &n, &h);
+	/* whole: one filter, and the smallest base_lg >= 11 that maps every
+	 * data block (all before the filter block) to it */
+	struct filter_block_reader fr = whole_filtered_table(5, 3000, 4, &m, &o, &path, &data, &n, &h);
 	ck_assert_uint_eq(fr.num, 1);
 	ck_assert_int_ge(fr.base_lg, FILTER_BASE_LG);
 	ck_assert_uint_eq(h.offset >> fr.base_lg, 0);
@@ -226,18 +236,13 @@ static void all_found(struct env *env, const char *path, const struct table_opti
 
 START_TEST(damaged_filter_fails_the_open_short_base_lg_is_read_per_region)
 {
-	dir = tu_mkdtemp("table-filter");
 	struct env *env = env_posix_default();
-	struct rng r;
-	rng_seed(&r, 8);
 	struct table_model m;
-	table_model_make(&m, &r, 2000, 24, 1);
 	struct table_options o;
-	char *path = write_with_filter(env, &o, &m, 3, 1);
-	char *data = NULL;
+	char *path, *data;
 	size_t n;
 	struct block_handle h;
-	struct filter_block_reader fr = read_filter_block(path, &data, &n, &h);
+	struct filter_block_reader fr = whole_filtered_table(8, 2000, 3, &m, &o, &path, &data, &n, &h);
 	int lg = fr.base_lg;
 	/* a flipped bit: its checksum fails */
 	data[h.offset + 3] ^= 0x01;
