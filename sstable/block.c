@@ -140,7 +140,7 @@ static void seek_to_restart(struct block_iter *it, uint32_t index)
 
 /* Where a key of len bytes that shares a prefix with the current one is
  * assembled: the inline buffer when it fits, else key_buf (grown as
- * needed). NULL when memory runs out (status set). */
+ * needed). NULL when memory runs out (the message is set). */
 static char *key_space(struct block_iter *it, size_t len)
 {
 	if (len <= sizeof(it->key_small))

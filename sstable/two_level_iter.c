@@ -18,7 +18,6 @@
 
 #include <assert.h>
 #include <stdlib.h>
-
 #include <string.h>
 
 #include "lib/util/buf.h"
