@@ -338,9 +338,7 @@ SHALE_EXPORT void shale_iter_next(shale_iter *di)
 			fail(di, SHALE_ENOMEM);
 			return;
 		}
-		iter_next(di->it);
-		if (!ok(di))
-			return;
+		iter_next(di->it); /* (an error ends the walk below, which reports it) */
 	}
 	find_next_user_entry(di, 1);
 }

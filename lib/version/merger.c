@@ -120,9 +120,10 @@ static void mg_seek(struct iter *it, struct slice target)
 static void fix_top(struct merger *m)
 {
 	int c = m->heap[0];
-	if (!child_ok(m, c))
-		return;
+	/* (a valid child has status 0: the iterator contract) */
 	if (!iter_valid(m->child[c])) {
+		if (!child_ok(m, c))
+			return;
 		m->heap[0] = m->heap[--m->size];
 		if (m->size == 0)
 			return;
