@@ -33,21 +33,27 @@ static struct iter *child_iter(void *arg, const struct read_opts *ro, struct sli
 	return block_iter_reuse(space, me->b, comparator_bytewise(), "child");
 }
 
+/* The block bb holds, in a heap buffer of its own (bb is freed). */
+static struct block *finish_block(struct block_builder *bb)
+{
+	struct slice raw;
+	ck_assert_ok(block_builder_finish(bb, &raw));
+	struct block_contents bc = { .heap = malloc(raw.size), .cachable = 1 };
+	memcpy(bc.heap, raw.data, raw.size);
+	bc.data = slice_make(bc.heap, raw.size);
+	block_builder_free(bb);
+	struct block *b;
+	ck_assert_ok(block_create(&bc, "t", 0, &b));
+	return b;
+}
+
 static struct block *block_of(const char *const *keys, size_t n, int interval)
 {
 	struct block_builder bb;
 	block_builder_init(&bb, interval);
 	for (size_t i = 0; i < n; i++)
 		ck_assert_ok(block_builder_add(&bb, slice_from_str(keys[i]), slice_from_str(keys[i])));
-	struct slice raw;
-	ck_assert_ok(block_builder_finish(&bb, &raw));
-	struct block_contents bc = { .data = slice_make(NULL, 0), .heap = malloc(raw.size), .cachable = 1 };
-	memcpy(bc.heap, raw.data, raw.size);
-	bc.data = slice_make(bc.heap, raw.size);
-	block_builder_free(&bb);
-	struct block *b;
-	ck_assert_ok(block_create(&bc, "t", 0, &b));
-	return b;
+	return finish_block(&bb);
 }
 
 static struct iter *two_level_fixture(struct child *children, struct block **index_block)
@@ -64,13 +70,7 @@ static struct iter *two_level_fixture(struct child *children, struct block **ind
 	static const char *const ik[] = { "a3", "b", "c", "d2", "e" };
 	for (char i = 0; i < 5; i++)
 		ck_assert_ok(block_builder_add(&bb, slice_from_str(ik[(int)i]), slice_make(&i, 1)));
-	struct slice raw;
-	ck_assert_ok(block_builder_finish(&bb, &raw));
-	struct block_contents bc = { .data = slice_make(NULL, 0), .heap = malloc(raw.size), .cachable = 1 };
-	memcpy(bc.heap, raw.data, raw.size);
-	bc.data = slice_make(bc.heap, raw.size);
-	block_builder_free(&bb);
-	ck_assert_ok(block_create(&bc, "t", 0, index_block));
+	*index_block = finish_block(&bb);
 	struct read_opts ro = { 1, 1 };
 	return two_level_iter_create(block_iter_create(*index_block, comparator_bytewise(), "t"),
 	                             child_iter, children, &ro, 0);
@@ -183,15 +183,7 @@ static struct block *index_of(char keys[][8], int n)
 	block_builder_init(&bb, 1);
 	for (char i = 0; i < n; i++)
 		ck_assert_ok(block_builder_add(&bb, slice_from_str(keys[(int)i]), slice_make(&i, 1)));
-	struct slice raw;
-	ck_assert_ok(block_builder_finish(&bb, &raw));
-	struct block_contents bc = { .heap = malloc(raw.size), .cachable = 1 };
-	memcpy(bc.heap, raw.data, raw.size);
-	bc.data = slice_make(bc.heap, raw.size);
-	block_builder_free(&bb);
-	struct block *b;
-	ck_assert_ok(block_create(&bc, "t", 0, &b));
-	return b;
+	return finish_block(&bb);
 }
 
 START_TEST(scan_resistance_is_per_table)
