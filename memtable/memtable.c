@@ -36,8 +36,6 @@
 #define SKIPLIST_SEED 0xdeadbeef
 #define FILTER_LINE_WORDS 8 /* 64 bytes */
 #define FILTER_PROBES 6
-#define FILTER_SEED_LINE 0x6d656d31u
-#define FILTER_SEED_BITS 0x6d656d32u
 
 struct memtable {
 	struct skiplist list;           /* entries; writer inserts, readers lock-free */
@@ -53,9 +51,10 @@ struct memtable {
 static const _Atomic uint64_t *filter_masks(const struct memtable *m, struct slice k,
                                             uint64_t mask[FILTER_LINE_WORDS])
 {
-	uint32_t h = hash32(k.data, k.size, FILTER_SEED_LINE);
-	size_t line = (size_t)(((uint64_t)h * m->nlines) >> 32);
-	uint32_t x = hash32(k.data, k.size, FILTER_SEED_BITS);
+	/* one 64-bit hash: its high half picks the line, its low half the bits */
+	uint64_t h = hash64(k.data, k.size);
+	size_t line = (size_t)(((h >> 32) * m->nlines) >> 32);
+	uint32_t x = (uint32_t)h;
 	uint32_t delta = (x >> 17) | (x << 15) | 1;
 	memset(mask, 0, FILTER_LINE_WORDS * sizeof(uint64_t));
 	for (int i = 0; i < FILTER_PROBES; i++, x += delta)

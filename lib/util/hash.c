@@ -30,3 +30,30 @@ uint32_t hash32(const void *data, size_t n, uint32_t seed)
 	}
 	return h;
 }
+
+uint64_t hash64(const void *data, size_t n)
+{
+	const uint64_t m = 0xc6a4a7935bd1e995ull;
+	const int r = 47;
+	const unsigned char *p = data;
+	uint64_t h = 0x5bd1e9955bd1e995ull ^ ((uint64_t)n * m);
+	for (; n >= 8; p += 8, n -= 8) {
+		uint64_t k = decode_fixed64((const char *)p);
+		k *= m;
+		k ^= k >> r;
+		k *= m;
+		h ^= k;
+		h *= m;
+	}
+	if (n > 0) {
+		uint64_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			k |= (uint64_t)p[i] << (8 * i);
+		h ^= k;
+		h *= m;
+	}
+	h ^= h >> r;
+	h *= m;
+	h ^= h >> r;
+	return h;
+}
