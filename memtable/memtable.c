@@ -350,6 +350,18 @@ static void mi_seek(struct iter *it, struct slice target)
 	skiplist_iter_seek(pos_of(it), &k);
 }
 
+/* A key the filter has never seen has no entry here: no skiplist search. */
+static int mi_seek_probe(struct iter *it, struct slice target)
+{
+	const struct memtable *m = ((const struct memtable_iter *)it)->m;
+	if (m->filter && target.size >= IKEY_TRAILER && !filter_may_match(m, ikey_user_key(target))) {
+		pos_of(it)->node = NULL;
+		return 0;
+	}
+	mi_seek(it, target);
+	return 1;
+}
+
 static void mi_next(struct iter *it)
 {
 	skiplist_iter_next(pos_of(it));
@@ -385,7 +397,7 @@ static void mi_destroy(struct iter *it)
 
 static const struct iter_ops memtable_iter_ops = {
 	mi_valid, mi_seek_first, mi_seek_last, mi_seek, mi_next, mi_prev,
-	mi_key, mi_value, mi_status, mi_destroy,
+	mi_key, mi_value, mi_status, mi_destroy, mi_seek_probe,
 };
 
 struct iter *memtable_iter(struct memtable *m)

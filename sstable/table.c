@@ -339,9 +339,19 @@ fail:
 	return iter_empty(rc);
 }
 
+/* two_level_probe_fn: only a whole-table filter speaks for every block */
+static int table_may_hold(void *arg, struct slice target)
+{
+	const struct table *t = arg;
+	return !t->filter_whole || filter_block_may_match(&t->filter, 0, target);
+}
+
 struct iter *table_iter(struct table *t, const struct read_opts *ro)
 {
-	return two_level_iter_over_block(t->index, t->opt.cmp, t->path, data_block_iter, t, ro, 1);
+	struct iter *it = two_level_iter_over_block(t->index, t->opt.cmp, t->path, data_block_iter, t, ro, 1);
+	if (it != NULL && t->opt.internal_keys)
+		two_level_iter_set_probe(it, table_may_hold);
+	return it;
 }
 
 uint64_t table_approximate_offset(struct table *t, struct slice key)

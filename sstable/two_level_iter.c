@@ -29,6 +29,7 @@ struct two_level_iter {
 	struct iter *index;
 	second_level_fn fn;
 	void *arg;
+	two_level_probe_fn probe; /* or NULL */
 	struct read_opts ro;
 	struct iter *data;
 	/* the index value data was opened from: in data_value_small when it
@@ -193,6 +194,34 @@ static void tl_seek(struct iter *base, struct slice target)
 	settle(it);
 }
 
+/* iter_ops.seek_probe: the probe (a table's filter) answers before the index
+ * is searched; a level asks the table its index leads to, which answers
+ * before it reads a data block. */
+static int tl_seek_probe(struct iter *base, struct slice target)
+{
+	struct two_level_iter *it = (struct two_level_iter *)base;
+	if (it->status)
+		return 1;
+	if (it->probe) {
+		if (it->probe(it->arg, target)) {
+			tl_seek(base, target);
+			return 1;
+		}
+		it->valid = 0;
+		return 0;
+	}
+	seeking(it);
+	iter_seek(it->index, target);
+	init_data(it);
+	if (it->data && !it->status && !iter_seek_probe(it->data, target)) {
+		it->valid = 0;
+		return 0;
+	}
+	skip_empty_forward(it);
+	settle(it);
+	return 1;
+}
+
 static void tl_seek_first(struct iter *base)
 {
 	struct two_level_iter *it = (struct two_level_iter *)base;
@@ -295,6 +324,7 @@ static const struct iter_ops two_level_ops = {
 	.value = tl_value,
 	.status = tl_status,
 	.destroy = tl_destroy,
+	.seek_probe = tl_seek_probe,
 };
 
 static void tl_init(struct two_level_iter *it, struct iter *index, second_level_fn fn, void *arg,
@@ -304,6 +334,7 @@ static void tl_init(struct two_level_iter *it, struct iter *index, second_level_
 	it->index = index;
 	it->fn = fn;
 	it->arg = arg;
+	it->probe = NULL;
 	it->ro = *ro;
 	it->data = NULL;
 	it->data_value = slice_make("", 0);
@@ -341,4 +372,10 @@ struct iter *two_level_iter_over_block(const struct block *index, const struct c
 	block_iter_init(&it->own_index, index, cmp, path);
 	tl_init(it, &it->own_index.base, fn, arg, ro, scan_resistant);
 	return &it->base;
+}
+
+void two_level_iter_set_probe(struct iter *base, two_level_probe_fn probe)
+{
+	assert(base->ops == &two_level_ops);
+	((struct two_level_iter *)base)->probe = probe;
 }

@@ -45,4 +45,12 @@ struct iter *two_level_iter_over_block(const struct block *index, const struct c
                                        second_level_fn fn, void *arg, const struct read_opts *ro,
                                        int scan_resistant);
 
+/* Lets seek_probe (lib/util/iter.h) answer before the index is searched:
+ * probe(arg, target) returns 0 only when the second levels hold no entry
+ * with target's user key (a table's whole-table filter). Without a probe,
+ * seek_probe seeks the index and asks the second level it leads to (a
+ * level's table). */
+typedef int (*two_level_probe_fn)(void *arg, struct slice target);
+void two_level_iter_set_probe(struct iter *it, two_level_probe_fn probe);
+
 #endif

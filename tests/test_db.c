@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/db/options.h"
+#include "lib/testing/env_fault.h"
 #include "lib/util/filename.h"
 #include "tests/model.h"
 #include "tests/dbtest.h"
@@ -834,6 +835,89 @@ START_TEST(pinned_tables_close_when_compacted_away)
 }
 END_TEST
 
+/* Blocks read from table files (each a pread: mapped reads off, fill_cache
+ * off) by 50 iterators, each seeking to one key k%05d (absent: to the key
+ * before it with an "x" appended, which no key equals; the iterator lands
+ * on the same key) and, with step, stepping on and back; every answer
+ * checked. */
+static uint64_t blocks_read_by_seeks(shale_db *db, struct env *e, int absent, int step)
+{
+	shale_readopts *ro = shale_readopts_create();
+	shale_readopts_set_fill_cache(ro, 0);
+	fault_env_reset_counts(e);
+	for (int i = 3; i < 2000; i += 40) {
+		char k[16], after[16], target[16];
+		snprintf(k, sizeof(k), "k%05d", i);
+		snprintf(after, sizeof(after), "k%05d", i + 1);
+		if (absent)
+			snprintf(target, sizeof(target), "k%05dx", i - 1);
+		else
+			memcpy(target, k, sizeof(k));
+		shale_iter *it = shale_iter_create(db, ro);
+		shale_iter_seek(it, target, strlen(target));
+		size_t kl;
+		ck_assert(shale_iter_valid(it));
+		const char *got = shale_iter_key(it, &kl);
+		ck_assert_int_eq(kl, 6);
+		ck_assert_int_eq(memcmp(got, k, 6), 0);
+		if (step) {
+			/* the sources a lazy seek left alone are sought now */
+			shale_iter_next(it);
+			ck_assert(shale_iter_valid(it));
+			got = shale_iter_key(it, &kl);
+			ck_assert(kl == 6 && memcmp(got, after, 6) == 0);
+			shale_iter_prev(it);
+			ck_assert(shale_iter_valid(it));
+			got = shale_iter_key(it, &kl);
+			ck_assert(kl == 6 && memcmp(got, k, 6) == 0);
+		}
+		ck_assert_ok(shale_iter_status(it));
+		shale_iter_destroy(it);
+	}
+	shale_readopts_destroy(ro);
+	return fault_env_count(e, FAULT_READ, ".ldb");
+}
+
+START_TEST(seek_to_a_present_key_reads_only_the_sources_that_may_hold_it)
+{
+	struct env *e;
+	ck_assert_ok(fault_env_create(env_posix_default(), &e));
+	shale_options *o = small_options();
+	options_set_env(o, e);
+	options_set_use_mmap_reads(o, 0);
+	shale_options_set_compression(o, SHALE_COMPRESSION_NONE);
+	shale_options_set_write_buffer_size(o, 48 * 1024);
+	shale_options_set_l0_compaction_trigger(o, 100);
+	shale_options_set_l0_slowdown_trigger(o, 100);
+	shale_options_set_l0_stop_trigger(o, 100);
+	shale_db *db = open_db(o);
+	char k[16], v[100];
+	memset(v, 'v', sizeof(v));
+	v[sizeof(v) - 1] = '\0';
+	for (int round = 0; round < 4; round++)
+		for (int i = round; i < 2000; i += 4) {
+			snprintf(k, sizeof(k), "k%05d", i);
+			put(db, k, v);
+		}
+	ck_assert_ok(shale_close(db));
+	db = open_db(o); /* the last memtable flushed: every key in a table */
+	const char *n0 = shale_property(db, "leveldb.num-files-at-level0");
+	ck_assert_ptr_nonnull(n0);
+	int files = atoi(n0);
+	ck_assert_int_ge(files, 6);
+	blocks_read_by_seeks(db, e, 0, 1); /* opens every table; steps checked */
+	uint64_t present = blocks_read_by_seeks(db, e, 0, 0);
+	uint64_t absent = blocks_read_by_seeks(db, e, 1, 0);
+	/* a present key: its own block and filter false positives (~1% per
+	 * file); an absent one: a block in every file */
+	ck_assert_uint_le(present, 50 + 50 * (uint64_t)files / 10);
+	ck_assert_uint_ge(absent, 50 * (uint64_t)files);
+	ck_assert_ok(shale_close(db));
+	shale_options_destroy(o);
+	env_destroy(e);
+}
+END_TEST
+
 START_TEST(random_iteration_matches_model)
 {
 	shale_options *o = small_options();
@@ -1147,6 +1231,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, iterator_sees_db_as_of_creation_and_blocks_close);
 	tcase_add_test(tc, random_iteration_matches_model);
 	tcase_add_test(tc, pinned_tables_close_when_compacted_away);
+	tcase_add_test(tc, seek_to_a_present_key_reads_only_the_sources_that_may_hold_it);
 	tcase_add_test(tc, custom_comparator_orders_and_is_checked);
 	suite_add_tcase(s, tc);
 

@@ -1,15 +1,19 @@
 /* The merging iterator (lib/version/merger.h) over in-memory children: no,
  * one and many children; duplicate keys across children; a random walk of
  * seeks, next and prev (direction switches included) against a sorted
- * model; children that fail stop it at once. */
+ * model; children that fail stop it at once; lazy seeks over memtables
+ * (with their filters) answer exactly as eager ones. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util/buf.h"
 #include "lib/util/comparator.h"
 #include "lib/util/error.h"
+#include "lib/util/ikey.h"
 #include "lib/util/iter.h"
 #include "lib/version/merger.h"
+#include "memtable/memtable.h"
 #include "shale.h"
 #include "tests/testutil.h"
 
@@ -119,7 +123,7 @@ static void arr_destroy(struct iter *it)
 
 static const struct iter_ops arr_ops = {
 	arr_valid, arr_seek_first, arr_seek_last, arr_seek, arr_next, arr_prev, arr_key, arr_value, arr_status,
-	arr_destroy,
+	arr_destroy, NULL,
 };
 
 static struct iter *arr_iter(const struct entry *e, int n, int fail_at, int *destroyed)
@@ -541,6 +545,93 @@ START_TEST(direction_switch_inside_duplicates_visits_every_copy)
 }
 END_TEST
 
+/* Lazy seeks: two mergers over the same memtables (internal keys, several
+ * versions of a key, deletions, a key in several children), one seeking
+ * every child, one lazily, walk the same random steps and must agree at
+ * each; and the lazy one must have left children unsought. */
+START_TEST(lazy_seeks_answer_as_eager_seeks)
+{
+	enum { CHILDREN = 4 };
+	struct ikey_comparator icmp;
+	ikey_comparator_init(&icmp, comparator_bytewise());
+	struct rng r;
+	rng_seed(&r, 0x1a2f + (uint64_t)_i);
+	struct memtable *mem[CHILDREN];
+	for (int c = 0; c < CHILDREN; c++)
+		ck_assert_ok(memtable_create_with_filter(comparator_bytewise(), 4096, &mem[c]));
+	uint64_t seq = 0;
+	for (int i = 0; i < 600; i++) {
+		char k[8];
+		size_t len = 1 + (size_t)rng_uniform(&r, 3);
+		for (size_t j = 0; j < len; j++)
+			k[j] = (char)('a' + rng_uniform(&r, 8));
+		int c = (int)rng_uniform(&r, CHILDREN);
+		int type = rng_one_in(&r, 5) ? IKEY_TYPE_DELETION : IKEY_TYPE_VALUE;
+		char v[16];
+		snprintf(v, sizeof(v), "v%d", i);
+		ck_assert_ok(memtable_add(mem[c], ++seq, type, slice_make(k, len), slice_from_str(v)));
+	}
+	struct iter *ce[CHILDREN], *cl[CHILDREN];
+	for (int c = 0; c < CHILDREN; c++) {
+		ck_assert_ptr_nonnull(ce[c] = memtable_iter(mem[c]));
+		ck_assert_ptr_nonnull(cl[c] = memtable_iter(mem[c]));
+	}
+	struct iter *lazy_child[CHILDREN], *eager_child[CHILDREN];
+	memcpy(lazy_child, cl, sizeof(cl));
+	memcpy(eager_child, ce, sizeof(ce));
+	struct iter *eager = merger_create(&icmp.base, ce, CHILDREN);
+	struct iter *lazy = merger_create(&icmp.base, cl, CHILDREN);
+	ck_assert_ptr_nonnull(eager);
+	ck_assert_ptr_nonnull(lazy);
+	merger_lazy_seeks(lazy, comparator_bytewise());
+	struct buf target;
+	buf_init(&target);
+	int left_unsought = 0;
+	for (int step = 0; step < 20000; step++) {
+		int op = (int)rng_uniform(&r, 10);
+		if (!iter_valid(eager) && op >= 3)
+			op = 2;
+		if (op == 0) {
+			iter_seek_first(eager);
+			iter_seek_first(lazy);
+		} else if (op == 1) {
+			iter_seek_last(eager);
+			iter_seek_last(lazy);
+		} else if (op == 2) {
+			char k[8];
+			size_t len = 1 + (size_t)rng_uniform(&r, 3);
+			for (size_t j = 0; j < len; j++)
+				k[j] = (char)('a' + rng_uniform(&r, 8));
+			buf_clear(&target);
+			ck_assert_ok(ikey_append(&target, slice_make(k, len), rng_uniform(&r, seq + 2),
+			                         IKEY_TYPE_FOR_SEEK));
+			iter_seek(eager, buf_slice(&target));
+			iter_seek(lazy, buf_slice(&target));
+			for (int c = 0; c < CHILDREN; c++)
+				left_unsought += iter_valid(eager_child[c]) && !iter_valid(lazy_child[c]);
+		} else if (op < 7) {
+			iter_next(eager);
+			iter_next(lazy);
+		} else {
+			iter_prev(eager);
+			iter_prev(lazy);
+		}
+		ck_assert_int_eq(iter_valid(lazy), iter_valid(eager));
+		ck_assert_ok(iter_status(lazy));
+		if (iter_valid(eager)) {
+			ck_assert(slice_equal(iter_key(lazy), iter_key(eager)));
+			ck_assert(slice_equal(iter_value(lazy), iter_value(eager)));
+		}
+	}
+	ck_assert_int_gt(left_unsought, 100);
+	buf_free(&target);
+	iter_destroy(eager);
+	iter_destroy(lazy);
+	for (int c = 0; c < CHILDREN; c++)
+		memtable_unref(mem[c]);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("merger");
@@ -552,6 +643,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, seeks_land_on_the_first_key_at_or_after_the_target);
 	tcase_add_loop_test(tc, random_walk_matches_a_sorted_model, 0, 9);
 	tcase_add_test(tc, a_failing_child_stops_the_merger_at_once);
+	tcase_add_loop_test(tc, lazy_seeks_answer_as_eager_seeks, 0, 4);
 	suite_add_tcase(s, tc);
 	if (getenv("SHALE_TEST_PENDING") != NULL) {
 		tc = tcase_create("pending_merger_duplicates");

@@ -592,5 +592,6 @@ SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *r
 	free(children);
 	if (di->it == NULL)
 		return failed_iter(di, SHALE_ENOMEM);
+	merger_lazy_seeks(di->it, db->ucmp);
 	return di;
 }

@@ -60,7 +60,7 @@ static int e_status(const struct iter *it) { return ((const struct empty_iter *)
 static void e_destroy(struct iter *it) { free(it); }
 
 static const struct iter_ops empty_ops = {
-	e_valid, e_nop, e_nop, e_seek, e_nop, e_nop, e_slice, e_slice, e_status, e_destroy,
+	e_valid, e_nop, e_nop, e_seek, e_nop, e_nop, e_slice, e_slice, e_status, e_destroy, NULL,
 };
 
 struct iter *iter_empty(int status)

@@ -31,6 +31,16 @@ struct iter_ops {
 	int (*status)(const struct iter *it);
 	/* frees the implementation's own state (cleanups already ran) */
 	void (*destroy)(struct iter *it);
+	/* Optional (NULL: iter_seek_probe seeks). For iterators over internal
+	 * keys (lib/util/ikey.h): returns 1 after seeking to target as seek
+	 * does, or 0, without reading a data block, when a filter shows that
+	 * the iterator holds no entry with target's user key; the iterator is
+	 * then not positioned (valid() is 0) until the next positioning call.
+	 * Its first entry >= target has a larger user key (internal keys order
+	 * by user key first), which is what lets a merging iterator over
+	 * several sources leave such children unsought while another child
+	 * holds the user key itself (lib/version/merger.h, "Lazy seeks"). */
+	int (*seek_probe)(struct iter *it, struct slice target);
 };
 
 typedef void (*iter_cleanup_fn)(void *a, void *b);
@@ -57,6 +67,13 @@ static inline int iter_valid(const struct iter *it) { return it->ops->valid(it);
 static inline void iter_seek_first(struct iter *it) { it->ops->seek_first(it); }
 static inline void iter_seek_last(struct iter *it) { it->ops->seek_last(it); }
 static inline void iter_seek(struct iter *it, struct slice t) { it->ops->seek(it, t); }
+static inline int iter_seek_probe(struct iter *it, struct slice t)
+{
+	if (it->ops->seek_probe)
+		return it->ops->seek_probe(it, t);
+	it->ops->seek(it, t);
+	return 1;
+}
 static inline void iter_next(struct iter *it) { it->ops->next(it); }
 static inline void iter_prev(struct iter *it) { it->ops->prev(it); }
 static inline struct slice iter_key(const struct iter *it) { return it->ops->key(it); }

@@ -1,9 +1,13 @@
 #include "lib/version/merger.h"
 
+#include <assert.h>
 #include <stdalign.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "lib/util/buf.h"
 #include "lib/util/error.h"
+#include "lib/util/ikey.h"
 
 enum { FORWARD, REVERSE };
 
@@ -24,6 +28,16 @@ struct merger {
 	int second;
 	int direction;
 	int status;
+	/* Lazy seeks (merger_lazy_seeks): ucmp, or NULL when off. After a seek,
+	 * pending[c] marks a child that showed it holds no entry with the
+	 * target's user key and was left unsought, while the top of the heap
+	 * has that user key: each pending child's first entry >= target has a
+	 * larger user key, so it cannot come before the top. The first move
+	 * seeks them (resolve). */
+	const struct comparator *ucmp;
+	unsigned char *pending;
+	int npending;
+	struct buf target; /* the seek's target while children are pending */
 };
 
 /* In the forward heap a sorts before b when its key is smaller; in the reverse
@@ -72,6 +86,8 @@ static void build_heap(struct merger *m, int direction)
 	m->size = 0;
 	m->second = -1;
 	for (int c = 0; c < m->n; c++) {
+		if (m->npending && m->pending[c])
+			continue;
 		if (!child_ok(m, c))
 			return;
 		if (iter_valid(m->child[c])) {
@@ -81,6 +97,27 @@ static void build_heap(struct merger *m, int direction)
 	}
 	for (int i = m->size / 2 - 1; i >= 0; i--)
 		sift_down(m, i);
+}
+
+static void clear_pending(struct merger *m)
+{
+	if (m->npending) {
+		memset(m->pending, 0, (size_t)m->n);
+		m->npending = 0;
+	}
+}
+
+/* Seeks the pending children to the target and rebuilds the heap; the top
+ * stays where it was. Returns 0 when the merger is invalid after. */
+static int resolve(struct merger *m)
+{
+	struct slice target = buf_slice(&m->target);
+	for (int c = 0; c < m->n; c++)
+		if (m->pending[c])
+			iter_seek(m->child[c], target);
+	clear_pending(m);
+	build_heap(m, FORWARD);
+	return m->size > 0;
 }
 
 static int mg_valid(const struct iter *it)
@@ -93,6 +130,7 @@ static void mg_seek_first(struct iter *it)
 {
 	struct merger *m = (struct merger *)it;
 	m->status = 0;
+	clear_pending(m);
 	for (int c = 0; c < m->n; c++)
 		iter_seek_first(m->child[c]);
 	build_heap(m, FORWARD);
@@ -102,6 +140,7 @@ static void mg_seek_last(struct iter *it)
 {
 	struct merger *m = (struct merger *)it;
 	m->status = 0;
+	clear_pending(m);
 	for (int c = 0; c < m->n; c++)
 		iter_seek_last(m->child[c]);
 	build_heap(m, REVERSE);
@@ -111,9 +150,32 @@ static void mg_seek(struct iter *it, struct slice target)
 {
 	struct merger *m = (struct merger *)it;
 	m->status = 0;
-	for (int c = 0; c < m->n; c++)
-		iter_seek(m->child[c], target);
+	clear_pending(m);
+	if (m->ucmp == NULL || m->n < 2 || target.size < IKEY_TRAILER ||
+	    buf_set(&m->target, target.data, target.size) != 0) {
+		for (int c = 0; c < m->n; c++)
+			iter_seek(m->child[c], target);
+		build_heap(m, FORWARD);
+		return;
+	}
+	for (int c = 0; c < m->n; c++) {
+		if (!iter_seek_probe(m->child[c], target)) {
+			m->pending[c] = 1;
+			m->npending++;
+		}
+	}
 	build_heap(m, FORWARD);
+	if (m->npending == 0)
+		return;
+	if (m->status) {
+		clear_pending(m);
+		return;
+	}
+	/* Another child holds the user key: the pending ones can wait. */
+	if (m->size > 0 && comparator_compare(m->ucmp, ikey_user_key(m->key[m->heap[0]]),
+	                                      ikey_user_key(target)) == 0)
+		return;
+	resolve(m);
 }
 
 /* After moving the top child: re-heap or drop it. */
@@ -143,6 +205,8 @@ static void fix_top(struct merger *m)
 static void mg_next(struct iter *it)
 {
 	struct merger *m = (struct merger *)it;
+	if (m->npending && !resolve(m))
+		return;
 	int cur = m->heap[0];
 	if (m->direction != FORWARD) {
 		/* Put every other child at its first key after the current one. */
@@ -167,6 +231,7 @@ static void mg_next(struct iter *it)
 static void mg_prev(struct iter *it)
 {
 	struct merger *m = (struct merger *)it;
+	clear_pending(m); /* the turn below seeks every child but the top */
 	int cur = m->heap[0];
 	if (m->direction != REVERSE) {
 		/* Put every other child at its last key before the current one. */
@@ -212,18 +277,19 @@ static void mg_destroy(struct iter *it)
 	struct merger *m = (struct merger *)it;
 	for (int c = 0; c < m->n; c++)
 		iter_destroy(m->child[c]);
+	buf_free(&m->target);
 	free(m);
 }
 
 static const struct iter_ops merger_ops = {
-	mg_valid, mg_seek_first, mg_seek_last, mg_seek, mg_next, mg_prev, mg_key, mg_value, mg_status, mg_destroy,
+	mg_valid, mg_seek_first, mg_seek_last, mg_seek, mg_next, mg_prev, mg_key, mg_value, mg_status, mg_destroy, NULL,
 };
 
 struct iter *merger_create(const struct comparator *cmp, struct iter **children, int n)
 {
 	/* one allocation: the merger, then its keys, children and heap */
 	size_t slots = (size_t)n + 1;
-	struct merger *m = malloc(sizeof(*m) + slots * (sizeof(struct slice) + sizeof(struct iter *) + sizeof(int)));
+	struct merger *m = malloc(sizeof(*m) + slots * (sizeof(struct slice) + sizeof(struct iter *) + sizeof(int) + 1));
 	if (m == NULL) {
 		for (int c = 0; c < n; c++)
 			iter_destroy(children[c]);
@@ -239,6 +305,11 @@ struct iter *merger_create(const struct comparator *cmp, struct iter **children,
 	m->key = (struct slice *)(m + 1);
 	m->child = (struct iter **)(m->key + slots);
 	m->heap = (int *)(m->child + slots);
+	m->pending = (unsigned char *)(m->heap + slots);
+	memset(m->pending, 0, slots);
+	m->npending = 0;
+	m->ucmp = NULL;
+	buf_init(&m->target);
 	m->size = 0;
 	m->second = -1;
 	m->direction = FORWARD;
@@ -248,4 +319,10 @@ struct iter *merger_create(const struct comparator *cmp, struct iter **children,
 		m->key[c] = slice_make("", 0);
 	}
 	return &m->base;
+}
+
+void merger_lazy_seeks(struct iter *it, const struct comparator *ucmp)
+{
+	assert(it->ops == &merger_ops);
+	((struct merger *)it)->ucmp = ucmp;
 }

@@ -423,7 +423,7 @@ static void fi_destroy(struct iter *it)
 }
 
 static const struct iter_ops file_iter_ops = {
-	fi_valid, fi_seek_first, fi_seek_last, fi_seek, fi_next, fi_prev, fi_key, fi_value, fi_status, fi_destroy,
+	fi_valid, fi_seek_first, fi_seek_last, fi_seek, fi_next, fi_prev, fi_key, fi_value, fi_status, fi_destroy, NULL,
 };
 
 static struct iter *open_file(void *arg, const struct read_opts *ro, struct slice value, struct iter *reuse)
