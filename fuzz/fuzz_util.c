@@ -145,7 +145,7 @@ static void mr_close(struct rand_file *f)
 	free(f);
 }
 
-static const struct rand_file_ops mem_rand_ops = { mr_read, mr_close };
+static const struct rand_file_ops mem_rand_ops = { mr_read, mr_close, NULL };
 
 struct rand_file *fuzz_rand_file(const void *data, size_t n, int mapped)
 {

@@ -204,6 +204,23 @@ static void delete_cached_block(struct slice key, void *value)
 	block_destroy(value);
 }
 
+/* Readahead for a scan, on files that take the hint (mapped ones): asks for
+ * this block and the ones beside it (about as long, whichever way the scan
+ * goes; only a hint, clamped to the data blocks, and skipped for a handle
+ * the read will reject), which the scan's next block would otherwise miss
+ * in cache and TLB at its first byte. */
+static void prefetch_around(const struct table *t, const struct block_handle *h)
+{
+	if (h->offset >= t->data_limit || h->size >= t->data_limit)
+		return;
+	uint64_t span = h->size + BLOCK_TRAILER_LEN;
+	uint64_t lo = h->offset >= span ? h->offset - span : 0;
+	uint64_t hi = h->offset + 2 * span;
+	if (hi > t->data_limit)
+		hi = t->data_limit;
+	t->file->ops->prefetch(t->file, lo, (size_t)(hi - lo));
+}
+
 /* Gets the data block at h: from the cache (*ch set, release it with
  * cache_release), or read from the file (*ch NULL, the caller owns *blk,
  * unless it was then inserted in the cache). */
@@ -224,6 +241,8 @@ static int load_block(struct table *t, const struct read_opts *ro, const struct 
 		}
 	}
 	int fill = c && ro->fill_cache;
+	if (ro->readahead && t->file->ops->prefetch)
+		prefetch_around(t, h);
 	struct block_contents bc;
 	/* a block bound for the cache takes its buffer from the cache's pool */
 	int rc = format_read_block(t->file, t->path, t->data_limit, h, ro->verify_checksums || fill,

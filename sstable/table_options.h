@@ -38,6 +38,9 @@ struct read_opts {
 	int verify_checksums;  /* check data-block CRCs read from disk (index,
 	                          metaindex and filter blocks are always checked) */
 	int fill_cache;        /* put data blocks read from disk in the block cache */
+	int readahead;         /* set by a table's iterator while it scans: read
+	                          (from a mapped file, prefetch) the blocks on
+	                          either side of each block it loads */
 };
 
 #endif

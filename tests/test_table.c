@@ -75,7 +75,7 @@ static void mr_close(struct rand_file *f)
 {
 	free(f);
 }
-static const struct rand_file_ops mem_rfile_ops = { mr_read, mr_close };
+static const struct rand_file_ops mem_rfile_ops = { mr_read, mr_close, NULL };
 
 static struct rand_file *mem_rfile(const char *data, size_t size, int mapped)
 {
@@ -261,7 +261,7 @@ START_TEST(table_roundtrip_random_against_model)
 		o.block_cache = rng_one_in(&r, 2) ? bc : NULL;
 		build_table(&o, &m, &file);
 		ck_assert_uint_le(file.len, 40u << 20);
-		struct read_opts ro = { 1, (int)rng_uniform(&r, 2) };
+		struct read_opts ro = { 1, (int)rng_uniform(&r, 2), 0 };
 		struct table *t = open_mem(&o, &file, (int)rng_uniform(&r, 2));
 		check_table(t, &m, &r, &ro, file.len);
 		table_close(t);
@@ -328,7 +328,7 @@ START_TEST(table_index_and_metaindex_are_stored_raw)
 	}
 	/* and the table reads back whole */
 	struct table *t = open_mem(&o, &file, 1);
-	struct read_opts ro = { 1, 0 };
+	struct read_opts ro = { 1, 0, 0 };
 	struct iter *it = table_iter(t, &ro);
 	size_t n = 0;
 	for (iter_seek_first(it); iter_valid(it); iter_next(it))
@@ -406,7 +406,7 @@ START_TEST(table_without_filter_still_has_metaindex)
 	ck_assert_uint_eq(f.metaindex.size, 8);
 	ck_assert_uint_eq(f.metaindex.offset + f.metaindex.size + BLOCK_TRAILER_LEN, f.index.offset);
 	struct table *t = open_mem(&o, &file, 0);
-	struct read_opts ro = { 1, 1 };
+	struct read_opts ro = { 1, 1, 0 };
 	check_table(t, &m, &r, &ro, file.len);
 	table_close(t);
 	/* and with a filter the metaindex names it */
@@ -435,7 +435,25 @@ static void cr_close(struct rand_file *f)
 {
 	rand_file_close(((struct counting_rfile *)f)->inner);
 }
-static const struct rand_file_ops counting_ops = { cr_read, cr_close };
+static const struct rand_file_ops counting_ops = { cr_read, cr_close, NULL };
+
+/* The same, taking readahead hints: each range is recorded. */
+struct hinted_rfile {
+	struct counting_rfile c;
+	int hints;
+	uint64_t lo[512], hi[512];
+};
+
+static void hr_prefetch(struct rand_file *f, uint64_t off, size_t n)
+{
+	struct hinted_rfile *h = (struct hinted_rfile *)f;
+	if (h->hints < 512) {
+		h->lo[h->hints] = off;
+		h->hi[h->hints] = off + n;
+	}
+	h->hints++;
+}
+static const struct rand_file_ops hinted_ops = { cr_read, cr_close, hr_prefetch };
 
 START_TEST(table_get_consults_filter_before_reading)
 {
@@ -450,7 +468,7 @@ START_TEST(table_get_consults_filter_before_reading)
 	struct counting_rfile cf = { { &counting_ops, 0 }, mem_rfile(file.data, file.len, 0), 0 };
 	struct table *t;
 	ck_assert_ok(table_open(&o, &cf.base, MEMPATH, file.len, &t));
-	struct read_opts ro = { 1, 1 };
+	struct read_opts ro = { 1, 1, 0 };
 	struct found f = { 0, BUF_INIT, BUF_INIT };
 	struct buf k = BUF_INIT;
 	int misses_read = 0;
@@ -483,6 +501,62 @@ START_TEST(table_get_consults_filter_before_reading)
 	buf_free(&k);
 	buf_free(&f.key);
 	buf_free(&f.value);
+	buf_free(&file);
+	table_model_free(&m);
+}
+END_TEST
+
+/* Readahead: a scan, once it has stepped through SCAN_RUN_BLOCKS blocks,
+ * hints each block it reads with the blocks beside it, inside the data
+ * blocks, forward and backward; seeks give no hint. */
+START_TEST(scans_hint_readahead_seeks_do_not)
+{
+	struct rng r;
+	rng_seed(&r, 12);
+	struct table_model m;
+	table_model_make(&m, &r, 3000, 40, 1);
+	struct table_options o;
+	default_opts(&o, &m);
+	o.block_size = 512;
+	struct buf file = BUF_INIT;
+	build_table(&o, &m, &file);
+	struct hinted_rfile hf = { { { &hinted_ops, 0 }, mem_rfile(file.data, file.len, 0), 0 }, 0, { 0 }, { 0 } };
+	struct table *t;
+	ck_assert_ok(table_open(&o, &hf.c.base, MEMPATH, file.len, &t));
+	struct read_opts ro = { 1, 0, 0 };
+	struct iter *it = table_iter(t, &ro);
+	ck_assert_ptr_nonnull(it);
+	for (int i = 0; i < 200; i++)
+		iter_seek(it, mkey(&m, rng_uniform(&r, m.n)));
+	ck_assert_int_eq(hf.hints, 0);
+	int reads_before = hf.c.reads;
+	size_t n = 0;
+	for (iter_seek_first(it); iter_valid(it); iter_next(it))
+		n++;
+	ck_assert_ok(iter_status(it));
+	ck_assert_uint_eq(n, m.n);
+	int blocks = hf.c.reads - reads_before;
+	ck_assert_int_gt(blocks, 4 * SCAN_RUN_BLOCKS);
+	/* every block read after the first SCAN_RUN_BLOCKS hinted, around itself */
+	ck_assert_int_eq(hf.hints, blocks - SCAN_RUN_BLOCKS);
+	ck_assert_int_le(hf.hints, 256);
+	uint64_t limit = 0;
+	for (int i = 0; i < hf.hints; i++) {
+		ck_assert_uint_lt(hf.lo[i], hf.hi[i]);
+		if (hf.hi[i] > limit)
+			limit = hf.hi[i];
+	}
+	ck_assert_uint_gt(hf.lo[hf.hints - 1], hf.lo[0]); /* moving forward */
+	ck_assert_uint_lt(limit, file.len); /* never past the data blocks */
+	int forward = hf.hints;
+	for (iter_seek_last(it); iter_valid(it); iter_prev(it))
+		n--;
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_gt(hf.hints - forward, 4);
+	ck_assert_int_le(hf.hints, 512);
+	ck_assert_uint_lt(hf.lo[hf.hints - 1], hf.lo[forward]); /* moving back */
+	iter_destroy(it);
+	table_close(t);
 	buf_free(&file);
 	table_model_free(&m);
 }
@@ -538,7 +612,7 @@ START_TEST(table_block_cache_serves_repeated_reads)
 	struct table *t = ct.t;
 
 	/* fill_cache off: nothing is cached */
-	struct read_opts nofill = { 1, 0 };
+	struct read_opts nofill = { 1, 0, 0 };
 	struct iter *it = table_iter(t, &nofill);
 	size_t n = 0;
 	for (iter_seek_first(it); iter_valid(it); iter_next(it))
@@ -551,7 +625,7 @@ START_TEST(table_block_cache_serves_repeated_reads)
 	/* point reads fill the cache; then a scan and the same reads make no
 	 * read at all (a scan entered by a seek caches its first blocks, and
 	 * every block here is cached already) */
-	struct read_opts fill = { 0, 1 };
+	struct read_opts fill = { 0, 1, 0 };
 	struct found f = { 0, BUF_INIT, BUF_INIT };
 	for (size_t i = 0; i < m.n; i++)
 		ck_assert_ok(table_get(t, &fill, mkey(&m, i), on_found, &f));
@@ -623,7 +697,7 @@ START_TEST(table_long_scans_do_not_fill_the_cache)
 	int blocks = count_blocks(&ct.file, m.cmp);
 	ck_assert_int_gt(blocks, 40);
 	struct counting_rfile *cf = &ct.cf;
-	struct read_opts fill = { 0, 1 };
+	struct read_opts fill = { 0, 1, 0 };
 
 	/* a whole forward scan reads every block and caches the first eight */
 	int reads = cf->reads;
@@ -659,7 +733,7 @@ START_TEST(table_long_scans_do_not_fill_the_cache)
 	iter_destroy(it);
 
 	/* fill_cache off stays off */
-	struct read_opts nofill = { 0, 0 };
+	struct read_opts nofill = { 0, 0, 0 };
 	size_t charge = cache_total_charge(ct.bc);
 	it = table_iter(t, &nofill);
 	iter_seek(it, mkey(&m, m.n / 4));
@@ -685,7 +759,7 @@ static void check_damaged(const struct table_options *o, const char *data, size_
 		ck_assert_msg(strstr(err_msg(), MEMPATH) != NULL, "message: %s", err_msg());
 		return;
 	}
-	struct read_opts ro = { verify, 0 };
+	struct read_opts ro = { verify, 0, 0 };
 	struct iter *it = table_iter(t, &ro);
 	size_t i = 0;
 	for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
@@ -852,7 +926,7 @@ START_TEST(table_bad_handles_and_types_are_corruption)
 	memcpy(copy, file.data, file.len);
 	restamp_block(&(struct buf){ copy, file.len, file.len }, &first, 0x42);
 	ck_assert_ok(table_open(&o, mem_rfile(copy, file.len, 0), MEMPATH, file.len, &t));
-	struct read_opts ro = { 1, 1 };
+	struct read_opts ro = { 1, 1, 0 };
 	struct iter *it = table_iter(t, &ro);
 	iter_seek_first(it);
 	ck_assert(!iter_valid(it));
@@ -943,7 +1017,7 @@ START_TEST(table_read_errors_surface_and_stop_iteration)
 	ck_assert_ok(env_open_rand(fe, path, &rf));
 	struct table *t;
 	ck_assert_ok(table_open(&o, rf, path, size, &t));
-	struct read_opts ro = { 1, 0 };
+	struct read_opts ro = { 1, 0, 0 };
 	/* the third data block's read fails once: the scan stops there */
 	struct fault_rule rule = { FAULT_READ, "000005", 2, 1, FAULT_EIO };
 	ck_assert_ok(fault_env_add_rule(fe, &rule));
@@ -1019,7 +1093,7 @@ START_TEST(table_reads_through_mmap_env)
 	ck_assert_int_eq(rf->mapped, 1);
 	struct table *t;
 	ck_assert_ok(table_open(&o, rf, path, size, &t));
-	struct read_opts ro = { 1, 1 };
+	struct read_opts ro = { 1, 1, 0 };
 	check_table(t, &m, &r, &ro, size);
 	/* uncompressed blocks in a mapping are not cached */
 	ck_assert_uint_eq(cache_total_charge(bc), 0);
@@ -1190,7 +1264,7 @@ START_TEST(table_salvage_keeps_every_readable_block)
 		              "report: %s", rep.first_damage);
 		/* normal reads still never step over the damage */
 		struct table *t = open_mem(&o, &(struct buf){ copy, file.len, file.len }, 0);
-		struct read_opts ro = { 1, 0 };
+		struct read_opts ro = { 1, 0, 0 };
 		struct iter *it = table_iter(t, &ro);
 		size_t i = 0;
 		for (iter_seek_first(it); iter_valid(it); iter_next(it))
@@ -1418,6 +1492,7 @@ static Suite *table_suite(void)
 	tcase_add_test(rt, table_index_uses_short_separators);
 	tcase_add_test(rt, table_without_filter_still_has_metaindex);
 	tcase_add_test(rt, table_get_consults_filter_before_reading);
+	tcase_add_test(rt, scans_hint_readahead_seeks_do_not);
 	tcase_add_test(rt, table_block_cache_serves_repeated_reads);
 	tcase_add_test(rt, table_index_and_metaindex_are_stored_raw);
 	tcase_add_test(rt, table_long_scans_do_not_fill_the_cache);

@@ -307,7 +307,7 @@ static void frand_close(struct rand_file *f)
 	free(r);
 }
 
-static const struct rand_file_ops fault_rand_ops = { frand_read, frand_close };
+static const struct rand_file_ops fault_rand_ops = { frand_read, frand_close, NULL };
 
 struct fault_wfile {
 	struct wfile base;

@@ -46,6 +46,9 @@ struct seq_file {
 struct rand_file_ops {
 	int (*read)(struct rand_file *f, uint64_t off, size_t n, char *scratch, struct slice *out);
 	void (*close)(struct rand_file *f);
+	/* Optional (may be NULL): a hint that [off, off + n) will be read soon;
+	 * a mapped file asks the CPU to fetch it. Never fails, never blocks. */
+	void (*prefetch)(struct rand_file *f, uint64_t off, size_t n);
 };
 struct rand_file {
 	const struct rand_file_ops *ops;

@@ -144,6 +144,17 @@ static int rand_mapped(struct rand_file *f, uint64_t off, size_t n, char *scratc
 	return 0;
 }
 
+static void rand_prefetch(struct rand_file *f, uint64_t off, size_t n)
+{
+	struct posix_rand *r = (struct posix_rand *)f;
+	if (off >= r->map_len)
+		return;
+	if (n > r->map_len - off)
+		n = r->map_len - (size_t)off;
+	for (size_t i = 0; i < n; i += 64)
+		__builtin_prefetch(r->map + off + i);
+}
+
 static void rand_close(struct rand_file *f)
 {
 	struct posix_rand *r = (struct posix_rand *)f;
@@ -155,8 +166,8 @@ static void rand_close(struct rand_file *f)
 	free(r);
 }
 
-static const struct rand_file_ops posix_rand_ops = { rand_pread, rand_close };
-static const struct rand_file_ops posix_mapped_ops = { rand_mapped, rand_close };
+static const struct rand_file_ops posix_rand_ops = { rand_pread, rand_close, NULL };
+static const struct rand_file_ops posix_mapped_ops = { rand_mapped, rand_close, rand_prefetch };
 
 static int px_open_rand(struct env *e, const char *path, struct rand_file **out)
 {
