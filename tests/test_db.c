@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/db/db_impl.h"
 #include "lib/db/options.h"
 #include "lib/testing/env_fault.h"
 #include "lib/util/filename.h"
@@ -853,6 +854,9 @@ static uint64_t blocks_read_by_seeks(shale_db *db, struct env *e, int absent, in
 			snprintf(target, sizeof(target), "k%05dx", i - 1);
 		else
 			memcpy(target, k, sizeof(k));
+		/* (holding another iterator keeps this one from getting the
+		 * last one's recycled tree, and the blocks it holds) */
+		shale_iter *other = shale_iter_create(db, ro);
 		shale_iter *it = shale_iter_create(db, ro);
 		shale_iter_seek(it, target, strlen(target));
 		size_t kl;
@@ -873,6 +877,7 @@ static uint64_t blocks_read_by_seeks(shale_db *db, struct env *e, int absent, in
 		}
 		ck_assert_ok(shale_iter_status(it));
 		shale_iter_destroy(it);
+		shale_iter_destroy(other);
 	}
 	shale_readopts_destroy(ro);
 	return fault_env_count(e, FAULT_READ, ".ldb");
@@ -915,6 +920,128 @@ START_TEST(seek_to_a_present_key_reads_only_the_sources_that_may_hold_it)
 	ck_assert_ok(shale_close(db));
 	shale_options_destroy(o);
 	env_destroy(e);
+}
+END_TEST
+
+static struct iter *parked_tree(shale_db *db)
+{
+	mutex_lock(&db->vs.mu);
+	struct iter *it = db->park.it;
+	mutex_unlock(&db->vs.mu);
+	return it;
+}
+
+/* Recycling (lib/db/db_iter.c): a destroyed iterator leaves its internal
+ * tree for the next one over the same memtables and version with the same
+ * read options; a flush or compaction lets it go; close frees it. */
+START_TEST(iterator_trees_are_recycled_while_the_state_holds)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	put(db, "a", "1");
+	put(db, "b", "2");
+	ck_assert_ptr_null(parked_tree(db));
+	shale_iter *it = shale_iter_create(db, NULL);
+	shale_iter_seek(it, "b", 1);
+	ck_assert(shale_iter_valid(it));
+	shale_iter_destroy(it);
+	struct iter *tree = parked_tree(db);
+	ck_assert_ptr_nonnull(tree);
+	/* taken by the next iterator, which sees what was written since */
+	put(db, "c", "3");
+	it = shale_iter_create(db, NULL);
+	ck_assert_ptr_null(parked_tree(db));
+	shale_iter_seek(it, "b", 1);
+	shale_iter_next(it);
+	ck_assert(shale_iter_valid(it));
+	size_t kl;
+	ck_assert_int_eq(memcmp(shale_iter_key(it, &kl), "c", 1), 0);
+	/* a second one alive at once builds its own */
+	shale_iter *it2 = shale_iter_create(db, NULL);
+	shale_iter_seek_first(it2);
+	ck_assert_int_eq(memcmp(shale_iter_key(it2, &kl), "a", 1), 0);
+	shale_iter_destroy(it);
+	ck_assert_ptr_eq(parked_tree(db), tree);
+	shale_iter_destroy(it2); /* the slot is taken: destroyed */
+	ck_assert_ptr_eq(parked_tree(db), tree);
+	/* other read options: not taken (and the old tree goes) */
+	shale_readopts *ro = shale_readopts_create();
+	shale_readopts_set_fill_cache(ro, 0);
+	it = shale_iter_create(db, ro);
+	ck_assert_ptr_null(parked_tree(db));
+	shale_iter_destroy(it);
+	ck_assert_ptr_nonnull(parked_tree(db));
+	shale_readopts_destroy(ro);
+	/* a flush and compaction drop the tree (its version is old) */
+	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
+	ck_assert_ptr_null(parked_tree(db));
+	it = shale_iter_create(db, NULL);
+	shale_iter_seek_first(it);
+	int n = 0;
+	for (; shale_iter_valid(it); shale_iter_next(it))
+		n++;
+	ck_assert_int_eq(n, 3);
+	shale_iter_destroy(it);
+	ck_assert_ptr_nonnull(parked_tree(db));
+	ck_assert_ok(shale_close(db)); /* frees it (ASan would see a leak) */
+	shale_options_destroy(o);
+}
+END_TEST
+
+/* Many short-lived iterators while writes, flushes and compactions go on in
+ * the background: every one reads exactly the model, whether it got a
+ * recycled tree or a new one. */
+START_TEST(recycled_iterators_follow_writes_flushes_and_compactions)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	struct model m;
+	model_init(&m);
+	struct rng r;
+	rng_seed(&r, 77);
+	char key[32], val[64];
+	for (int round = 0; round < 40; round++) {
+		for (int i = 0; i < 400; i++) {
+			size_t kl;
+			random_key(&r, key, &kl, 3000);
+			if (rng_one_in(&r, 5)) {
+				ck_assert_ok(shale_delete(db, NULL, key, kl));
+				model_del(&m, key, kl);
+			} else {
+				size_t vl = (size_t)snprintf(val, sizeof(val), "v%d.%d-%0*d", round, i, i % 40, 0);
+				ck_assert_ok(shale_put(db, NULL, key, kl, val, vl));
+				model_put(&m, key, kl, val, vl);
+			}
+		}
+		for (int j = 0; j < 20; j++) {
+			/* seek to a random key: the model's first key at or after it */
+			size_t kl;
+			random_key(&r, key, &kl, 3000);
+			size_t want = 0;
+			while (want < m.n && model_keycmp(m.e[want].key, m.e[want].klen, key, kl) < 0)
+				want++;
+			shale_iter *it = shale_iter_create(db, NULL);
+			shale_iter_seek(it, key, kl);
+			for (int step = 0; step < 3 && want < m.n; step++, want++) {
+				ck_assert(shale_iter_valid(it));
+				size_t gl, vl;
+				const void *g = shale_iter_key(it, &gl);
+				const void *v = shale_iter_value(it, &vl);
+				ck_assert(model_keycmp(g, gl, m.e[want].key, m.e[want].klen) == 0);
+				ck_assert(vl == m.e[want].vlen && memcmp(v, m.e[want].val, vl) == 0);
+				shale_iter_next(it);
+			}
+			if (want >= m.n)
+				ck_assert(!shale_iter_valid(it));
+			ck_assert_ok(shale_iter_status(it));
+			shale_iter_destroy(it);
+		}
+		if (round % 10 == 9)
+			model_check_db(&m, db, NULL);
+	}
+	ck_assert_ok(shale_close(db));
+	model_free(&m);
+	shale_options_destroy(o);
 }
 END_TEST
 
@@ -1232,6 +1359,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, random_iteration_matches_model);
 	tcase_add_test(tc, pinned_tables_close_when_compacted_away);
 	tcase_add_test(tc, seek_to_a_present_key_reads_only_the_sources_that_may_hold_it);
+	tcase_add_test(tc, iterator_trees_are_recycled_while_the_state_holds);
+	tcase_add_test(tc, recycled_iterators_follow_writes_flushes_and_compactions);
 	tcase_add_test(tc, custom_comparator_orders_and_is_checked);
 	suite_add_tcase(s, tc);
 

@@ -87,6 +87,17 @@ struct level_stats {
 	uint64_t count;
 };
 
+/* Recycling (db_iter.c): the merged internal iterator of a destroyed
+ * shale_iter, kept for the next one made over the same memtables and
+ * version with the same read options, so that a create/seek/destroy cycle
+ * does not build and tear down a dozen iterators each time. */
+struct iter_park {
+	struct iter *it;            /* NULL: nothing parked */
+	struct version *version;    /* the tree's reference */
+	struct memtable *mem, *imm; /* what it was built over (its iterators hold them) */
+	struct read_opts ro;
+};
+
 struct shale_db {
 	char *dbname;
 	struct shale_options opt;   /* resolved copy */
@@ -131,6 +142,7 @@ struct shale_db {
 	atomic_int active_calls;    /* calls in progress that close must wait for */
 	atomic_int closing;         /* set under mu; read without it by db_leave_unlocked */
 	struct read_view *view;     /* (mu) what gets read: see db_read.c */
+	struct iter_park park;      /* (mu) a destroyed iterator's tree: db_iter.c */
 	int created;                /* this open created the database (no CURRENT before) */
 
 	/* background (mu unless atomic) */
@@ -211,8 +223,12 @@ void db_leave(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
 void db_leave_unlocked(struct shale_db *db) SHALE_EXCLUDES(db->vs.mu);
 /* Drops the DB's reference to its read view. */
 void db_drop_view(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
-/* Drops it only when it no longer matches the memtables and version. */
+/* Drops it only when it no longer matches the memtables and version (and
+ * the parked iterator tree with it). */
 void db_drop_stale_view(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
+/* Destroys the parked iterator tree (only_stale: only when it no longer
+ * matches the memtables and version). */
+void db_drop_parked_iter(struct shale_db *db, int only_stale) SHALE_REQUIRES(db->vs.mu);
 
 /* Releases the database mutex, then writes out the info-log lines queued
  * under it. Every release of mu in lib/db goes through here (cond waits

@@ -7,6 +7,19 @@
  * backward, it sits just before every entry of the shown key, whose key and
  * value are then copied into saved_key/saved_value. An error from below makes
  * the iterator invalid at once; the status and message are kept.
+ *
+ * Recycling: building the merged internal iterator (a memtable iterator or
+ * two, one per level-0 file, one per level, the merger) and tearing it down
+ * cost about as much as a seek that finds its key in a filter-guided block.
+ * So a shale_iter destroyed without an error leaves its tree in the DB
+ * (db->park, one slot, under the mutex) while the DB still reads the same
+ * memtables and version, and the next shale_iter made with the same
+ * verify_checksums and fill_cache takes it: every use starts with a seek,
+ * which repositions every part of it (merger, children, lazy-seek state),
+ * and the tree holds no sequence number (the shale_iter does). A tree that
+ * no longer matches goes when the DB drops its stale read view (after each
+ * flush and compaction), when an iterator is made, and at close, so it
+ * keeps no old memtable, version or file alive for long.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +52,11 @@ struct shale_iter {
 	struct version *version;    /* pinned; memtables are pinned by their iterators */
 	int64_t bytes_until_sample; /* read sampling for read-triggered compaction */
 	struct rng rng;
+	/* what it was built over and with, for recycling (0: not recyclable,
+	 * an iterator that only reports an error) */
+	int recyclable;
+	struct memtable *mem, *imm;
+	struct read_opts ro;
 };
 
 /* About every 1 MiB read (randomised), an iterator tells the version set
@@ -472,12 +490,53 @@ static void iter_detach(struct shale_iter *di) SHALE_EXCLUDES(di->db->vs.mu)
 	di->db = NULL;
 }
 
+static int park_matches(const struct iter_park *pk, const struct shale_db *db, const struct read_opts *ro)
+	SHALE_REQUIRES(db->vs.mu)
+{
+	return pk->mem == db->mem && pk->imm == db->imm && pk->version == db->vs.current &&
+	       pk->ro.verify_checksums == ro->verify_checksums && pk->ro.fill_cache == ro->fill_cache;
+}
+
+void db_drop_parked_iter(struct shale_db *db, int only_stale)
+{
+	struct iter_park *pk = &db->park;
+	if (pk->it == NULL || (only_stale && park_matches(pk, db, &pk->ro)))
+		return;
+	iter_destroy(pk->it);
+	version_unref(&db->vs, pk->version);
+	pk->it = NULL;
+	pk->version = NULL;
+}
+
+/* Leaves the tree in the DB's slot when it is free and the tree still
+ * matches what the DB reads (1), taking the place of iter_detach. */
+static int park(struct shale_iter *di)
+{
+	struct shale_db *db = di->db;
+	mutex_lock(&db->vs.mu);
+	struct iter_park pk = { di->it, di->version, di->mem, di->imm, di->ro };
+	int parked = !db->closing && db->park.it == NULL && park_matches(&pk, db, &di->ro);
+	if (parked) {
+		db->park = pk;
+		db->live_iters--;
+	}
+	db_unlock(db);
+	if (parked) {
+		di->it = NULL;
+		di->version = NULL;
+		di->db = NULL;
+	}
+	return parked;
+}
+
 SHALE_EXPORT void shale_iter_destroy(shale_iter *di)
 {
 	if (di == NULL)
 		return;
-	iter_destroy(di->it);
-	iter_detach(di);
+	if (!(di->recyclable && di->db && di->status == 0 && park(di))) {
+		iter_destroy(di->it);
+		iter_detach(di);
+	}
 	iter_free(di);
 }
 
@@ -556,6 +615,20 @@ SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *r
 	di->seq = ro && ro->snapshot ? ro->snapshot->seq : db->vs.last_sequence;
 	struct memtable *mem = db->mem, *imm = db->imm;
 	struct version *v = db->vs.current;
+	di->mem = mem;
+	di->imm = imm;
+	di->ro = rop;
+	di->recyclable = 1;
+	if (db->park.it && park_matches(&db->park, db, &rop)) {
+		/* the tree and its version reference pass to this iterator */
+		di->it = db->park.it;
+		di->version = db->park.version;
+		db->park.it = NULL;
+		db->park.version = NULL;
+		db_unlock(db);
+		return di;
+	}
+	db_drop_parked_iter(db, 0);
 	version_ref(&db->vs, v);
 	di->version = v;
 	/* memtable_iter takes its own reference; these keep them alive until then */

@@ -71,10 +71,11 @@ static void db_free(struct shale_db *db)
 		free(s);
 		s = next;
 	}
-	if (db->view) {
+	if (db->view || db->park.it) {
 		/* (no reader is left: the view holds only the DB's reference) */
 		mutex_lock(&db->vs.mu);
 		db_drop_view(db);
+		db_drop_parked_iter(db, 0);
 		mutex_unlock(&db->vs.mu);
 	}
 	memtable_unref(db->mem);

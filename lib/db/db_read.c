@@ -85,6 +85,7 @@ void db_drop_stale_view(struct shale_db *db)
 {
 	if (db->view && view_stale(db, db->view))
 		db_drop_view(db);
+	db_drop_parked_iter(db, 1);
 }
 
 void db_drop_view(struct shale_db *db)
