@@ -60,11 +60,17 @@ int bloom_may_match(struct slice key, struct slice filter)
 		return 1;
 	uint32_t h = bloom_hash(key);
 	uint32_t delta = (h >> 17) | (h << 15);
+	/* The k probes land on k cache lines of a filter that is mostly not in
+	 * cache: ask for all of them before testing any, so that their misses
+	 * overlap instead of following one another. */
+	uint32_t pos[30];
 	for (unsigned j = 0; j < k; j++) {
-		uint32_t pos = (uint32_t)(h % bits);
-		if ((array[pos / 8] & (1u << (pos % 8))) == 0)
-			return 0;
+		pos[j] = (uint32_t)(h % bits);
+		__builtin_prefetch(array + pos[j] / 8);
 		h += delta;
 	}
+	for (unsigned j = 0; j < k; j++)
+		if ((array[pos[j] / 8] & (1u << (pos[j] % 8))) == 0)
+			return 0;
 	return 1;
 }
