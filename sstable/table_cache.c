@@ -141,6 +141,19 @@ int table_cache_get(struct table_cache *tc, const struct read_opts *ro, uint64_t
 	return rc;
 }
 
+/* Leaves the reference h in the slot (1) while pins take at most half the
+ * room and no other thread got there first. */
+static int try_pin(struct table_cache *tc, _Atomic(struct cache_handle *) *pin, struct cache_handle *h)
+{
+	if (atomic_fetch_add_explicit(&tc->pinned, 1, memory_order_relaxed) < tc->capacity / 2) {
+		struct cache_handle *none = NULL;
+		if (atomic_compare_exchange_strong_explicit(pin, &none, h, memory_order_release, memory_order_relaxed))
+			return 1;
+	}
+	atomic_fetch_sub_explicit(&tc->pinned, 1, memory_order_relaxed);
+	return 0;
+}
+
 int table_cache_get_pinned(struct table_cache *tc, const struct read_opts *ro, uint64_t file_number,
                            uint64_t file_size, _Atomic(struct cache_handle *) *pin, struct slice key,
                            table_found_fn found, void *arg)
@@ -152,14 +165,8 @@ int table_cache_get_pinned(struct table_cache *tc, const struct read_opts *ro, u
 	if (rc)
 		return rc;
 	rc = table_get(table_of(h), ro, key, found, arg);
-	/* keep the reference in the slot while pins take at most half the room */
-	if (atomic_fetch_add_explicit(&tc->pinned, 1, memory_order_relaxed) < tc->capacity / 2) {
-		struct cache_handle *none = NULL;
-		if (atomic_compare_exchange_strong_explicit(pin, &none, h, memory_order_release, memory_order_relaxed))
-			return rc;
-	}
-	atomic_fetch_sub_explicit(&tc->pinned, 1, memory_order_relaxed);
-	cache_release(tc->cache, h);
+	if (!try_pin(tc, pin, h))
+		cache_release(tc->cache, h);
 	return rc;
 }
 
@@ -181,13 +188,9 @@ static void release_table(void *cache, void *handle)
 	cache_release(cache, handle);
 }
 
-struct iter *table_cache_iter(struct table_cache *tc, const struct read_opts *ro,
-                              uint64_t file_number, uint64_t file_size)
+/* An iterator that keeps the reference h (released when it is destroyed). */
+static struct iter *iter_holding(struct table_cache *tc, const struct read_opts *ro, struct cache_handle *h)
 {
-	struct cache_handle *h;
-	int rc = find_table(tc, file_number, file_size, &h);
-	if (rc)
-		return iter_empty(rc);
 	struct iter *it = table_iter(table_of(h), ro);
 	if (it == NULL) {
 		cache_release(tc->cache, h);
@@ -199,6 +202,31 @@ struct iter *table_cache_iter(struct table_cache *tc, const struct read_opts *ro
 		return NULL;
 	}
 	return it;
+}
+
+struct iter *table_cache_iter(struct table_cache *tc, const struct read_opts *ro,
+                              uint64_t file_number, uint64_t file_size)
+{
+	struct cache_handle *h;
+	int rc = find_table(tc, file_number, file_size, &h);
+	if (rc)
+		return iter_empty(rc);
+	return iter_holding(tc, ro, h);
+}
+
+struct iter *table_cache_iter_pinned(struct table_cache *tc, const struct read_opts *ro, uint64_t file_number,
+                                     uint64_t file_size, _Atomic(struct cache_handle *) *pin)
+{
+	struct cache_handle *h = atomic_load_explicit(pin, memory_order_acquire);
+	if (h == NULL) {
+		int rc = find_table(tc, file_number, file_size, &h);
+		if (rc)
+			return iter_empty(rc);
+		if (!try_pin(tc, pin, h))
+			return iter_holding(tc, ro, h);
+	}
+	/* the slot's reference outlives the iterator (the caller's promise) */
+	return table_iter(table_of(h), ro);
 }
 
 uint64_t table_cache_approximate_offset(struct table_cache *tc, uint64_t file_number,

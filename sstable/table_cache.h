@@ -40,6 +40,12 @@ int table_cache_get_pinned(struct table_cache *tc, const struct read_opts *ro, u
                            uint64_t file_size, _Atomic(struct cache_handle *) *pin, struct slice key,
                            table_found_fn found, void *arg);
 void table_cache_unpin(struct table_cache *tc, struct cache_handle *pinned);
+/* An iterator over the file read through the table the slot holds (pinning
+ * it as table_cache_get_pinned does), with no reference of its own: no
+ * lookup, no lock. The caller keeps the slot's owner alive (a version that
+ * lists the file) until the iterator is destroyed. */
+struct iter *table_cache_iter_pinned(struct table_cache *tc, const struct read_opts *ro, uint64_t file_number,
+                                     uint64_t file_size, _Atomic(struct cache_handle *) *pin);
 /* Tables pinned now. */
 int table_cache_pinned(const struct table_cache *tc);
 /* An iterator over the file that keeps the table open until destroyed. A

@@ -238,6 +238,66 @@ START_TEST(table_cache_pins_point_reads)
 }
 END_TEST
 
+/* Iterators read through the pin slot too: the first pins (within half the
+ * capacity), later ones open nothing and look nothing up, even after the
+ * table left the cache; past the pin limit an iterator holds its own
+ * reference, released when it is destroyed. */
+START_TEST(table_cache_iterators_read_through_pins)
+{
+	enum { FILES = 4 };
+	struct env *fe;
+	struct table_model m;
+	struct table_options o;
+	uint64_t size = 0;
+	char *dir = same_tables("table-cache-pin-iter", 74, FILES, &fe, &m, &o, &size);
+	struct table_cache *tc;
+	ck_assert_ok(table_cache_create(fe, dir, &o, FILES, &tc));
+	struct read_opts ro = { 1, 1, 0 };
+	_Atomic(struct cache_handle *) slot[FILES];
+	for (int i = 0; i < FILES; i++)
+		atomic_init(&slot[i], NULL);
+	for (int i = 0; i < FILES; i++) {
+		struct iter *it = table_cache_iter_pinned(tc, &ro, (uint64_t)i + 1, size, &slot[i]);
+		ck_assert_ptr_nonnull(it);
+		size_t n = 0;
+		for (iter_seek_first(it); iter_valid(it); iter_next(it), n++)
+			ck_assert(slice_equal(iter_key(it), mkey(&m, n)));
+		ck_assert_ok(iter_status(it));
+		ck_assert_uint_eq(n, m.n);
+		iter_destroy(it);
+		ck_assert_int_eq(atomic_load(&slot[i]) != NULL, i < FILES / 2);
+	}
+	ck_assert_int_eq(table_cache_pinned(tc), FILES / 2);
+	/* evicted from the cache: still read through the slot, nothing opened */
+	table_cache_evict(tc, 1);
+	fault_env_reset_counts(fe);
+	struct iter *it = table_cache_iter_pinned(tc, &ro, 1, size, &slot[0]);
+	iter_seek(it, mkey(&m, 9));
+	ck_assert(iter_valid(it) && slice_equal(iter_key(it), mkey(&m, 9)));
+	/* past the limit: its own reference, and a missing file is its error */
+	struct iter *own = table_cache_iter_pinned(tc, &ro, FILES, size, &slot[FILES - 1]);
+	ck_assert_ptr_null(atomic_load(&slot[FILES - 1]));
+	iter_seek_last(own);
+	ck_assert(iter_valid(own) && slice_equal(iter_key(own), mkey(&m, m.n - 1)));
+	_Atomic(struct cache_handle *) none;
+	atomic_init(&none, NULL);
+	struct iter *missing = table_cache_iter_pinned(tc, &ro, 99, size, &none);
+	ck_assert_int_eq(iter_status(missing), SHALE_EIO);
+	ck_assert_uint_eq(fault_env_count(fe, FAULT_OPEN_READ, NULL), 1); /* 99 (FILES is cached) */
+	iter_destroy(missing);
+	iter_destroy(own);
+	iter_destroy(it);
+	for (int i = 0; i < FILES; i++)
+		table_cache_unpin(tc, atomic_exchange(&slot[i], NULL));
+	ck_assert_int_eq(table_cache_pinned(tc), 0);
+	table_cache_destroy(tc);
+	table_model_free(&m);
+	env_destroy(fe);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* ---- threads (run under ThreadSanitizer) ---- */
 
 enum { MT_FILES = 6, MT_THREADS = 4 };
@@ -366,6 +426,7 @@ static Suite *suite(void)
 	tcase_add_test(tcc, table_cache_opens_ldb_and_sst_and_pins_tables);
 	tcase_add_test(tcc, table_cache_bounds_open_files);
 	tcase_add_test(tcc, table_cache_pins_point_reads);
+	tcase_add_test(tcc, table_cache_iterators_read_through_pins);
 	tcase_add_test(tcc, table_cache_concurrent_readers);
 	suite_add_tcase(s, tcc);
 	return s;

@@ -343,6 +343,7 @@ int version_get(struct version *v, const struct read_opts *ro, struct slice user
 
 struct file_iter {
 	struct iter base;
+	struct version_set *vs;
 	const struct comparator *icmp;
 	struct file_meta **files;
 	int n;
@@ -426,15 +427,20 @@ static const struct iter_ops file_iter_ops = {
 	fi_valid, fi_seek_first, fi_seek_last, fi_seek, fi_next, fi_prev, fi_key, fi_value, fi_status, fi_destroy, NULL,
 };
 
+/* second_level_fn of a level: the file the file iterator is on (value is its
+ * number and size), read through the file's pinned table (the version that
+ * lists the file outlives the iterator: the iterator's owner holds it). */
 static struct iter *open_file(void *arg, const struct read_opts *ro, struct slice value, struct iter *reuse)
 {
-	struct version_set *vs = arg;
+	struct file_iter *fi = arg;
+	struct version_set *vs = fi->vs;
 	iter_destroy(reuse);
-	if (value.size != 16) {
+	if (value.size != 16 || fi->index >= fi->n) {
 		err_set(SHALE_ECORRUPT, "%s: bad file entry in a level iterator", vs->dbname);
 		return iter_empty(SHALE_ECORRUPT);
 	}
-	return table_cache_iter(vs->table_cache, ro, decode_fixed64(value.data), decode_fixed64(value.data + 8));
+	struct file_meta *f = fi->files[fi->index];
+	return table_cache_iter_pinned(vs->table_cache, ro, f->number, f->size, &f->pinned);
 }
 
 struct iter *vset_concat_iter(struct version_set *vs, const struct read_opts *ro,
@@ -446,11 +452,12 @@ struct iter *vset_concat_iter(struct version_set *vs, const struct read_opts *ro
 		return NULL;
 	}
 	iter_init(&fi->base, &file_iter_ops);
+	fi->vs = vs;
 	fi->icmp = vs->icmp;
 	fi->files = files;
 	fi->n = n;
 	fi->index = n;
-	return two_level_iter_create(&fi->base, open_file, vs, ro, 0);
+	return two_level_iter_create(&fi->base, open_file, fi, ro, 0);
 }
 
 int version_add_iterators(struct version *v, const struct read_opts *ro, struct iter **its, int *n)
@@ -458,7 +465,7 @@ int version_add_iterators(struct version *v, const struct read_opts *ro, struct 
 	struct version_set *vs = v->vset;
 	for (int i = 0; i < v->nfiles[0]; i++) {
 		struct file_meta *f = v->files[0][i];
-		struct iter *it = table_cache_iter(vs->table_cache, ro, f->number, f->size);
+		struct iter *it = table_cache_iter_pinned(vs->table_cache, ro, f->number, f->size, &f->pinned);
 		if (it == NULL)
 			return SHALE_ENOMEM;
 		its[(*n)++] = it;

@@ -145,13 +145,15 @@ int vset_charge_seek(const struct seek_charge *charge);
 void vset_set_seek_target(struct version_set *vs, const struct seek_charge *charge) SHALE_REQUIRES(vs->mu);
 
 /* Appends iterators over the version's tables to its (level 0: one per file,
- * newest first; other levels: one per non-empty level). Each holds table
- * handles but not the version: the caller keeps the version referenced.
+ * newest first; other levels: one per non-empty level). They read through
+ * the files' pinned tables (table_cache_iter_pinned) and do not hold the
+ * version: the caller keeps it referenced until they are destroyed.
  * Returns 0 or SHALE_ENOMEM (iterators added so far stay in its). */
 int version_add_iterators(struct version *v, const struct read_opts *ro, struct iter **its, int *n);
 
 /* An iterator over a sorted, disjoint run of files (a level >= 1 or part of
- * one). The array must outlive the iterator. NULL when memory runs out. */
+ * one), read through their pinned tables. The array, and a version that
+ * lists the files, must outlive the iterator. NULL when memory runs out. */
 struct iter *vset_concat_iter(struct version_set *vs, const struct read_opts *ro,
                               struct file_meta **files, int n);
 
