@@ -906,9 +906,10 @@ START_TEST(seek_to_a_present_key_reads_only_the_sources_that_may_hold_it)
 		}
 	ck_assert_ok(shale_close(db));
 	db = open_db(o); /* the last memtable flushed: every key in a table */
-	const char *n0 = shale_property(db, "leveldb.num-files-at-level0");
+	char *n0 = shale_property(db, "leveldb.num-files-at-level0");
 	ck_assert_ptr_nonnull(n0);
 	int files = atoi(n0);
+	shale_free(n0);
 	ck_assert_int_ge(files, 6);
 	blocks_read_by_seeks(db, e, 0, 1); /* opens every table; steps checked */
 	uint64_t present = blocks_read_by_seeks(db, e, 0, 0);
