@@ -204,18 +204,22 @@ static void delete_cached_block(struct slice key, void *value)
 	block_destroy(value);
 }
 
-/* Readahead for a scan, on files that take the hint (mapped ones): asks for
- * this block and the ones beside it (about as long, whichever way the scan
- * goes; only a hint, clamped to the data blocks, and skipped for a handle
- * the read will reject), which the scan's next block would otherwise miss
- * in cache and TLB at its first byte. */
-static void prefetch_around(const struct table *t, const struct block_handle *h)
+/* On files that take the hint (mapped ones), asks for the block's bytes
+ * before the block cache is searched, so that the first touch of the block —
+ * a cache and TLB miss — overlaps the cache's own misses; a scan (around)
+ * also asks for the blocks beside it (about as long, whichever way it goes),
+ * which its next block would otherwise miss at its first byte. Only a hint:
+ * clamped to the data blocks, skipped for a handle the read will reject. */
+static void prefetch_block(const struct table *t, const struct block_handle *h, int around)
 {
 	if (h->offset >= t->data_limit || h->size >= t->data_limit)
 		return;
 	uint64_t span = h->size + BLOCK_TRAILER_LEN;
-	uint64_t lo = h->offset >= span ? h->offset - span : 0;
-	uint64_t hi = h->offset + 2 * span;
+	uint64_t lo = h->offset, hi = h->offset + span;
+	if (around) {
+		lo = h->offset >= span ? h->offset - span : 0;
+		hi += span;
+	}
 	if (hi > t->data_limit)
 		hi = t->data_limit;
 	t->file->ops->prefetch(t->file, lo, (size_t)(hi - lo));
@@ -231,6 +235,8 @@ static int load_block(struct table *t, const struct read_opts *ro, const struct 
 	char key[BLOCK_CACHE_KEY_LEN];
 	*blk = NULL;
 	*ch = NULL;
+	if (t->file->ops->prefetch)
+		prefetch_block(t, h, ro->readahead);
 	if (c) {
 		encode_fixed64(key, t->cache_id);
 		encode_fixed64(key + 8, h->offset);
@@ -241,8 +247,6 @@ static int load_block(struct table *t, const struct read_opts *ro, const struct 
 		}
 	}
 	int fill = c && ro->fill_cache;
-	if (ro->readahead && t->file->ops->prefetch)
-		prefetch_around(t, h);
 	struct block_contents bc;
 	/* a block bound for the cache takes its buffer from the cache's pool */
 	int rc = format_read_block(t->file, t->path, t->data_limit, h, ro->verify_checksums || fill,

@@ -437,23 +437,35 @@ static void cr_close(struct rand_file *f)
 }
 static const struct rand_file_ops counting_ops = { cr_read, cr_close, NULL };
 
-/* The same, taking readahead hints: each range is recorded. */
+/* The same, taking prefetch hints: each hint and each read is recorded, in
+ * order (kind 'h' or 'r', the range). */
+enum { HINT_LOG = 4096 };
 struct hinted_rfile {
 	struct counting_rfile c;
-	int hints;
-	uint64_t lo[512], hi[512];
+	int n;
+	char kind[HINT_LOG];
+	uint64_t lo[HINT_LOG], hi[HINT_LOG];
 };
 
+static void hr_log(struct hinted_rfile *h, char kind, uint64_t off, size_t n)
+{
+	if (h->n < HINT_LOG) {
+		h->kind[h->n] = kind;
+		h->lo[h->n] = off;
+		h->hi[h->n] = off + n;
+	}
+	h->n++;
+}
+static int hr_read(struct rand_file *f, uint64_t off, size_t n, char *scratch, struct slice *out)
+{
+	hr_log((struct hinted_rfile *)f, 'r', off, n);
+	return cr_read(f, off, n, scratch, out);
+}
 static void hr_prefetch(struct rand_file *f, uint64_t off, size_t n)
 {
-	struct hinted_rfile *h = (struct hinted_rfile *)f;
-	if (h->hints < 512) {
-		h->lo[h->hints] = off;
-		h->hi[h->hints] = off + n;
-	}
-	h->hints++;
+	hr_log((struct hinted_rfile *)f, 'h', off, n);
 }
-static const struct rand_file_ops hinted_ops = { cr_read, cr_close, hr_prefetch };
+static const struct rand_file_ops hinted_ops = { hr_read, cr_close, hr_prefetch };
 
 START_TEST(table_get_consults_filter_before_reading)
 {
@@ -506,10 +518,34 @@ START_TEST(table_get_consults_filter_before_reading)
 }
 END_TEST
 
-/* Readahead: a scan, once it has stepped through SCAN_RUN_BLOCKS blocks,
- * hints each block it reads with the blocks beside it, inside the data
- * blocks, forward and backward; seeks give no hint. */
-START_TEST(scans_hint_readahead_seeks_do_not)
+/* Prefetch hints: every block read is hinted first, with exactly its own
+ * bytes for a seek; a scan, once it has stepped through SCAN_RUN_BLOCKS
+ * blocks, hints each block with the blocks beside it, inside the data
+ * blocks, forward and backward. (A mapped file turns hints into CPU
+ * prefetches; reads of files that take none are unchanged.) */
+static void check_hints(const struct hinted_rfile *hf, int from, int to, int around, uint64_t data_end)
+{
+	int reads = 0, arounds = 0;
+	for (int i = from; i < to; i++) {
+		if (hf->kind[i] != 'r')
+			continue;
+		reads++;
+		ck_assert_int_gt(i, from);
+		ck_assert_int_eq(hf->kind[i - 1], 'h'); /* hinted just before */
+		ck_assert_uint_le(hf->lo[i - 1], hf->lo[i]);
+		ck_assert_uint_ge(hf->hi[i - 1], hf->hi[i]);
+		ck_assert_uint_le(hf->hi[i - 1], data_end);
+		if (hf->lo[i - 1] < hf->lo[i] || hf->hi[i - 1] > hf->hi[i])
+			arounds++;
+	}
+	ck_assert_int_gt(reads, 4 * SCAN_RUN_BLOCKS);
+	if (around)
+		ck_assert_int_ge(arounds, reads - SCAN_RUN_BLOCKS - 2); /* (the file's two ends) */
+	else
+		ck_assert_int_eq(arounds, 0);
+}
+
+START_TEST(reads_are_hinted_scans_hint_around)
 {
 	struct rng r;
 	rng_seed(&r, 12);
@@ -520,41 +556,33 @@ START_TEST(scans_hint_readahead_seeks_do_not)
 	o.block_size = 512;
 	struct buf file = BUF_INIT;
 	build_table(&o, &m, &file);
-	struct hinted_rfile hf = { { { &hinted_ops, 0 }, mem_rfile(file.data, file.len, 0), 0 }, 0, { 0 }, { 0 } };
+	static struct hinted_rfile hf;
+	memset(&hf, 0, sizeof(hf));
+	hf.c.base.ops = &hinted_ops;
+	hf.c.inner = mem_rfile(file.data, file.len, 0);
 	struct table *t;
 	ck_assert_ok(table_open(&o, &hf.c.base, MEMPATH, file.len, &t));
+	uint64_t data_end = file.len - FOOTER_LEN; /* (the reader clamps hints to it) */
 	struct read_opts ro = { 1, 0, 0 };
 	struct iter *it = table_iter(t, &ro);
 	ck_assert_ptr_nonnull(it);
+	int start = hf.n;
 	for (int i = 0; i < 200; i++)
 		iter_seek(it, mkey(&m, rng_uniform(&r, m.n)));
-	ck_assert_int_eq(hf.hints, 0);
-	int reads_before = hf.c.reads;
+	check_hints(&hf, start, hf.n, 0, data_end);
 	size_t n = 0;
+	start = hf.n;
 	for (iter_seek_first(it); iter_valid(it); iter_next(it))
 		n++;
 	ck_assert_ok(iter_status(it));
 	ck_assert_uint_eq(n, m.n);
-	int blocks = hf.c.reads - reads_before;
-	ck_assert_int_gt(blocks, 4 * SCAN_RUN_BLOCKS);
-	/* every block read after the first SCAN_RUN_BLOCKS hinted, around itself */
-	ck_assert_int_eq(hf.hints, blocks - SCAN_RUN_BLOCKS);
-	ck_assert_int_le(hf.hints, 256);
-	uint64_t limit = 0;
-	for (int i = 0; i < hf.hints; i++) {
-		ck_assert_uint_lt(hf.lo[i], hf.hi[i]);
-		if (hf.hi[i] > limit)
-			limit = hf.hi[i];
-	}
-	ck_assert_uint_gt(hf.lo[hf.hints - 1], hf.lo[0]); /* moving forward */
-	ck_assert_uint_lt(limit, file.len); /* never past the data blocks */
-	int forward = hf.hints;
+	check_hints(&hf, start, hf.n, 1, data_end);
+	start = hf.n;
 	for (iter_seek_last(it); iter_valid(it); iter_prev(it))
 		n--;
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_gt(hf.hints - forward, 4);
-	ck_assert_int_le(hf.hints, 512);
-	ck_assert_uint_lt(hf.lo[hf.hints - 1], hf.lo[forward]); /* moving back */
+	check_hints(&hf, start, hf.n, 1, data_end);
+	ck_assert_int_le(hf.n, HINT_LOG);
 	iter_destroy(it);
 	table_close(t);
 	buf_free(&file);
@@ -1492,7 +1520,7 @@ static Suite *table_suite(void)
 	tcase_add_test(rt, table_index_uses_short_separators);
 	tcase_add_test(rt, table_without_filter_still_has_metaindex);
 	tcase_add_test(rt, table_get_consults_filter_before_reading);
-	tcase_add_test(rt, scans_hint_readahead_seeks_do_not);
+	tcase_add_test(rt, reads_are_hinted_scans_hint_around);
 	tcase_add_test(rt, table_block_cache_serves_repeated_reads);
 	tcase_add_test(rt, table_index_and_metaindex_are_stored_raw);
 	tcase_add_test(rt, table_long_scans_do_not_fill_the_cache);
