@@ -185,18 +185,32 @@ static int tl_valid(const struct iter *base)
 	return ((const struct two_level_iter *)base)->valid;
 }
 
-static void tl_seek(struct iter *base, struct slice target)
+/* Seeks (1); with probe, the second level the index leads to is asked with
+ * iter_seek_probe, and when it shows it holds no entry with target's user
+ * key the iterator stops there, not positioned (0). */
+static int seek_to(struct two_level_iter *it, struct slice target, int probe)
 {
-	struct two_level_iter *it = (struct two_level_iter *)base;
 	if (it->status)
-		return;
+		return 1;
 	seeking(it);
 	iter_seek(it->index, target);
 	init_data(it);
-	if (it->data && !it->status)
-		iter_seek(it->data, target);
+	if (it->data && !it->status) {
+		if (!probe) {
+			iter_seek(it->data, target);
+		} else if (!iter_seek_probe(it->data, target)) {
+			it->valid = 0;
+			return 0;
+		}
+	}
 	skip_empty_forward(it);
 	settle(it);
+	return 1;
+}
+
+static void tl_seek(struct iter *base, struct slice target)
+{
+	seek_to((struct two_level_iter *)base, target, 0);
 }
 
 /* iter_ops.seek_probe: the probe (a table's filter) answers before the index
@@ -205,26 +219,11 @@ static void tl_seek(struct iter *base, struct slice target)
 static int tl_seek_probe(struct iter *base, struct slice target)
 {
 	struct two_level_iter *it = (struct two_level_iter *)base;
-	if (it->status)
-		return 1;
-	if (it->probe) {
-		if (it->probe(it->arg, target)) {
-			tl_seek(base, target);
-			return 1;
-		}
+	if (it->probe && !it->status && !it->probe(it->arg, target)) {
 		it->valid = 0;
 		return 0;
 	}
-	seeking(it);
-	iter_seek(it->index, target);
-	init_data(it);
-	if (it->data && !it->status && !iter_seek_probe(it->data, target)) {
-		it->valid = 0;
-		return 0;
-	}
-	skip_empty_forward(it);
-	settle(it);
-	return 1;
+	return seek_to(it, target, 1);
 }
 
 static void tl_seek_first(struct iter *base)

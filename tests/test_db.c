@@ -431,6 +431,18 @@ static void random_key(struct rng *r, char *buf, size_t *len, int space)
 	*len = (size_t)snprintf(buf, 32, "key%06d", (int)rng_uniform(r, (uint64_t)space));
 }
 
+/* A write to the DB and the model: a put of val, or with val NULL a delete. */
+static void write_both(shale_db *db, struct model *m, const char *key, size_t kl, const char *val, size_t vl)
+{
+	if (val == NULL) {
+		ck_assert_ok(shale_delete(db, NULL, key, kl));
+		model_del(m, key, kl);
+	} else {
+		ck_assert_ok(shale_put(db, NULL, key, kl, val, vl));
+		model_put(m, key, kl, val, vl);
+	}
+}
+
 START_TEST(many_flushes_then_reopen_match_model)
 {
 	shale_options *o = small_options();
@@ -443,15 +455,13 @@ START_TEST(many_flushes_then_reopen_match_model)
 	for (int i = 0; i < 20000; i++) {
 		size_t kl;
 		random_key(&r, key, &kl, 4000);
-		if (rng_one_in(&r, 8)) {
-			ck_assert_ok(shale_delete(db, NULL, key, kl));
-			model_del(&m, key, kl);
-		} else {
-			size_t vl = (size_t)rng_uniform(&r, sizeof(val));
+		size_t vl = 0;
+		int del = rng_one_in(&r, 8);
+		if (!del) {
+			vl = (size_t)rng_uniform(&r, sizeof(val));
 			tu_random_bytes(&r, val, vl);
-			ck_assert_ok(shale_put(db, NULL, key, kl, val, vl));
-			model_put(&m, key, kl, val, vl);
 		}
+		write_both(db, &m, key, kl, del ? NULL : val, vl);
 		if (i % 5000 == 4999) {
 			model_check_db(&m, db, NULL);
 			ck_assert_ok(shale_close(db));
@@ -1005,14 +1015,8 @@ START_TEST(recycled_iterators_follow_writes_flushes_and_compactions)
 		for (int i = 0; i < 400; i++) {
 			size_t kl;
 			random_key(&r, key, &kl, 3000);
-			if (rng_one_in(&r, 5)) {
-				ck_assert_ok(shale_delete(db, NULL, key, kl));
-				model_del(&m, key, kl);
-			} else {
-				size_t vl = (size_t)snprintf(val, sizeof(val), "v%d.%d-%0*d", round, i, i % 40, 0);
-				ck_assert_ok(shale_put(db, NULL, key, kl, val, vl));
-				model_put(&m, key, kl, val, vl);
-			}
+			size_t vl = (size_t)snprintf(val, sizeof(val), "v%d.%d-%0*d", round, i, i % 40, 0);
+			write_both(db, &m, key, kl, rng_one_in(&r, 5) ? NULL : val, vl);
 		}
 		for (int j = 0; j < 20; j++) {
 			/* seek to a random key: the model's first key at or after it */
@@ -1058,14 +1062,8 @@ START_TEST(random_iteration_matches_model)
 	for (int i = 0; i < 6000; i++) {
 		size_t kl;
 		random_key(&r, key, &kl, 1500);
-		if (rng_one_in(&r, 4)) {
-			ck_assert_ok(shale_delete(db, NULL, key, kl));
-			model_del(&m, key, kl);
-		} else {
-			size_t vl = (size_t)snprintf(val, sizeof(val), "v%d", i);
-			ck_assert_ok(shale_put(db, NULL, key, kl, val, vl));
-			model_put(&m, key, kl, val, vl);
-		}
+		size_t vl = (size_t)snprintf(val, sizeof(val), "v%d", i);
+		write_both(db, &m, key, kl, rng_one_in(&r, 4) ? NULL : val, vl);
 	}
 	shale_iter *it = shale_iter_create(db, NULL);
 	for (int op = 0; op < 20000; op++) {

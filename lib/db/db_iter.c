@@ -18,8 +18,9 @@
  * which repositions every part of it (merger, children, lazy-seek state),
  * and the tree holds no sequence number (the shale_iter does). A tree that
  * no longer matches goes when the DB drops its stale read view (after each
- * flush and compaction), when an iterator is made, and at close, so it
- * keeps no old memtable, version or file alive for long.
+ * flush and compaction), when an iterator is made (destroyed outside the
+ * mutex), and at close, so it keeps no old memtable, version or file alive
+ * for long.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -52,9 +53,8 @@ struct shale_iter {
 	struct version *version;    /* pinned; memtables are pinned by their iterators */
 	int64_t bytes_until_sample; /* read sampling for read-triggered compaction */
 	struct rng rng;
-	/* what it was built over and with, for recycling (0: not recyclable,
-	 * an iterator that only reports an error) */
-	int recyclable;
+	/* what it was built over and with, for recycling (an iterator that
+	 * only reports an error has a status, and is never parked) */
 	struct memtable *mem, *imm;
 	struct read_opts ro;
 };
@@ -490,22 +490,33 @@ static void iter_detach(struct shale_iter *di) SHALE_EXCLUDES(di->db->vs.mu)
 	di->db = NULL;
 }
 
-static int park_matches(const struct iter_park *pk, const struct shale_db *db, const struct read_opts *ro)
-	SHALE_REQUIRES(db->vs.mu)
+/* The tree was built over what the DB reads now. */
+static int park_current(const struct iter_park *pk, const struct shale_db *db) SHALE_REQUIRES(db->vs.mu)
 {
-	return pk->mem == db->mem && pk->imm == db->imm && pk->version == db->vs.current &&
-	       pk->ro.verify_checksums == ro->verify_checksums && pk->ro.fill_cache == ro->fill_cache;
+	return pk->mem == db->mem && pk->imm == db->imm && pk->version == db->vs.current;
 }
 
 void db_drop_parked_iter(struct shale_db *db, int only_stale)
 {
 	struct iter_park *pk = &db->park;
-	if (pk->it == NULL || (only_stale && park_matches(pk, db, &pk->ro)))
+	if (pk->it == NULL || (only_stale && park_current(pk, db)))
 		return;
 	iter_destroy(pk->it);
 	version_unref(&db->vs, pk->version);
 	pk->it = NULL;
 	pk->version = NULL;
+}
+
+/* Destroys a tree taken out of the slot, outside the mutex (its tables are
+ * read through pins its version owns: the version goes after it). */
+static void park_free(struct shale_db *db, struct iter_park *pk) SHALE_EXCLUDES(db->vs.mu)
+{
+	if (pk->it == NULL)
+		return;
+	iter_destroy(pk->it);
+	mutex_lock(&db->vs.mu);
+	version_unref(&db->vs, pk->version);
+	db_unlock(db);
 }
 
 /* Leaves the tree in the DB's slot when it is free and the tree still
@@ -515,7 +526,7 @@ static int park(struct shale_iter *di)
 	struct shale_db *db = di->db;
 	mutex_lock(&db->vs.mu);
 	struct iter_park pk = { di->it, di->version, di->mem, di->imm, di->ro };
-	int parked = !db->closing && db->park.it == NULL && park_matches(&pk, db, &di->ro);
+	int parked = !db->closing && db->park.it == NULL && park_current(&pk, db);
 	if (parked) {
 		db->park = pk;
 		db->live_iters--;
@@ -533,7 +544,7 @@ SHALE_EXPORT void shale_iter_destroy(shale_iter *di)
 {
 	if (di == NULL)
 		return;
-	if (!(di->recyclable && di->db && di->status == 0 && park(di))) {
+	if (!(di->db && di->status == 0 && park(di))) {
 		iter_destroy(di->it);
 		iter_detach(di);
 	}
@@ -618,17 +629,19 @@ SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *r
 	di->mem = mem;
 	di->imm = imm;
 	di->ro = rop;
-	di->recyclable = 1;
-	if (db->park.it && park_matches(&db->park, db, &rop)) {
+	/* the parked tree: this iterator's if it matches, else freed below,
+	 * once the mutex is released */
+	struct iter_park parked = db->park;
+	db->park.it = NULL;
+	db->park.version = NULL;
+	if (parked.it && park_current(&parked, db) && parked.ro.verify_checksums == rop.verify_checksums &&
+	    parked.ro.fill_cache == rop.fill_cache) {
 		/* the tree and its version reference pass to this iterator */
-		di->it = db->park.it;
-		di->version = db->park.version;
-		db->park.it = NULL;
-		db->park.version = NULL;
+		di->it = parked.it;
+		di->version = parked.version;
 		db_unlock(db);
 		return di;
 	}
-	db_drop_parked_iter(db, 0);
 	version_ref(&db->vs, v);
 	di->version = v;
 	/* memtable_iter takes its own reference; these keep them alive until then */
@@ -636,6 +649,7 @@ SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *r
 	if (imm)
 		memtable_ref(imm);
 	db_unlock(db);
+	park_free(db, &parked);
 
 	int n = 0, rc = 0;
 	struct iter **children = malloc(((size_t)v->nfiles[0] + NUM_LEVELS + 2) * sizeof(*children));
