@@ -322,24 +322,27 @@ static inline struct skiplist_iter *pos_of(struct iter *it)
 	return &((struct memtable_iter *)it)->pos;
 }
 
-static inline const struct skiplist_iter *cpos_of(const struct iter *it)
+/* Publishes the cursor (lib/util/iter.h) after a positioning call. */
+static void publish(struct iter *it)
 {
-	return &((const struct memtable_iter *)it)->pos;
-}
-
-static int mi_valid(const struct iter *it)
-{
-	return skiplist_iter_valid(cpos_of(it));
+	it->valid = skiplist_iter_valid(pos_of(it));
+	if (it->valid) {
+		struct slice k = entry_ikey(skiplist_iter_entry(pos_of(it)));
+		it->key = k;
+		it->value = entry_value(k);
+	}
 }
 
 static void mi_seek_first(struct iter *it)
 {
 	skiplist_iter_seek_first(pos_of(it));
+	publish(it);
 }
 
 static void mi_seek_last(struct iter *it)
 {
 	skiplist_iter_seek_last(pos_of(it));
+	publish(it);
 }
 
 /* target is an internal key; one shorter than the tag orders as ikey_compare
@@ -348,6 +351,7 @@ static void mi_seek(struct iter *it, struct slice target)
 {
 	struct lookup k = { ikey_user_key(target), ikey_tag(target) };
 	skiplist_iter_seek(pos_of(it), &k);
+	publish(it);
 }
 
 /* A key the filter has never seen has no entry here: no skiplist search. */
@@ -356,6 +360,7 @@ static int mi_seek_probe(struct iter *it, struct slice target)
 	const struct memtable *m = ((const struct memtable_iter *)it)->m;
 	if (m->filter && target.size >= IKEY_TRAILER && !filter_may_match(m, ikey_user_key(target))) {
 		pos_of(it)->node = NULL;
+		it->valid = 0;
 		return 0;
 	}
 	mi_seek(it, target);
@@ -365,21 +370,13 @@ static int mi_seek_probe(struct iter *it, struct slice target)
 static void mi_next(struct iter *it)
 {
 	skiplist_iter_next(pos_of(it));
+	publish(it);
 }
 
 static void mi_prev(struct iter *it)
 {
 	skiplist_iter_prev(pos_of(it));
-}
-
-static struct slice mi_key(const struct iter *it)
-{
-	return entry_ikey(skiplist_iter_entry(cpos_of(it)));
-}
-
-static struct slice mi_value(const struct iter *it)
-{
-	return entry_value(entry_ikey(skiplist_iter_entry(cpos_of(it))));
+	publish(it);
 }
 
 static int mi_status(const struct iter *it)
@@ -396,8 +393,15 @@ static void mi_destroy(struct iter *it)
 }
 
 static const struct iter_ops memtable_iter_ops = {
-	mi_valid, mi_seek_first, mi_seek_last, mi_seek, mi_next, mi_prev,
-	mi_key, mi_value, mi_status, mi_destroy, mi_seek_probe,
+	/* valid, key, value: published */
+	.seek_first = mi_seek_first,
+	.seek_last = mi_seek_last,
+	.seek = mi_seek,
+	.next = mi_next,
+	.prev = mi_prev,
+	.status = mi_status,
+	.destroy = mi_destroy,
+	.seek_probe = mi_seek_probe,
 };
 
 struct iter *memtable_iter(struct memtable *m)

@@ -95,6 +95,7 @@ static inline uint32_t restart_point(const struct block_iter *it, uint32_t i)
 
 static void invalidate(struct block_iter *it)
 {
+	it->base.valid = 0;
 	it->current = it->restarts;
 	it->next = it->restarts;
 	it->restart_index = it->num_restarts;
@@ -133,7 +134,7 @@ static inline const char *decode_entry(const char *p, const char *limit, uint32_
 
 static void seek_to_restart(struct block_iter *it, uint32_t index)
 {
-	it->key = slice_make(it->data, 0);
+	it->base.key = slice_make(it->data, 0);
 	it->restart_index = index;
 	it->next = restart_point(it, index);
 }
@@ -147,12 +148,12 @@ static char *key_space(struct block_iter *it, size_t len)
 		return it->key_small;
 	if (it->key_buf.cap < len) {
 		/* a current key in key_buf moves with it */
-		int in_buf = it->key.data == it->key_buf.data;
-		it->key_buf.len = in_buf ? it->key.size : 0;
+		int in_buf = it->base.key.data == it->key_buf.data;
+		it->key_buf.len = in_buf ? it->base.key.size : 0;
 		if (buf_reserve(&it->key_buf, len - it->key_buf.len) != 0)
 			return NULL;
 		if (in_buf)
-			it->key.data = it->key_buf.data;
+			it->base.key.data = it->key_buf.data;
 	}
 	return it->key_buf.data;
 }
@@ -172,12 +173,12 @@ static int parse_next(struct block_iter *it)
 		corruption(it, it->current, "bad entry lengths");
 		return 0;
 	}
-	if (shared > it->key.size) {
+	if (shared > it->base.key.size) {
 		corruption(it, it->current, "shared prefix longer than the previous key");
 		return 0;
 	}
 	if (shared == 0) {
-		it->key = slice_make(p, unshared);
+		it->base.key = slice_make(p, unshared);
 	} else {
 		/* the key is the previous key's first `shared` bytes, then p */
 		size_t len = (size_t)shared + unshared;
@@ -187,25 +188,28 @@ static int parse_next(struct block_iter *it)
 			invalidate(it);
 			return 0;
 		}
-		if (it->key.data != dst) /* else the prefix is in place already */
-			memcpy(dst, it->key.data, shared);
+		if (it->base.key.data != dst) /* else the prefix is in place already */
+			memcpy(dst, it->base.key.data, shared);
 		memcpy(dst + shared, p, unshared);
-		it->key = slice_make(dst, len);
+		it->base.key = slice_make(dst, len);
 	}
-	it->value = slice_make(p + unshared, vlen);
+	it->base.value = slice_make(p + unshared, vlen);
 	it->next = (uint32_t)(p + unshared + vlen - it->data);
 	while (it->restart_index + 1 < it->num_restarts &&
 	       restart_point(it, it->restart_index + 1) <= it->current)
 		it->restart_index++;
+	it->base.valid = 1;
 	return 1;
 }
 
 static int decode_interval(struct block_iter *it, uint32_t r, uint32_t before);
 
-static int bi_valid(const struct iter *base)
+/* (the published valid, for assertions) */
+static inline int bi_valid(const struct iter *base)
 {
-	const struct block_iter *it = (const struct block_iter *)base;
-	return it->current < it->restarts;
+	assert(base->valid == (((const struct block_iter *)base)->current <
+	                       ((const struct block_iter *)base)->restarts));
+	return base->valid;
 }
 
 static void bi_seek_first(struct iter *base)
@@ -266,7 +270,7 @@ static void bi_seek(struct iter *base, struct slice target)
 	}
 	seek_to_restart(it, left);
 	while (parse_next(it)) {
-		if (comparator_compare(it->cmp, it->key, target) >= 0)
+		if (comparator_compare(it->cmp, it->base.key, target) >= 0)
 			return;
 	}
 }
@@ -283,10 +287,11 @@ static void stand_on_prev(struct block_iter *it, uint32_t i)
 {
 	const struct block_prev_entry *e = &it->prev[i];
 	it->prev_pos = i;
+	it->base.valid = 1;
 	it->current = e->offset;
 	it->next = e->next;
-	it->key = slice_make(it->prev_keys.data + e->key_off, e->key_len);
-	it->value = slice_make(e->value, e->value_len);
+	it->base.key = slice_make(it->prev_keys.data + e->key_off, e->key_len);
+	it->base.value = slice_make(e->value, e->value_len);
 }
 
 /* Decodes every entry of restart interval r before `before` into it->prev
@@ -312,10 +317,10 @@ static int decode_interval(struct block_iter *it, uint32_t r, uint32_t before)
 		e->offset = it->current;
 		e->next = it->next;
 		e->key_off = (uint32_t)it->prev_keys.len;
-		e->key_len = (uint32_t)it->key.size;
-		e->value = it->value.data;
-		e->value_len = (uint32_t)it->value.size;
-		int rc = buf_append(&it->prev_keys, it->key.data, it->key.size);
+		e->key_len = (uint32_t)it->base.key.size;
+		e->value = it->base.value.data;
+		e->value_len = (uint32_t)it->base.value.size;
+		int rc = buf_append(&it->prev_keys, it->base.key.data, it->base.key.size);
 		if (rc) {
 			it->status = rc;
 			invalidate(it);
@@ -361,20 +366,6 @@ static void bi_prev(struct iter *base)
 	decode_interval(it, r, original);
 }
 
-static struct slice bi_key(const struct iter *base)
-{
-	const struct block_iter *it = (const struct block_iter *)base;
-	assert(bi_valid(base));
-	return it->key;
-}
-
-static struct slice bi_value(const struct iter *base)
-{
-	const struct block_iter *it = (const struct block_iter *)base;
-	assert(bi_valid(base));
-	return it->value;
-}
-
 static int bi_status(const struct iter *base)
 {
 	return ((const struct block_iter *)base)->status;
@@ -388,14 +379,12 @@ static void bi_destroy(struct iter *base)
 }
 
 static const struct iter_ops block_iter_ops = {
-	.valid = bi_valid,
+	/* valid, key, value: published (lib/util/iter.h) */
 	.seek_first = bi_seek_first,
 	.seek_last = bi_seek_last,
 	.seek = bi_seek,
 	.next = bi_next,
 	.prev = bi_prev,
-	.key = bi_key,
-	.value = bi_value,
 	.status = bi_status,
 	.destroy = bi_destroy,
 };
@@ -411,8 +400,8 @@ static void block_iter_point(struct block_iter *it, const struct block *b, const
 	it->restarts = b->restarts;
 	it->num_restarts = b->num_restarts;
 	it->status = 0;
-	it->key = slice_make(b->data, 0);
-	it->value = slice_make(b->data, 0);
+	it->base.key = slice_make(b->data, 0);
+	it->base.value = slice_make(b->data, 0);
 	it->prev_n = it->prev_pos = 0;
 	buf_clear(&it->prev_keys);
 	invalidate(it);

@@ -67,8 +67,7 @@ struct block_iter {
 	uint32_t next;          /* offset just after the current entry */
 	uint32_t restart_index; /* restart point at or before current */
 	int status;
-	struct slice key;
-	struct slice value;
+	/* key and value: base.key and base.value (a published cursor) */
 	char key_small[48];     /* keys that fit are assembled here, */
 	struct buf key_buf;     /* longer ones here */
 	/* the restart interval decoded by the last backward step */

@@ -40,24 +40,22 @@ struct two_level_iter {
 	char data_value_small[32];
 	struct buf data_value_buf;
 	int status;
-	/* Whether the iterator is valid, and its key, as of the end of the last
-	 * positioning call (data's key stays put until data moves): a merge
-	 * above asks for both after every step, and nested two-level iterators
-	 * (levels over tables over blocks) would otherwise pass each question
-	 * down two more calls. */
-	int valid;
-	struct slice key;
+	/* valid, key and value: published (lib/util/iter.h) as of the end of the
+	 * last positioning call (data's stay put until data moves) */
 	int scan_resistant;
 	int fill_cache; /* the caller's; ro.fill_cache goes to 0 while scanning */
 	int run;        /* second levels entered by stepping since the last seek */
 	struct block_iter own_index; /* the index, for two_level_iter_over_block */
 };
 
-/* Records validity and key once a positioning call is done. */
+/* Publishes the cursor once a positioning call is done. */
 static void settle(struct two_level_iter *it)
 {
-	it->valid = it->status == 0 && it->data && iter_valid(it->data);
-	it->key = it->valid ? iter_key(it->data) : slice_make("", 0);
+	it->base.valid = it->status == 0 && it->data && iter_valid(it->data);
+	if (it->base.valid) {
+		it->base.key = iter_key(it->data);
+		it->base.value = iter_value(it->data);
+	}
 }
 
 static void set_data(struct two_level_iter *it, struct iter *data)
@@ -69,7 +67,7 @@ static void set_data(struct two_level_iter *it, struct iter *data)
 static void fail(struct two_level_iter *it, int rc)
 {
 	it->status = rc;
-	it->valid = 0;
+	it->base.valid = 0;
 	set_data(it, NULL);
 }
 
@@ -180,9 +178,10 @@ static void skip_empty_backward(struct two_level_iter *it)
 	}
 }
 
-static int tl_valid(const struct iter *base)
+/* (for assertions) */
+static inline int tl_valid(const struct iter *base)
 {
-	return ((const struct two_level_iter *)base)->valid;
+	return base->valid;
 }
 
 /* Seeks (1); with probe, the second level the index leads to is asked with
@@ -199,7 +198,7 @@ static int seek_to(struct two_level_iter *it, struct slice target, int probe)
 		if (!probe) {
 			iter_seek(it->data, target);
 		} else if (!iter_seek_probe(it->data, target)) {
-			it->valid = 0;
+			it->base.valid = 0;
 			return 0;
 		}
 	}
@@ -220,7 +219,7 @@ static int tl_seek_probe(struct iter *base, struct slice target)
 {
 	struct two_level_iter *it = (struct two_level_iter *)base;
 	if (it->probe && !it->status && !it->probe(it->arg, target)) {
-		it->valid = 0;
+		it->base.valid = 0;
 		return 0;
 	}
 	return seek_to(it, target, 1);
@@ -260,7 +259,9 @@ static int stepped_within(struct two_level_iter *it)
 {
 	if (!iter_valid(it->data))
 		return 0;
-	it->key = iter_key(it->data); /* (valid, and status 0: tl_valid held) */
+	/* (valid, and status 0: tl_valid held) */
+	it->base.key = iter_key(it->data);
+	it->base.value = iter_value(it->data);
 	return 1;
 }
 
@@ -286,20 +287,6 @@ static void tl_prev(struct iter *base)
 	settle(it);
 }
 
-static struct slice tl_key(const struct iter *base)
-{
-	const struct two_level_iter *it = (const struct two_level_iter *)base;
-	assert(tl_valid(base));
-	return it->key;
-}
-
-static struct slice tl_value(const struct iter *base)
-{
-	const struct two_level_iter *it = (const struct two_level_iter *)base;
-	assert(tl_valid(base));
-	return iter_value(it->data);
-}
-
 static int tl_status(const struct iter *base)
 {
 	return ((const struct two_level_iter *)base)->status;
@@ -318,14 +305,12 @@ static void tl_destroy(struct iter *base)
 }
 
 static const struct iter_ops two_level_ops = {
-	.valid = tl_valid,
+	/* valid, key, value: published */
 	.seek_first = tl_seek_first,
 	.seek_last = tl_seek_last,
 	.seek = tl_seek,
 	.next = tl_next,
 	.prev = tl_prev,
-	.key = tl_key,
-	.value = tl_value,
 	.status = tl_status,
 	.destroy = tl_destroy,
 	.seek_probe = tl_seek_probe,
@@ -344,8 +329,6 @@ static void tl_init(struct two_level_iter *it, struct iter *index, second_level_
 	it->data_value = slice_make("", 0);
 	buf_init(&it->data_value_buf);
 	it->status = 0;
-	it->valid = 0;
-	it->key = slice_make("", 0);
 	it->scan_resistant = scan_resistant;
 	it->fill_cache = ro->fill_cache;
 	it->run = 0;

@@ -11,6 +11,15 @@
  * Cleanups registered with iter_register_cleanup run, newest first, when the
  * iterator is destroyed (they release what the iterator pins: a memtable, a
  * version, a cached block).
+ *
+ * Published cursors: an iterator whose ops leave valid, key and value NULL
+ * (all three) keeps the answers in struct iter's valid, key and value
+ * instead, current after every positioning call and after an error (key and
+ * value meaningful only while valid). The iterators a scan steps through —
+ * blocks, two-level iterators, memtables, the merger — publish: a step
+ * through a level (merger, level, table, block) then makes one indirect
+ * call per layer (the move) instead of four (the move, valid, key, value,
+ * each passed down through the layers below). Others answer through ops.
  */
 #ifndef SHALE_UTIL_ITER_H
 #define SHALE_UTIL_ITER_H
@@ -53,17 +62,26 @@ struct iter_cleanup {
 
 struct iter {
 	const struct iter_ops *ops;
+	/* the published cursor (above); unused when ops answer */
+	int valid;
+	struct slice key, value;
 	struct iter_cleanup cleanup; /* first one inline; fn NULL when unused */
 };
 
 static inline void iter_init(struct iter *it, const struct iter_ops *ops)
 {
 	it->ops = ops;
+	it->valid = 0;
+	it->key = slice_make("", 0);
+	it->value = slice_make("", 0);
 	it->cleanup.fn = NULL;
 	it->cleanup.next = NULL;
 }
 
-static inline int iter_valid(const struct iter *it) { return it->ops->valid(it); }
+static inline int iter_valid(const struct iter *it)
+{
+	return it->ops->valid ? it->ops->valid(it) : it->valid;
+}
 static inline void iter_seek_first(struct iter *it) { it->ops->seek_first(it); }
 static inline void iter_seek_last(struct iter *it) { it->ops->seek_last(it); }
 static inline void iter_seek(struct iter *it, struct slice t) { it->ops->seek(it, t); }
@@ -76,8 +94,14 @@ static inline int iter_seek_probe(struct iter *it, struct slice t)
 }
 static inline void iter_next(struct iter *it) { it->ops->next(it); }
 static inline void iter_prev(struct iter *it) { it->ops->prev(it); }
-static inline struct slice iter_key(const struct iter *it) { return it->ops->key(it); }
-static inline struct slice iter_value(const struct iter *it) { return it->ops->value(it); }
+static inline struct slice iter_key(const struct iter *it)
+{
+	return it->ops->key ? it->ops->key(it) : it->key;
+}
+static inline struct slice iter_value(const struct iter *it)
+{
+	return it->ops->value ? it->ops->value(it) : it->value;
+}
 static inline int iter_status(const struct iter *it) { return it->ops->status(it); }
 
 /* Returns 0, or SHALE_ENOMEM without registering (the caller still owns

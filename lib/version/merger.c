@@ -17,8 +17,9 @@ struct merger {
 	int n;
 	struct iter **child;
 	/* key[c]: child c's current key while it is in the heap, taken when it
-	 * moved, so that heap comparisons and mg_key make no call into the
-	 * children (valid until the child moves: the iterator contract) */
+	 * moved, so that heap comparisons and the published key make no call
+	 * into the children (valid until the child moves: the iterator
+	 * contract) */
 	struct slice *key;
 	int *heap;      /* indices of valid children; top = current */
 	int size;
@@ -120,13 +121,7 @@ static int resolve(struct merger *m)
 	return m->size > 0;
 }
 
-static int mg_valid(const struct iter *it)
-{
-	const struct merger *m = (const struct merger *)it;
-	return m->size > 0;
-}
-
-static void mg_seek_first(struct iter *it)
+static void do_seek_first(struct iter *it)
 {
 	struct merger *m = (struct merger *)it;
 	m->status = 0;
@@ -136,7 +131,7 @@ static void mg_seek_first(struct iter *it)
 	build_heap(m, FORWARD);
 }
 
-static void mg_seek_last(struct iter *it)
+static void do_seek_last(struct iter *it)
 {
 	struct merger *m = (struct merger *)it;
 	m->status = 0;
@@ -146,7 +141,7 @@ static void mg_seek_last(struct iter *it)
 	build_heap(m, REVERSE);
 }
 
-static void mg_seek(struct iter *it, struct slice target)
+static void do_seek(struct iter *it, struct slice target)
 {
 	struct merger *m = (struct merger *)it;
 	m->status = 0;
@@ -202,7 +197,7 @@ static void fix_top(struct merger *m)
 	sift_down(m, 0);
 }
 
-static void mg_next(struct iter *it)
+static void do_next(struct iter *it)
 {
 	struct merger *m = (struct merger *)it;
 	if (m->npending && !resolve(m))
@@ -228,7 +223,7 @@ static void mg_next(struct iter *it)
 	fix_top(m);
 }
 
-static void mg_prev(struct iter *it)
+static void do_prev(struct iter *it)
 {
 	struct merger *m = (struct merger *)it;
 	clear_pending(m); /* the turn below seeks every child but the top */
@@ -255,16 +250,46 @@ static void mg_prev(struct iter *it)
 	fix_top(m);
 }
 
-static struct slice mg_key(const struct iter *it)
+/* Publishes the cursor (lib/util/iter.h) after a positioning call: the
+ * top child's key, taken when it moved, and its value. */
+static void publish(struct merger *m)
 {
-	const struct merger *m = (const struct merger *)it;
-	return m->key[m->heap[0]];
+	m->base.valid = m->size > 0;
+	if (m->base.valid) {
+		int c = m->heap[0];
+		m->base.key = m->key[c];
+		m->base.value = iter_value(m->child[c]);
+	}
 }
 
-static struct slice mg_value(const struct iter *it)
+static void mg_seek_first(struct iter *it)
 {
-	const struct merger *m = (const struct merger *)it;
-	return iter_value(m->child[m->heap[0]]);
+	do_seek_first(it);
+	publish((struct merger *)it);
+}
+
+static void mg_seek_last(struct iter *it)
+{
+	do_seek_last(it);
+	publish((struct merger *)it);
+}
+
+static void mg_seek(struct iter *it, struct slice target)
+{
+	do_seek(it, target);
+	publish((struct merger *)it);
+}
+
+static void mg_next(struct iter *it)
+{
+	do_next(it);
+	publish((struct merger *)it);
+}
+
+static void mg_prev(struct iter *it)
+{
+	do_prev(it);
+	publish((struct merger *)it);
 }
 
 static int mg_status(const struct iter *it)
@@ -282,7 +307,14 @@ static void mg_destroy(struct iter *it)
 }
 
 static const struct iter_ops merger_ops = {
-	mg_valid, mg_seek_first, mg_seek_last, mg_seek, mg_next, mg_prev, mg_key, mg_value, mg_status, mg_destroy, NULL,
+	/* valid, key, value: published */
+	.seek_first = mg_seek_first,
+	.seek_last = mg_seek_last,
+	.seek = mg_seek,
+	.next = mg_next,
+	.prev = mg_prev,
+	.status = mg_status,
+	.destroy = mg_destroy,
 };
 
 struct iter *merger_create(const struct comparator *cmp, struct iter **children, int n)
