@@ -190,7 +190,11 @@ static int parse_next(struct block_iter *it)
 		}
 		if (it->base.key.data != dst) /* else the prefix is in place already */
 			memcpy(dst, it->base.key.data, shared);
-		memcpy(dst + shared, p, unshared);
+		if (unshared <= 16 && dst == it->key_small && len <= sizeof(it->key_small) - 16 + unshared &&
+		    limit - p >= 16)
+			memcpy(dst + shared, p, 16); /* (a fixed size copies inline, not by a call) */
+		else
+			memcpy(dst + shared, p, unshared);
 		it->base.key = slice_make(dst, len);
 	}
 	it->base.value = slice_make(p + unshared, vlen);
@@ -320,11 +324,19 @@ static int decode_interval(struct block_iter *it, uint32_t r, uint32_t before)
 		e->key_len = (uint32_t)it->base.key.size;
 		e->value = it->base.value.data;
 		e->value_len = (uint32_t)it->base.value.size;
-		int rc = buf_append(&it->prev_keys, it->base.key.data, it->base.key.size);
-		if (rc) {
-			it->status = rc;
-			invalidate(it);
-			return 0;
+		/* (buf_append, without its calls while the buffer has room) */
+		size_t klen = it->base.key.size;
+		if (it->prev_keys.cap - it->prev_keys.len < klen) {
+			int rc = buf_reserve(&it->prev_keys, klen);
+			if (rc) {
+				it->status = rc;
+				invalidate(it);
+				return 0;
+			}
+		}
+		if (klen) {
+			memcpy(it->prev_keys.data + it->prev_keys.len, it->base.key.data, klen);
+			it->prev_keys.len += klen;
 		}
 		it->prev_n++;
 		if (it->next >= before)

@@ -114,6 +114,19 @@ static inline int save(struct buf *b, struct slice s)
 	return buf_set(b, s.data, s.size);
 }
 
+/* save for the user key of an internal key, which its 8-byte tag follows in
+ * memory: a key of 8 to 16 bytes is copied as 16 bytes, a fixed size the
+ * compiler copies inline, where save would call memcpy once per step. */
+static inline int save_ukey(struct buf *b, struct slice ukey)
+{
+	if (ukey.size >= 8 && ukey.size <= 16 && b->cap >= 16) {
+		memcpy(b->data, ukey.data, 16);
+		b->len = ukey.size;
+		return 0;
+	}
+	return save(b, ukey);
+}
+
 static int parse(struct shale_iter *di, struct parsed_ikey *p)
 {
 	struct slice k = iter_key(di->it);
@@ -180,7 +193,7 @@ static void find_next_user_entry(struct shale_iter *di, int skipping)
 		}
 		if (p.type == IKEY_TYPE_DELETION) {
 			/* hide every older entry of this key */
-			if (save(&di->saved_key, p.user_key)) {
+			if (save_ukey(&di->saved_key, p.user_key)) {
 				fail(di, SHALE_ENOMEM);
 				return;
 			}
@@ -237,7 +250,7 @@ static void find_prev_user_entry(struct shale_iter *di, int after_key)
 			}
 			buf_clear(&di->saved_value);
 		} else {
-			if (save(&di->saved_key, p.user_key) || save(&di->saved_value, iter_value(di->it))) {
+			if (save_ukey(&di->saved_key, p.user_key) || save(&di->saved_value, iter_value(di->it))) {
 				fail(di, SHALE_ENOMEM);
 				return;
 			}
@@ -352,7 +365,7 @@ SHALE_EXPORT void shale_iter_next(shale_iter *di)
 			return;
 		/* saved_key holds the current key: skip it and what is hidden */
 	} else {
-		if (save(&di->saved_key, ikey_user_key(iter_key(di->it)))) {
+		if (save_ukey(&di->saved_key, ikey_user_key(iter_key(di->it)))) {
 			fail(di, SHALE_ENOMEM);
 			return;
 		}
