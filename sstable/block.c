@@ -208,13 +208,6 @@ static int parse_next(struct block_iter *it)
 
 static int decode_interval(struct block_iter *it, uint32_t r, uint32_t before);
 
-/* (the published valid, for assertions) */
-static inline int bi_valid(const struct iter *base)
-{
-	assert(base->valid == (((const struct block_iter *)base)->current <
-	                       ((const struct block_iter *)base)->restarts));
-	return base->valid;
-}
 
 static void bi_seek_first(struct iter *base)
 {
@@ -282,7 +275,7 @@ static void bi_seek(struct iter *base, struct slice target)
 static void bi_next(struct iter *base)
 {
 	struct block_iter *it = (struct block_iter *)base;
-	assert(bi_valid(base));
+	assert(it->base.valid && it->current < it->restarts);
 	parse_next(it);
 }
 
@@ -356,7 +349,7 @@ static int decode_interval(struct block_iter *it, uint32_t r, uint32_t before)
 static void bi_prev(struct iter *base)
 {
 	struct block_iter *it = (struct block_iter *)base;
-	assert(bi_valid(base));
+	assert(it->base.valid && it->current < it->restarts);
 	uint32_t original = it->current;
 	/* within the interval decoded last time: step back in memory */
 	if (it->prev_n > 0 && it->prev_pos < it->prev_n && it->prev[it->prev_pos].offset == original) {

@@ -178,11 +178,6 @@ static void skip_empty_backward(struct two_level_iter *it)
 	}
 }
 
-/* (for assertions) */
-static inline int tl_valid(const struct iter *base)
-{
-	return base->valid;
-}
 
 /* Seeks (1); with probe, the second level the index leads to is asked with
  * iter_seek_probe, and when it shows it holds no entry with target's user
@@ -259,7 +254,7 @@ static int stepped_within(struct two_level_iter *it)
 {
 	if (!iter_valid(it->data))
 		return 0;
-	/* (valid, and status 0: tl_valid held) */
+	/* (valid, and status 0: the iterator was valid) */
 	it->base.key = iter_key(it->data);
 	it->base.value = iter_value(it->data);
 	return 1;
@@ -268,7 +263,7 @@ static int stepped_within(struct two_level_iter *it)
 static void tl_next(struct iter *base)
 {
 	struct two_level_iter *it = (struct two_level_iter *)base;
-	assert(tl_valid(base));
+	assert(base->valid);
 	iter_next(it->data);
 	if (stepped_within(it))
 		return;
@@ -279,7 +274,7 @@ static void tl_next(struct iter *base)
 static void tl_prev(struct iter *base)
 {
 	struct two_level_iter *it = (struct two_level_iter *)base;
-	assert(tl_valid(base));
+	assert(base->valid);
 	iter_prev(it->data);
 	if (stepped_within(it))
 		return;

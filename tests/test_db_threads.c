@@ -338,6 +338,84 @@ START_TEST(two_compactions_run_at_once_and_a_flush_completes_meanwhile)
 }
 END_TEST
 
+/* ---- what a flush lets go ---- */
+
+static void *run_flush(void *arg)
+{
+	return (void *)(long)db_flush_memtable(arg);
+}
+
+static int parked(shale_db *db)
+{
+	mutex_lock(&db->vs.mu);
+	int r = db->park.it != NULL;
+	mutex_unlock(&db->vs.mu);
+	return r;
+}
+
+/* A flush makes the read view and the parked iterator tree stale; both hold
+ * the flushed memtable. They are freed with the DB mutex released: while
+ * the thread freeing them is held there, writes, reads and iterators go on
+ * (each of which takes the mutex), and nothing is left to free after. */
+START_TEST(stale_views_and_trees_are_freed_outside_the_mutex)
+{
+	shale_options *o = small_options();
+	options_set_test_hooks(o, &hk.db);
+	hooks_reset(&hk);
+	shale_db *db = NULL;
+	ck_assert_ok(shale_open(dbtest_path, o, &db));
+	for (int i = 0; i < 50; i++) {
+		char k[16];
+		int kl = snprintf(k, sizeof(k), "k%03d", i);
+		ck_assert_ok(shale_put(db, NULL, k, (size_t)kl, "old", 3));
+	}
+	void *v;
+	size_t vl;
+	ck_assert_ok(shale_get(db, NULL, "k007", 4, &v, &vl)); /* makes the read view */
+	shale_free(v);
+	shale_iter *it = shale_iter_create(db, NULL);
+	ck_assert_ptr_nonnull(it);
+	shale_iter_seek_first(it);
+	ck_assert(shale_iter_valid(it));
+	shale_iter_destroy(it); /* parks its tree */
+	ck_assert(parked(db));
+
+	hooks_hold(&hk, HOOK_STALE_FREED, 1);
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, run_flush, db), 0);
+	hooks_wait_held(&hk, HOOK_STALE_FREED, 1);
+	mutex_lock(&db->vs.mu);
+	ck_assert_ptr_null(db->doomed_views); /* taken out before the release */
+	ck_assert_ptr_null(db->doomed_park.it);
+	ck_assert_ptr_null(db->park.it);
+	mutex_unlock(&db->vs.mu);
+	ck_assert_ok(shale_put(db, NULL, "k007", 4, "new", 3));
+	ck_assert_ok(shale_get(db, NULL, "k007", 4, &v, &vl));
+	ck_assert(vl == 3 && memcmp(v, "new", 3) == 0);
+	shale_free(v);
+	it = shale_iter_create(db, NULL);
+	ck_assert_ptr_nonnull(it);
+	int n = 0;
+	for (shale_iter_seek_first(it); shale_iter_valid(it); shale_iter_next(it))
+		n++;
+	ck_assert_ok(shale_iter_status(it));
+	ck_assert_int_eq(n, 50);
+	shale_iter_destroy(it);
+	ck_assert_int_eq(hooks_held(&hk, HOOK_STALE_FREED), 1);
+	hooks_release_all(&hk, HOOK_STALE_FREED);
+	void *rc;
+	ck_assert_int_eq(pthread_join(t, &rc), 0);
+	ck_assert_int_eq((int)(long)rc, 0);
+
+	mutex_lock(&db->vs.mu);
+	ck_assert_ptr_null(db->doomed_views);
+	ck_assert_ptr_null(db->doomed_park.it);
+	mutex_unlock(&db->vs.mu);
+	ck_assert_ok(shale_close(db));
+	shale_options_destroy(o);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("db_threads");
@@ -347,6 +425,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, group_commit_syncs_once_for_the_group);
 	tcase_add_test(tc, readers_snapshots_iterators_race_with_writes_flushes_compactions);
 	tcase_add_test(tc, two_compactions_run_at_once_and_a_flush_completes_meanwhile);
+	tcase_add_test(tc, stale_views_and_trees_are_freed_outside_the_mutex);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -16,6 +16,7 @@ enum db_hook_point {
 	HOOK_COMPACTION_DONE,      /* a compaction was installed (no lock held) */
 	HOOK_BG_RETRY,             /* a background thread is about to wait before retrying after ENOSPC (no lock held) */
 	HOOK_WRITER_STOPPED,       /* a writer is about to wait at level 0's stop trigger (DB mutex held; do not block) */
+	HOOK_STALE_FREED,          /* a stale read view or parked iterator tree is about to be freed (no lock held) */
 };
 
 struct db_test_hooks {

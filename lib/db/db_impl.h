@@ -60,6 +60,7 @@ struct read_view {
 	atomic_int refs;            /* the DB's while current, plus one per reader */
 	struct memtable *mem, *imm;
 	struct version *version;
+	struct read_view *next_doomed; /* (mu) in shale_db.doomed_views */
 };
 
 struct writer {
@@ -143,6 +144,12 @@ struct shale_db {
 	atomic_int closing;         /* set under mu; read without it by db_leave_unlocked */
 	struct read_view *view;     /* (mu) what gets read: see db_read.c */
 	struct iter_park park;      /* (mu) a destroyed iterator's tree: db_iter.c */
+	/* (mu) Stale read views no reader holds and a stale parked tree, let go
+	 * under mu and freed by db_unlock once mu is released: each may hold
+	 * the last reference to a memtable (an arena of megabytes) and a tree
+	 * of iterators, too slow to free while writers wait for mu. */
+	struct read_view *doomed_views;
+	struct iter_park doomed_park;
 	int created;                /* this open created the database (no CURRENT before) */
 
 	/* background (mu unless atomic) */
@@ -221,21 +228,37 @@ int db_enter(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
 void db_leave(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
 /* The same leaving without the mutex (taken only to wake a waiting close). */
 void db_leave_unlocked(struct shale_db *db) SHALE_EXCLUDES(db->vs.mu);
-/* Drops the DB's reference to its read view. */
+/* Drops the DB's reference to its read view (the last one: the view goes to
+ * doomed_views, freed by the next db_unlock). */
 void db_drop_view(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
 /* Drops it only when it no longer matches the memtables and version (and
  * the parked iterator tree with it). */
 void db_drop_stale_view(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
-/* Destroys the parked iterator tree (only_stale: only when it no longer
- * matches the memtables and version). */
+/* Lets the parked iterator tree go (only_stale: only when it no longer
+ * matches the memtables and version) to doomed_park, freed by the next
+ * db_unlock. */
 void db_drop_parked_iter(struct shale_db *db, int only_stale) SHALE_REQUIRES(db->vs.mu);
 
-/* Releases the database mutex, then writes out the info-log lines queued
- * under it. Every release of mu in lib/db goes through here (cond waits
- * aside), so the log never waits long. */
+/* Frees what db_unlock took from doomed_views and doomed_park (db_read.c). */
+void db_free_doomed(struct shale_db *db, struct read_view *views, struct iter_park *park)
+	SHALE_EXCLUDES(db->vs.mu);
+
+/* Releases the database mutex, then frees the views and tree let go under
+ * it and writes out the info-log lines queued under it. Every release of mu
+ * in lib/db goes through here (cond waits aside), so neither waits long. */
 static inline void db_unlock(struct shale_db *db) SHALE_RELEASE(db->vs.mu)
 {
-	mutex_unlock(&db->vs.mu);
+	if (db->doomed_views || db->doomed_park.it) {
+		struct read_view *views = db->doomed_views;
+		struct iter_park park = db->doomed_park;
+		db->doomed_views = NULL;
+		db->doomed_park.it = NULL;
+		db->doomed_park.version = NULL;
+		mutex_unlock(&db->vs.mu);
+		db_free_doomed(db, views, &park);
+	} else {
+		mutex_unlock(&db->vs.mu);
+	}
 	logger_flush(db->info_log);
 }
 

@@ -514,8 +514,13 @@ void db_drop_parked_iter(struct shale_db *db, int only_stale)
 	struct iter_park *pk = &db->park;
 	if (pk->it == NULL || (only_stale && park_current(pk, db)))
 		return;
-	iter_destroy(pk->it);
-	version_unref(&db->vs, pk->version);
+	if (db->doomed_park.it == NULL) {
+		db->doomed_park = *pk; /* freed by db_unlock */
+	} else {
+		/* (a second tree before an unlock: rare, freed here) */
+		iter_destroy(pk->it);
+		version_unref(&db->vs, pk->version);
+	}
 	pk->it = NULL;
 	pk->version = NULL;
 }

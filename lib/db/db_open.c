@@ -76,7 +76,7 @@ static void db_free(struct shale_db *db)
 		mutex_lock(&db->vs.mu);
 		db_drop_view(db);
 		db_drop_parked_iter(db, 0);
-		mutex_unlock(&db->vs.mu);
+		db_unlock(db); /* (which frees them) */
 	}
 	memtable_unref(db->mem);
 	memtable_unref(db->imm);

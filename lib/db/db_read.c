@@ -67,12 +67,29 @@ static int mem_lookup(struct memtable *m, struct slice key, uint64_t seq, int *r
 	}
 }
 
-static void view_free(struct shale_db *db, struct read_view *v) SHALE_REQUIRES(db->vs.mu)
+/* Doomed views and trees (db_impl.h, db_unlock): freed with mu released,
+ * but for the version references, which mu guards. A tree goes before its
+ * version (it reads its tables through pins the version owns). */
+void db_free_doomed(struct shale_db *db, struct read_view *views, struct iter_park *park)
 {
-	memtable_unref(v->mem);
-	memtable_unref(v->imm);
-	version_unref(&db->vs, v->version);
-	free(v);
+	db_hook(db, HOOK_STALE_FREED);
+	if (park->it)
+		iter_destroy(park->it);
+	for (struct read_view *v = views; v; v = v->next_doomed) {
+		memtable_unref(v->mem);
+		memtable_unref(v->imm);
+	}
+	mutex_lock(&db->vs.mu);
+	if (park->it)
+		version_unref(&db->vs, park->version);
+	for (struct read_view *v = views; v; v = v->next_doomed)
+		version_unref(&db->vs, v->version);
+	db_unlock(db);
+	while (views) {
+		struct read_view *next = views->next_doomed;
+		free(views);
+		views = next;
+	}
 }
 
 /* The view no longer shows what a read would start from now. */
@@ -92,8 +109,10 @@ void db_drop_view(struct shale_db *db)
 {
 	struct read_view *v = db->view;
 	db->view = NULL;
-	if (v && atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1)
-		view_free(db, v);
+	if (v && atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1) {
+		v->next_doomed = db->doomed_views; /* freed by db_unlock */
+		db->doomed_views = v;
+	}
 }
 
 /* The current read view with a reference for the caller; NULL when memory
@@ -128,9 +147,9 @@ static void view_put(struct shale_db *db, struct read_view *v) SHALE_EXCLUDES(db
 {
 	/* acq_rel: the last holder frees after every other holder's reads */
 	if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1) {
-		mutex_lock(&db->vs.mu);
-		view_free(db, v);
-		db_unlock(db);
+		struct iter_park none = { .it = NULL };
+		v->next_doomed = NULL;
+		db_free_doomed(db, v, &none);
 	}
 }
 
@@ -155,7 +174,7 @@ SHALE_EXPORT int shale_get(shale_db *db, const shale_readopts *ro, const void *k
 		db_leave(db);
 	}
 	uint64_t seq = ro && ro->snapshot ? ro->snapshot->seq : db->vs.last_sequence;
-	mutex_unlock(&db->vs.mu);
+	db_unlock(db); /* (frees the view view_get replaced, if no reader holds it) */
 	if (rc)
 		return rc;
 
