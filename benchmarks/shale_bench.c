@@ -13,8 +13,9 @@
  * default) runs in this process. A list of engines is a side-by-side
  * comparison (compare.c): one fresh process per engine, each on its own
  * directory, each reporting its results through a pipe (--report_fd), and
- * one table at the end with ops/s, the ratio to LevelDB, p50/p99 latency,
- * write amplification, size on disk and peak anonymous memory.
+ * one table at the end with ops/s, the ratio to LevelDB, p50/p99 latency
+ * (of a random eighth of the operations: LAT_SAMPLE), write amplification,
+ * size on disk and peak anonymous memory.
  *
  * Each benchmark runs on --threads threads at once, each doing the whole
  * work, as db_bench does. "micros/op" is the summed thread time over the
