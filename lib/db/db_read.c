@@ -67,31 +67,6 @@ static int mem_lookup(struct memtable *m, struct slice key, uint64_t seq, int *r
 	}
 }
 
-/* Doomed views and trees (db_impl.h, db_unlock): freed with mu released,
- * but for the version references, which mu guards. A tree goes before its
- * version (it reads its tables through pins the version owns). */
-void db_free_doomed(struct shale_db *db, struct read_view *views, struct iter_park *park)
-{
-	db_hook(db, HOOK_STALE_FREED);
-	if (park->it)
-		iter_destroy(park->it);
-	for (struct read_view *v = views; v; v = v->next_doomed) {
-		memtable_unref(v->mem);
-		memtable_unref(v->imm);
-	}
-	mutex_lock(&db->vs.mu);
-	if (park->it)
-		version_unref(&db->vs, park->version);
-	for (struct read_view *v = views; v; v = v->next_doomed)
-		version_unref(&db->vs, v->version);
-	db_unlock(db);
-	while (views) {
-		struct read_view *next = views->next_doomed;
-		free(views);
-		views = next;
-	}
-}
-
 /* The view no longer shows what a read would start from now. */
 static int view_stale(const struct shale_db *db, const struct read_view *v) SHALE_REQUIRES(db->vs.mu)
 {

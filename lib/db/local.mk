@@ -13,6 +13,7 @@ libshale_db_la_SOURCES = \
 	lib/db/db_read.c \
 	lib/db/db_recover.c \
 	lib/db/db_state.c \
+	lib/db/db_unlock.c \
 	lib/db/db_write.c \
 	lib/db/filter_policy.c \
 	lib/db/options.c \
