@@ -287,7 +287,9 @@ static void stand_on_prev(struct block_iter *it, uint32_t i)
 	it->base.valid = 1;
 	it->current = e->offset;
 	it->next = e->next;
-	it->base.key = slice_make(it->prev_keys.data + e->key_off, e->key_len);
+	/* (empty keys leave prev_keys unallocated: no offset from NULL) */
+	it->base.key = e->key_len ? slice_make(it->prev_keys.data + e->key_off, e->key_len)
+	                          : slice_make(it->data, 0);
 	it->base.value = slice_make(e->value, e->value_len);
 }
 
