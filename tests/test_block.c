@@ -298,6 +298,41 @@ START_TEST(block_empty_has_no_entries)
 }
 END_TEST
 
+/* An empty key is a key: stepping back onto it (from the key after it, and
+ * from the end) finds it, with its value. (A fuzz run found the backward
+ * step offsetting a key buffer nothing had allocated.) */
+START_TEST(block_empty_key_backwards)
+{
+	struct kv m[2] = { { (char *)"", (char *)"first", 0, 5 }, { (char *)"b", (char *)"second", 1, 6 } };
+	struct block *b = build_block(m, 2, 16);
+	struct iter *it = block_iter_create(b, comparator_bytewise(), PATH);
+	iter_seek_last(it);
+	ck_assert(iter_valid(it));
+	ck_assert(slice_equal(iter_key(it), slice_from_str("b")));
+	iter_prev(it);
+	ck_assert(iter_valid(it));
+	ck_assert_uint_eq(iter_key(it).size, 0);
+	ck_assert(slice_equal(iter_value(it), slice_from_str("first")));
+	iter_prev(it);
+	ck_assert(!iter_valid(it));
+	ck_assert_int_eq(iter_status(it), 0);
+	iter_destroy(it);
+	block_destroy(b);
+
+	struct block *one = build_block(m, 1, 16); /* the empty key alone */
+	it = block_iter_create(one, comparator_bytewise(), PATH);
+	iter_seek_last(it);
+	ck_assert(iter_valid(it));
+	ck_assert_uint_eq(iter_key(it).size, 0);
+	ck_assert(slice_equal(iter_value(it), slice_from_str("first")));
+	iter_prev(it);
+	ck_assert(!iter_valid(it));
+	ck_assert_int_eq(iter_status(it), 0);
+	iter_destroy(it);
+	block_destroy(one);
+}
+END_TEST
+
 /* ---- defensive decoding ---- */
 
 static int open_raw(const void *data, size_t n, struct block **out)
@@ -674,6 +709,7 @@ static Suite *block_suite(void)
 	tcase_add_test(tc, block_iter_recycled_for_another_block);
 	tcase_add_test(tc, block_restart_points_follow_interval);
 	tcase_add_test(tc, block_empty_has_no_entries);
+	tcase_add_test(tc, block_empty_key_backwards);
 	tcase_add_test(tc, block_bad_restart_array_is_corruption);
 	tcase_add_test(tc, block_bad_entries_are_corruption);
 	tcase_add_test(tc, block_mutations_never_read_out_of_bounds);
