@@ -208,7 +208,6 @@ static int parse_next(struct block_iter *it)
 
 static int decode_interval(struct block_iter *it, uint32_t r, uint32_t before);
 
-
 static void bi_seek_first(struct iter *base)
 {
 	struct block_iter *it = (struct block_iter *)base;
@@ -319,19 +318,11 @@ static int decode_interval(struct block_iter *it, uint32_t r, uint32_t before)
 		e->key_len = (uint32_t)it->base.key.size;
 		e->value = it->base.value.data;
 		e->value_len = (uint32_t)it->base.value.size;
-		/* (buf_append, without its calls while the buffer has room) */
-		size_t klen = it->base.key.size;
-		if (it->prev_keys.cap - it->prev_keys.len < klen) {
-			int rc = buf_reserve(&it->prev_keys, klen);
-			if (rc) {
-				it->status = rc;
-				invalidate(it);
-				return 0;
-			}
-		}
-		if (klen) {
-			memcpy(it->prev_keys.data + it->prev_keys.len, it->base.key.data, klen);
-			it->prev_keys.len += klen;
+		int rc = buf_append(&it->prev_keys, it->base.key.data, it->base.key.size);
+		if (rc) {
+			it->status = rc;
+			invalidate(it);
+			return 0;
 		}
 		it->prev_n++;
 		if (it->next >= before)

@@ -178,7 +178,6 @@ static void skip_empty_backward(struct two_level_iter *it)
 	}
 }
 
-
 /* Seeks (1); with probe, the second level the index leads to is asked with
  * iter_seek_probe, and when it shows it holds no entry with target's user
  * key the iterator stops there, not positioned (0). */

@@ -102,21 +102,9 @@ static int ok(struct shale_iter *di)
 	return 1;
 }
 
-/* buf_set for the copies made at every step: no call when it fits. */
-static inline int save(struct buf *b, struct slice s)
-{
-	if (s.size <= b->cap) {
-		if (s.size)
-			memcpy(b->data, s.data, s.size);
-		b->len = s.size;
-		return 0;
-	}
-	return buf_set(b, s.data, s.size);
-}
-
-/* save for the user key of an internal key, which its 8-byte tag follows in
- * memory: a key of 8 to 16 bytes is copied as 16 bytes, a fixed size the
- * compiler copies inline, where save would call memcpy once per step. */
+/* buf_set for the user key of an internal key, which its 8-byte tag follows
+ * in memory: a key of 8 to 16 bytes is copied as 16 bytes, a fixed size the
+ * compiler copies inline, where buf_set would call memcpy once per step. */
 static inline int save_ukey(struct buf *b, struct slice ukey)
 {
 	if (ukey.size >= 8 && ukey.size <= 16 && b->cap >= 16) {
@@ -124,7 +112,7 @@ static inline int save_ukey(struct buf *b, struct slice ukey)
 		b->len = ukey.size;
 		return 0;
 	}
-	return save(b, ukey);
+	return buf_set(b, ukey.data, ukey.size);
 }
 
 static int parse(struct shale_iter *di, struct parsed_ikey *p)
@@ -250,7 +238,8 @@ static void find_prev_user_entry(struct shale_iter *di, int after_key)
 			}
 			buf_clear(&di->saved_value);
 		} else {
-			if (save_ukey(&di->saved_key, p.user_key) || save(&di->saved_value, iter_value(di->it))) {
+			struct slice v = iter_value(di->it);
+			if (save_ukey(&di->saved_key, p.user_key) || buf_set(&di->saved_value, v.data, v.size)) {
 				fail(di, SHALE_ENOMEM);
 				return;
 			}

@@ -73,26 +73,9 @@ int buf_reserve(struct buf *b, size_t need)
 	return 0;
 }
 
-int buf_append(struct buf *b, const void *data, size_t n)
-{
-	int rc = buf_reserve(b, n);
-	if (rc)
-		return rc;
-	if (n)
-		memcpy(b->data + b->len, data, n);
-	b->len += n;
-	return 0;
-}
-
 int buf_append_byte(struct buf *b, char c)
 {
 	return buf_append(b, &c, 1);
-}
-
-int buf_set(struct buf *b, const void *data, size_t n)
-{
-	b->len = 0;
-	return buf_append(b, data, n);
 }
 
 int buf_resize(struct buf *b, size_t n)

@@ -28,9 +28,28 @@ static inline void buf_init(struct buf *b)
 void buf_free(struct buf *b);
 /* Makes room for at least need more bytes. */
 int buf_reserve(struct buf *b, size_t need);
-int buf_append(struct buf *b, const void *data, size_t n);
+/* Appends n bytes (inline: no call while the buffer has room, which is
+ * most appends on the read path). */
+static inline int buf_append(struct buf *b, const void *data, size_t n)
+{
+	if (n > b->cap - b->len) {
+		int rc = buf_reserve(b, n);
+		if (rc)
+			return rc;
+	}
+	if (n) {
+		memcpy(b->data + b->len, data, n);
+		b->len += n;
+	}
+	return 0;
+}
 int buf_append_byte(struct buf *b, char c);
-int buf_set(struct buf *b, const void *data, size_t n);
+/* Replaces the contents with n bytes. */
+static inline int buf_set(struct buf *b, const void *data, size_t n)
+{
+	b->len = 0;
+	return buf_append(b, data, n);
+}
 int buf_append_fixed32(struct buf *b, uint32_t v);
 int buf_append_fixed64(struct buf *b, uint64_t v);
 int buf_append_varint32(struct buf *b, uint32_t v);
