@@ -304,32 +304,24 @@ END_TEST
 START_TEST(block_empty_key_backwards)
 {
 	struct kv m[2] = { { (char *)"", (char *)"first", 0, 5 }, { (char *)"b", (char *)"second", 1, 6 } };
-	struct block *b = build_block(m, 2, 16);
-	struct iter *it = block_iter_create(b, comparator_bytewise(), PATH);
-	iter_seek_last(it);
-	ck_assert(iter_valid(it));
-	ck_assert(slice_equal(iter_key(it), slice_from_str("b")));
-	iter_prev(it);
-	ck_assert(iter_valid(it));
-	ck_assert_uint_eq(iter_key(it).size, 0);
-	ck_assert(slice_equal(iter_value(it), slice_from_str("first")));
-	iter_prev(it);
-	ck_assert(!iter_valid(it));
-	ck_assert_int_eq(iter_status(it), 0);
-	iter_destroy(it);
-	block_destroy(b);
-
-	struct block *one = build_block(m, 1, 16); /* the empty key alone */
-	it = block_iter_create(one, comparator_bytewise(), PATH);
-	iter_seek_last(it);
-	ck_assert(iter_valid(it));
-	ck_assert_uint_eq(iter_key(it).size, 0);
-	ck_assert(slice_equal(iter_value(it), slice_from_str("first")));
-	iter_prev(it);
-	ck_assert(!iter_valid(it));
-	ck_assert_int_eq(iter_status(it), 0);
-	iter_destroy(it);
-	block_destroy(one);
+	for (size_t n = 2; n >= 1; n--) { /* before another key, then alone */
+		struct block *b = build_block(m, n, 16);
+		struct iter *it = block_iter_create(b, comparator_bytewise(), PATH);
+		iter_seek_last(it);
+		if (n == 2) {
+			ck_assert(iter_valid(it));
+			ck_assert(slice_equal(iter_key(it), slice_from_str("b")));
+			iter_prev(it);
+		}
+		ck_assert(iter_valid(it));
+		ck_assert_uint_eq(iter_key(it).size, 0);
+		ck_assert(slice_equal(iter_value(it), slice_from_str("first")));
+		iter_prev(it);
+		ck_assert(!iter_valid(it));
+		ck_assert_int_eq(iter_status(it), 0);
+		iter_destroy(it);
+		block_destroy(b);
+	}
 }
 END_TEST
 

@@ -239,7 +239,8 @@ void db_drop_stale_view(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
  * db_unlock. */
 void db_drop_parked_iter(struct shale_db *db, int only_stale) SHALE_REQUIRES(db->vs.mu);
 
-/* Frees what db_unlock took from doomed_views and doomed_park (db_read.c). */
+/* Frees what db_unlock took from doomed_views and doomed_park (park may be
+ * NULL; db_unlock.c). */
 void db_free_doomed(struct shale_db *db, struct read_view *views, struct iter_park *park)
 	SHALE_EXCLUDES(db->vs.mu);
 

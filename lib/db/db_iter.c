@@ -18,9 +18,9 @@
  * which repositions every part of it (merger, children, lazy-seek state),
  * and the tree holds no sequence number (the shale_iter does). A tree that
  * no longer matches goes when the DB drops its stale read view (after each
- * flush and compaction), when an iterator is made (destroyed outside the
- * mutex), and at close, so it keeps no old memtable, version or file alive
- * for long.
+ * flush and compaction), when an iterator is made, and at close (each time
+ * freed by db_unlock, outside the mutex), so it keeps no old memtable,
+ * version or file alive for long.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -514,18 +514,6 @@ void db_drop_parked_iter(struct shale_db *db, int only_stale)
 	pk->version = NULL;
 }
 
-/* Destroys a tree taken out of the slot, outside the mutex (its tables are
- * read through pins its version owns: the version goes after it). */
-static void park_free(struct shale_db *db, struct iter_park *pk) SHALE_EXCLUDES(db->vs.mu)
-{
-	if (pk->it == NULL)
-		return;
-	iter_destroy(pk->it);
-	mutex_lock(&db->vs.mu);
-	version_unref(&db->vs, pk->version);
-	db_unlock(db);
-}
-
 /* Leaves the tree in the DB's slot when it is free and the tree still
  * matches what the DB reads (1), taking the place of iter_detach. */
 static int park(struct shale_iter *di)
@@ -636,19 +624,18 @@ SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *r
 	di->mem = mem;
 	di->imm = imm;
 	di->ro = rop;
-	/* the parked tree: this iterator's if it matches, else freed below,
-	 * once the mutex is released */
-	struct iter_park parked = db->park;
-	db->park.it = NULL;
-	db->park.version = NULL;
-	if (parked.it && park_current(&parked, db) && parked.ro.verify_checksums == rop.verify_checksums &&
-	    parked.ro.fill_cache == rop.fill_cache) {
+	struct iter_park *pk = &db->park;
+	if (pk->it && park_current(pk, db) && pk->ro.verify_checksums == rop.verify_checksums &&
+	    pk->ro.fill_cache == rop.fill_cache) {
 		/* the tree and its version reference pass to this iterator */
-		di->it = parked.it;
-		di->version = parked.version;
+		di->it = pk->it;
+		di->version = pk->version;
+		pk->it = NULL;
+		pk->version = NULL;
 		db_unlock(db);
 		return di;
 	}
+	db_drop_parked_iter(db, 0); /* (freed by db_unlock, outside the mutex) */
 	version_ref(&db->vs, v);
 	di->version = v;
 	/* memtable_iter takes its own reference; these keep them alive until then */
@@ -656,7 +643,6 @@ SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *r
 	if (imm)
 		memtable_ref(imm);
 	db_unlock(db);
-	park_free(db, &parked);
 
 	int n = 0, rc = 0;
 	struct iter **children = malloc(((size_t)v->nfiles[0] + NUM_LEVELS + 2) * sizeof(*children));

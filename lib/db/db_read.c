@@ -122,9 +122,8 @@ static void view_put(struct shale_db *db, struct read_view *v) SHALE_EXCLUDES(db
 {
 	/* acq_rel: the last holder frees after every other holder's reads */
 	if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1) {
-		struct iter_park none = { .it = NULL };
 		v->next_doomed = NULL;
-		db_free_doomed(db, v, &none);
+		db_free_doomed(db, v, NULL);
 	}
 }
 

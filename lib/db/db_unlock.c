@@ -9,18 +9,21 @@
 
 /* Doomed views and trees (db_impl.h, db_unlock): freed with mu released,
  * but for the version references, which mu guards. A tree goes before its
- * version (it reads its tables through pins the version owns). */
+ * version (it reads its tables through pins the version owns). park may be
+ * NULL. */
 void db_free_doomed(struct shale_db *db, struct read_view *views, struct iter_park *park)
 {
+	if (park && park->it == NULL)
+		park = NULL;
 	db_hook(db, HOOK_STALE_FREED);
-	if (park->it)
+	if (park)
 		iter_destroy(park->it);
 	for (struct read_view *v = views; v; v = v->next_doomed) {
 		memtable_unref(v->mem);
 		memtable_unref(v->imm);
 	}
 	mutex_lock(&db->vs.mu);
-	if (park->it)
+	if (park)
 		version_unref(&db->vs, park->version);
 	for (struct read_view *v = views; v; v = v->next_doomed)
 		version_unref(&db->vs, v->version);
