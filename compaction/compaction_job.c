@@ -142,7 +142,7 @@ static struct iter *input_iterator(struct job *j)
 {
 	struct compaction *c = j->c;
 	struct version_set *vs = c->input_version->vset;
-	struct read_opts ro = { 1, 0, 0 }; /* verify every checksum; do not fill the cache */
+	struct read_opts ro = { 1, 0, 0, 0 }; /* verify every checksum; do not fill the cache */
 	struct iter **children = malloc(((size_t)c->ninputs[0] + 2) * sizeof(*children));
 	int n = 0;
 	if (children == NULL) {

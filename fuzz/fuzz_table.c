@@ -298,7 +298,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_check(cache_create(16384, &cache) == 0, "memory");
 		opt.block_cache = cache;
 	}
-	struct read_opts ro = { (flags & 2) != 0, (flags & 32) != 0, 0 };
+	struct read_opts ro = { (flags & 2) != 0, (flags & 32) != 0, 0, 0 };
 	int strict = (flags & 1) == 0 && ro.verify_checksums;
 
 	struct table *t;

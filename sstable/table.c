@@ -19,6 +19,8 @@
  */
 #include "sstable/table.h"
 
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -324,12 +326,248 @@ static void destroy_block_cleanup(void *blk, void *unused)
 	block_destroy(blk);
 }
 
-/* second_level_fn of the table's two-level iterator: the block iterator a
- * scan leaves is pointed at the next block, its buffers kept. */
+/*
+ * Scan-ahead (doc/design.md, "Scan-ahead"). While a DB iterator scans a
+ * table (read_opts: readahead set, scan_ahead on), the blocks after the one
+ * it reads, in the scan's direction, are queued in a ring of AHEAD_SLOTS
+ * slots and decoded (read, checksum checked, decompressed: load_block with
+ * fill_cache off) by the table options' scan_worker, so that the scan
+ * finds them ready. The worker is a hint, never a dependency:
+ *
+ * - Each slot moves EMPTY -> QUEUED (the scan fills in a handle) -> BUSY
+ *   (whoever claims it with a compare-and-swap: the worker, or the scan
+ *   when it reaches a slot nobody took) -> DONE or FAILED. The scan takes
+ *   DONE slots' blocks in queue order and empties them; it waits only for a
+ *   BUSY slot, one block being decoded on the other thread.
+ * - A slot is used only when its handle is the one the scan asks for (same
+ *   offset and size), so a seek, a turn or an index the queue misread lose
+ *   the decoded blocks, never an answer. FAILED (damage, memory) is not
+ *   reported from the worker: the scan then reads that block itself and
+ *   gets the error, with its message, on its own thread, exactly where it
+ *   would have without scan-ahead.
+ * - The worker is submitted once per AHEAD_BATCH newly queued slots; its run
+ *   claims every QUEUED slot it finds in one pass round the ring.
+ */
+#define AHEAD_SLOTS 16
+#define AHEAD_BATCH (AHEAD_SLOTS / 2)
+
+enum { SLOT_EMPTY, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE, SLOT_FAILED };
+
+struct ahead_slot {
+	atomic_int state;
+	struct block_handle h;   /* written by the scan before QUEUED */
+	struct block *blk;       /* written by the decoder before DONE */
+	struct cache_handle *ch;
+};
+
+struct scan_ahead {
+	struct worker_job job; /* first: the job is the scan_ahead */
+	struct table *t;
+	struct read_opts ro;   /* the blocks ahead are read with these */
+	/* the scan's own (never read by the worker): */
+	struct block_iter cursor; /* the index entry of the last handle queued */
+	int cursor_live;          /* cursor was initialised */
+	int more;                 /* the cursor may step on */
+	int off;                  /* this scan could not start one: none until a seek */
+	int dir;                  /* 1 forward, -1 backward */
+	unsigned head, count;     /* queued slots: head, head+1, ... (mod AHEAD_SLOTS) */
+	unsigned unsubmitted;     /* queued since the worker was last submitted */
+	atomic_uint head_hint;    /* head, for the worker to start its pass at */
+	struct ahead_slot slot[AHEAD_SLOTS];
+};
+
+/* The argument of a table iterator's second levels. */
+struct table_scan {
+	struct table *t;
+	struct scan_ahead *ahead; /* NULL until its first scan */
+};
+
+static void decode_slot(struct scan_ahead *sa, struct ahead_slot *s)
+{
+	struct block *blk;
+	struct cache_handle *ch;
+	int state = SLOT_FAILED;
+	if (load_block(sa->t, &sa->ro, &s->h, &blk, &ch) == 0) {
+		s->blk = blk;
+		s->ch = ch;
+		state = SLOT_DONE;
+	}
+	atomic_store_explicit(&s->state, state, memory_order_release);
+}
+
+static int claim(struct ahead_slot *s)
+{
+	int expect = SLOT_QUEUED;
+	return atomic_compare_exchange_strong_explicit(&s->state, &expect, SLOT_BUSY, memory_order_acquire,
+	                                               memory_order_relaxed);
+}
+
+/* worker_job.run: one pass round the ring from the scan's head. */
+static void ahead_run(struct worker_job *job)
+{
+	struct scan_ahead *sa = (struct scan_ahead *)job;
+	unsigned start = atomic_load_explicit(&sa->head_hint, memory_order_relaxed);
+	for (unsigned k = 0; k < AHEAD_SLOTS; k++) {
+		struct ahead_slot *s = &sa->slot[(start + k) % AHEAD_SLOTS];
+		if (claim(s))
+			decode_slot(sa, s);
+	}
+}
+
+/* Drops the queue: the worker's run is cancelled (or waited for), decoded
+ * blocks released. The scan_ahead is then the scan's alone. */
+static void ahead_reset(struct scan_ahead *sa)
+{
+	worker_cancel(sa->t->opt.scan_worker, &sa->job);
+	for (unsigned i = 0; i < AHEAD_SLOTS; i++) {
+		struct ahead_slot *s = &sa->slot[i];
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) == SLOT_DONE)
+			release_block(sa->t, s->blk, s->ch);
+		atomic_store_explicit(&s->state, SLOT_EMPTY, memory_order_relaxed);
+	}
+	sa->count = 0;
+	sa->unsubmitted = 0;
+}
+
+static void ahead_free(void *arg, void *unused)
+{
+	struct table_scan *sc = arg;
+	(void)unused;
+	if (sc->ahead) {
+		ahead_reset(sc->ahead);
+		if (sc->ahead->cursor_live)
+			block_iter_release(&sc->ahead->cursor);
+		free(sc->ahead);
+	}
+	free(sc);
+}
+
+/* Queues the handles after the cursor's, up to a full ring, and submits the
+ * worker once a batch is waiting. */
+static void ahead_fill(struct scan_ahead *sa)
+{
+	while (sa->more && sa->count < AHEAD_SLOTS) {
+		if (sa->dir > 0)
+			iter_next(&sa->cursor.base);
+		else
+			iter_prev(&sa->cursor.base);
+		struct block_handle h;
+		struct slice v;
+		if (!iter_valid(&sa->cursor.base) || (v = iter_value(&sa->cursor.base), !block_handle_decode(&v, &h))) {
+			sa->more = 0; /* the end, or damage the scan will meet itself */
+			break;
+		}
+		struct ahead_slot *s = &sa->slot[(sa->head + sa->count) % AHEAD_SLOTS];
+		s->h = h;
+		atomic_store_explicit(&s->state, SLOT_QUEUED, memory_order_release);
+		sa->count++;
+		sa->unsubmitted++;
+	}
+	if (sa->unsubmitted >= AHEAD_BATCH || (sa->unsubmitted && !sa->more)) {
+		sa->unsubmitted = 0;
+		if (worker_submit(sa->t->opt.scan_worker, &sa->job) != 0)
+			sa->off = 1; /* no worker thread: the scan reads alone */
+	}
+}
+
+/* Starts a queue after the block at h (blk, just loaded by the scan): the
+ * cursor finds h's index entry by the block's first key (index keys
+ * separate blocks: the first entry >= a block's first key is the block's
+ * own), checked against h. */
+static void ahead_start(struct scan_ahead *sa, const struct read_opts *ro, const struct block_handle *h,
+                        const struct block *blk)
+{
+	struct table *t = sa->t;
+	struct block_iter bi;
+	block_iter_init(&bi, blk, t->opt.cmp, t->path);
+	iter_seek_first(&bi.base);
+	if (sa->cursor_live)
+		block_iter_release(&sa->cursor);
+	block_iter_init(&sa->cursor, t->index, t->opt.cmp, t->path);
+	sa->cursor_live = 1;
+	struct block_handle at;
+	struct slice v;
+	if (iter_valid(&bi.base))
+		iter_seek(&sa->cursor.base, iter_key(&bi.base));
+	block_iter_release(&bi);
+	if (!iter_valid(&sa->cursor.base) || (v = iter_value(&sa->cursor.base), !block_handle_decode(&v, &at)) ||
+	    at.offset != h->offset || at.size != h->size) {
+		sa->off = 1;
+		return;
+	}
+	sa->ro = *ro;
+	sa->dir = ro->readahead;
+	sa->more = 1;
+	ahead_fill(sa);
+}
+
+/* In a scan, the block at h from the queue (1: *blk and *ch set as by
+ * load_block), or 0: the caller loads it. Either way the queue then runs on
+ * from h (started, when there was none). */
+static int ahead_take(struct table_scan *sc, const struct read_opts *ro, const struct block_handle *h,
+                      struct block **blk, struct cache_handle **ch)
+{
+	struct scan_ahead *sa = sc->ahead;
+	if (sa == NULL) {
+		if ((sa = calloc(1, sizeof(*sa))) == NULL)
+			return 0; /* no scan-ahead: nothing is lost */
+		worker_job_init(&sa->job, ahead_run);
+		sa->t = sc->t;
+		sc->ahead = sa;
+	}
+	if (sa->off)
+		return 0;
+	if (sa->count == 0)
+		return 0;
+	struct ahead_slot *s = &sa->slot[sa->head];
+	if (sa->dir != ro->readahead || s->h.offset != h->offset || s->h.size != h->size ||
+	    sa->ro.verify_checksums != ro->verify_checksums) {
+		ahead_reset(sa);
+		return 0;
+	}
+	int state = atomic_load_explicit(&s->state, memory_order_acquire);
+	if (state == SLOT_QUEUED && claim(s)) {
+		decode_slot(sa, s); /* the worker is behind: do it here */
+		state = atomic_load_explicit(&s->state, memory_order_acquire);
+	}
+	for (unsigned spins = 0; state == SLOT_BUSY || state == SLOT_QUEUED; spins++) {
+		/* (QUEUED: claimed by the worker between the load and the claim) */
+		if (spins >= 64)
+			sched_yield();
+		state = atomic_load_explicit(&s->state, memory_order_acquire);
+	}
+	int took = state == SLOT_DONE;
+	if (took) {
+		*blk = s->blk;
+		*ch = s->ch;
+	}
+	atomic_store_explicit(&s->state, SLOT_EMPTY, memory_order_relaxed);
+	sa->head = (sa->head + 1) % AHEAD_SLOTS;
+	sa->count--;
+	atomic_store_explicit(&sa->head_hint, sa->head, memory_order_relaxed);
+	ahead_fill(sa);
+	if (sa->count) {
+		/* the next block, when decoded already, was written in the
+		 * worker's cache: ask for its lines now, all at once, rather
+		 * than one miss at a time as the scan reaches them */
+		struct ahead_slot *n = &sa->slot[sa->head];
+		if (atomic_load_explicit(&n->state, memory_order_acquire) == SLOT_DONE) {
+			const struct block *nb = n->blk;
+			for (size_t i = 0; i < nb->size; i += 64)
+				__builtin_prefetch(nb->data + i);
+		}
+	}
+	return took;
+}
+
+/* second_level_fn of the table's two-level iterator (arg: its table_scan):
+ * the block iterator a scan leaves is pointed at the next block, its
+ * buffers kept. */
 static struct iter *data_block_iter(void *arg, const struct read_opts *ro, struct slice index_value,
                                     struct iter *reuse)
 {
-	struct table *t = arg;
+	struct table_scan *sc = arg;
+	struct table *t = sc->t;
 	struct block_iter *space = block_iter_recycle(reuse);
 	struct block_handle h;
 	int rc;
@@ -339,8 +577,19 @@ static struct iter *data_block_iter(void *arg, const struct read_opts *ro, struc
 	}
 	struct block *blk;
 	struct cache_handle *ch;
-	if ((rc = load_block(t, ro, &h, &blk, &ch)) != 0)
-		goto fail;
+	int ahead = ro->readahead && ro->scan_ahead && t->opt.scan_worker;
+	if (ahead && ahead_take(sc, ro, &h, &blk, &ch)) {
+		/* from the queue */
+	} else {
+		if (!ahead && sc->ahead && (sc->ahead->count || sc->ahead->off)) {
+			ahead_reset(sc->ahead); /* a seek ended the scan */
+			sc->ahead->off = 0;
+		}
+		if ((rc = load_block(t, ro, &h, &blk, &ch)) != 0)
+			goto fail;
+		if (ahead && sc->ahead && !sc->ahead->off && sc->ahead->count == 0)
+			ahead_start(sc->ahead, ro, &h, blk);
+	}
 	struct iter *it = block_iter_reuse(space, blk, t->opt.cmp, t->path);
 	if (it == NULL) {
 		release_block(t, blk, ch);
@@ -365,14 +614,31 @@ fail:
 /* two_level_probe_fn: only a whole-table filter speaks for every block */
 static int table_may_hold(void *arg, struct slice target)
 {
-	const struct table *t = arg;
+	const struct table_scan *sc = arg;
+	const struct table *t = sc->t;
 	return !t->filter_whole || filter_block_may_match(&t->filter, 0, target);
 }
 
 struct iter *table_iter(struct table *t, const struct read_opts *ro)
 {
-	struct iter *it = two_level_iter_over_block(t->index, t->opt.cmp, t->path, data_block_iter, t, ro, 1);
-	if (it != NULL && t->opt.internal_keys)
+	struct table_scan *sc = malloc(sizeof(*sc));
+	if (sc == NULL) {
+		err_nomem("table iterator");
+		return NULL;
+	}
+	sc->t = t;
+	sc->ahead = NULL;
+	struct iter *it = two_level_iter_over_block(t->index, t->opt.cmp, t->path, data_block_iter, sc, ro, 1);
+	if (it == NULL) {
+		free(sc);
+		return NULL;
+	}
+	if (iter_register_cleanup(it, ahead_free, sc, NULL) != 0) {
+		iter_destroy(it);
+		free(sc);
+		return NULL;
+	}
+	if (t->opt.internal_keys)
 		two_level_iter_set_probe(it, table_may_hold);
 	return it;
 }

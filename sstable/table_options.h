@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include "lib/util/cache.h"
 #include "lib/util/comparator.h"
+#include "lib/util/worker.h"
 #include "sstable/filter_policy.h"
 
 struct table_options {
@@ -32,15 +33,22 @@ struct table_options {
 	 * which may disagree with the order the policy was written for. */
 	const struct filter_policy *filter_policy;
 	struct cache *block_cache;   /* NULL = no block cache */
+	/* Decodes the blocks ahead of a scan that asks for it (read_opts'
+	 * scan_ahead; sstable/table.c, "Scan-ahead"), or NULL: none. */
+	struct worker *scan_worker;
 };
 
 struct read_opts {
 	int verify_checksums;  /* check data-block CRCs read from disk (index,
 	                          metaindex and filter blocks are always checked) */
 	int fill_cache;        /* put data blocks read from disk in the block cache */
-	int readahead;         /* set by a table's iterator while it scans: read
-	                          (from a mapped file, prefetch) the blocks on
-	                          either side of each block it loads */
+	int readahead;         /* set by a table's iterator while it scans, to
+	                          the scan's direction (1 forward, -1 backward):
+	                          read (from a mapped file, prefetch) the blocks
+	                          on either side of each block it loads */
+	int scan_ahead;        /* while readahead is set, have the blocks ahead
+	                          decoded by the table options' scan_worker (a
+	                          DB iterator's reads; not compactions') */
 };
 
 #endif

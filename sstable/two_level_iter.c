@@ -12,9 +12,11 @@
  * until its next seek are read with fill_cache off: a long scan does not push
  * the block cache's working set out with blocks it reads once, and it skips
  * the cache's insert and eviction per block. Blocks already cached are still
- * used. Those second levels also get readahead: a table then prefetches,
- * from a mapped file, the blocks beside each block it reads, so the next
- * block's bytes are on their way to the CPU cache while this one is read.
+ * used. Those second levels also get readahead, which says the scan's
+ * direction: a table then prefetches, from a mapped file, the blocks beside
+ * each block it reads, so the next block's bytes are on their way to the CPU
+ * cache while this one is read, and (for a DB iterator) has the blocks ahead
+ * decoded on the background worker (sstable/table.c, "Scan-ahead").
  */
 #include "sstable/two_level_iter.h"
 
@@ -139,12 +141,13 @@ static void seeking(struct two_level_iter *it)
 	it->ro.readahead = 0;
 }
 
-/* One more second level entered by stepping. */
-static void stepping(struct two_level_iter *it)
+/* One more second level entered by stepping in direction dir (1 forward,
+ * -1 backward). */
+static void stepping(struct two_level_iter *it, int dir)
 {
 	if (it->scan_resistant && ++it->run >= SCAN_RUN_BLOCKS) {
 		it->ro.fill_cache = 0;
-		it->ro.readahead = 1;
+		it->ro.readahead = dir;
 	}
 }
 
@@ -155,7 +158,7 @@ static void skip_empty_forward(struct two_level_iter *it)
 			init_data(it); /* records the index's error, or ends */
 			return;
 		}
-		stepping(it);
+		stepping(it, 1);
 		iter_next(it->index);
 		init_data(it);
 		if (it->data && !it->status)
@@ -170,7 +173,7 @@ static void skip_empty_backward(struct two_level_iter *it)
 			init_data(it);
 			return;
 		}
-		stepping(it);
+		stepping(it, -1);
 		iter_prev(it->index);
 		init_data(it);
 		if (it->data && !it->status)

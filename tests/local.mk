@@ -3,7 +3,7 @@
 if HAVE_CHECK
 UTIL_TEST_LDADD = libshale_wal.la libshale_testing.la libshale_util.la $(CHECK_LIBS)
 
-check_PROGRAMS += tests/test_util tests/test_env tests/test_wal tests/test_cache tests/test_bpool
+check_PROGRAMS += tests/test_util tests/test_env tests/test_wal tests/test_cache tests/test_bpool tests/test_worker
 tests_test_util_SOURCES = tests/test_util.c $(TEST_UTIL)
 tests_test_util_CFLAGS = $(TEST_CFLAGS)
 tests_test_util_LDADD = $(UTIL_TEST_LDADD)
@@ -19,7 +19,10 @@ tests_test_cache_LDADD = $(UTIL_TEST_LDADD)
 tests_test_bpool_SOURCES = tests/test_bpool.c $(TEST_UTIL)
 tests_test_bpool_CFLAGS = $(TEST_CFLAGS)
 tests_test_bpool_LDADD = $(UTIL_TEST_LDADD)
-TSAN_TESTS += tests/test_env tests/test_cache tests/test_bpool
+tests_test_worker_SOURCES = tests/test_worker.c $(TEST_UTIL)
+tests_test_worker_CFLAGS = $(TEST_CFLAGS)
+tests_test_worker_LDADD = $(UTIL_TEST_LDADD)
+TSAN_TESTS += tests/test_env tests/test_cache tests/test_bpool tests/test_worker
 
 # Integration tests of the database through the public API (and internals
 # where a test needs a seam: the fault env, test hooks).

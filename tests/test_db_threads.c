@@ -220,6 +220,10 @@ static void *race_reader(void *arg)
 START_TEST(readers_snapshots_iterators_race_with_writes_flushes_compactions)
 {
 	shale_options *o = small_options();
+	/* many blocks per table: the scans run long enough in each table to have
+	 * blocks decoded ahead by the scan worker while flushes and compactions
+	 * replace the tables */
+	shale_options_set_block_size(o, 256);
 	struct race r;
 	memset(&r, 0, sizeof(r));
 	ck_assert_ok(shale_open(dbtest_path, o, &r.db));

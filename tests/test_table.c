@@ -2,6 +2,7 @@
  * codec, restart interval and key kind; the index, the filter and the block
  * cache; damage; I/O errors through the fault env. (The two-level iterator
  * and the table cache have their own suites.) */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "lib/util/error.h"
 #include "lib/util/filename.h"
 #include "lib/util/ikey.h"
+#include "lib/util/worker.h"
 #include "sstable/block.h"
 #include "sstable/compress.h"
 #include "sstable/format.h"
@@ -28,6 +30,8 @@
 #include "tests/testutil.h"
 
 #define MEMPATH "/mem/000007.ldb"
+/* sstable/table.c's AHEAD_SLOTS */
+#define AHEAD_TEST_SLOTS 16
 
 /* ---- in-memory files ---- */
 
@@ -261,7 +265,7 @@ START_TEST(table_roundtrip_random_against_model)
 		o.block_cache = rng_one_in(&r, 2) ? bc : NULL;
 		build_table(&o, &m, &file);
 		ck_assert_uint_le(file.len, 40u << 20);
-		struct read_opts ro = { 1, (int)rng_uniform(&r, 2), 0 };
+		struct read_opts ro = { 1, (int)rng_uniform(&r, 2), 0, 0 };
 		struct table *t = open_mem(&o, &file, (int)rng_uniform(&r, 2));
 		check_table(t, &m, &r, &ro, file.len);
 		table_close(t);
@@ -328,7 +332,7 @@ START_TEST(table_index_and_metaindex_are_stored_raw)
 	}
 	/* and the table reads back whole */
 	struct table *t = open_mem(&o, &file, 1);
-	struct read_opts ro = { 1, 0, 0 };
+	struct read_opts ro = { 1, 0, 0, 0 };
 	struct iter *it = table_iter(t, &ro);
 	size_t n = 0;
 	for (iter_seek_first(it); iter_valid(it); iter_next(it))
@@ -406,7 +410,7 @@ START_TEST(table_without_filter_still_has_metaindex)
 	ck_assert_uint_eq(f.metaindex.size, 8);
 	ck_assert_uint_eq(f.metaindex.offset + f.metaindex.size + BLOCK_TRAILER_LEN, f.index.offset);
 	struct table *t = open_mem(&o, &file, 0);
-	struct read_opts ro = { 1, 1, 0 };
+	struct read_opts ro = { 1, 1, 0, 0 };
 	check_table(t, &m, &r, &ro, file.len);
 	table_close(t);
 	/* and with a filter the metaindex names it */
@@ -480,7 +484,7 @@ START_TEST(table_get_consults_filter_before_reading)
 	struct counting_rfile cf = { { &counting_ops, 0 }, mem_rfile(file.data, file.len, 0), 0 };
 	struct table *t;
 	ck_assert_ok(table_open(&o, &cf.base, MEMPATH, file.len, &t));
-	struct read_opts ro = { 1, 1, 0 };
+	struct read_opts ro = { 1, 1, 0, 0 };
 	struct found f = { 0, BUF_INIT, BUF_INIT };
 	struct buf k = BUF_INIT;
 	int misses_read = 0;
@@ -563,7 +567,7 @@ START_TEST(reads_are_hinted_scans_hint_around)
 	struct table *t;
 	ck_assert_ok(table_open(&o, &hf.c.base, MEMPATH, file.len, &t));
 	uint64_t data_end = file.len - FOOTER_LEN; /* (the reader clamps hints to it) */
-	struct read_opts ro = { 1, 0, 0 };
+	struct read_opts ro = { 1, 0, 0, 0 };
 	struct iter *it = table_iter(t, &ro);
 	ck_assert_ptr_nonnull(it);
 	int start = hf.n;
@@ -640,7 +644,7 @@ START_TEST(table_block_cache_serves_repeated_reads)
 	struct table *t = ct.t;
 
 	/* fill_cache off: nothing is cached */
-	struct read_opts nofill = { 1, 0, 0 };
+	struct read_opts nofill = { 1, 0, 0, 0 };
 	struct iter *it = table_iter(t, &nofill);
 	size_t n = 0;
 	for (iter_seek_first(it); iter_valid(it); iter_next(it))
@@ -653,7 +657,7 @@ START_TEST(table_block_cache_serves_repeated_reads)
 	/* point reads fill the cache; then a scan and the same reads make no
 	 * read at all (a scan entered by a seek caches its first blocks, and
 	 * every block here is cached already) */
-	struct read_opts fill = { 0, 1, 0 };
+	struct read_opts fill = { 0, 1, 0, 0 };
 	struct found f = { 0, BUF_INIT, BUF_INIT };
 	for (size_t i = 0; i < m.n; i++)
 		ck_assert_ok(table_get(t, &fill, mkey(&m, i), on_found, &f));
@@ -725,7 +729,7 @@ START_TEST(table_long_scans_do_not_fill_the_cache)
 	int blocks = count_blocks(&ct.file, m.cmp);
 	ck_assert_int_gt(blocks, 40);
 	struct counting_rfile *cf = &ct.cf;
-	struct read_opts fill = { 0, 1, 0 };
+	struct read_opts fill = { 0, 1, 0, 0 };
 
 	/* a whole forward scan reads every block and caches the first eight */
 	int reads = cf->reads;
@@ -761,7 +765,7 @@ START_TEST(table_long_scans_do_not_fill_the_cache)
 	iter_destroy(it);
 
 	/* fill_cache off stays off */
-	struct read_opts nofill = { 0, 0, 0 };
+	struct read_opts nofill = { 0, 0, 0, 0 };
 	size_t charge = cache_total_charge(ct.bc);
 	it = table_iter(t, &nofill);
 	iter_seek(it, mkey(&m, m.n / 4));
@@ -787,7 +791,7 @@ static void check_damaged(const struct table_options *o, const char *data, size_
 		ck_assert_msg(strstr(err_msg(), MEMPATH) != NULL, "message: %s", err_msg());
 		return;
 	}
-	struct read_opts ro = { verify, 0, 0 };
+	struct read_opts ro = { verify, 0, 0, 0 };
 	struct iter *it = table_iter(t, &ro);
 	size_t i = 0;
 	for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
@@ -954,7 +958,7 @@ START_TEST(table_bad_handles_and_types_are_corruption)
 	memcpy(copy, file.data, file.len);
 	restamp_block(&(struct buf){ copy, file.len, file.len }, &first, 0x42);
 	ck_assert_ok(table_open(&o, mem_rfile(copy, file.len, 0), MEMPATH, file.len, &t));
-	struct read_opts ro = { 1, 1, 0 };
+	struct read_opts ro = { 1, 1, 0, 0 };
 	struct iter *it = table_iter(t, &ro);
 	iter_seek_first(it);
 	ck_assert(!iter_valid(it));
@@ -1045,7 +1049,7 @@ START_TEST(table_read_errors_surface_and_stop_iteration)
 	ck_assert_ok(env_open_rand(fe, path, &rf));
 	struct table *t;
 	ck_assert_ok(table_open(&o, rf, path, size, &t));
-	struct read_opts ro = { 1, 0, 0 };
+	struct read_opts ro = { 1, 0, 0, 0 };
 	/* the third data block's read fails once: the scan stops there */
 	struct fault_rule rule = { FAULT_READ, "000005", 2, 1, FAULT_EIO };
 	ck_assert_ok(fault_env_add_rule(fe, &rule));
@@ -1121,7 +1125,7 @@ START_TEST(table_reads_through_mmap_env)
 	ck_assert_int_eq(rf->mapped, 1);
 	struct table *t;
 	ck_assert_ok(table_open(&o, rf, path, size, &t));
-	struct read_opts ro = { 1, 1, 0 };
+	struct read_opts ro = { 1, 1, 0, 0 };
 	check_table(t, &m, &r, &ro, size);
 	/* uncompressed blocks in a mapping are not cached */
 	ck_assert_uint_eq(cache_total_charge(bc), 0);
@@ -1292,7 +1296,7 @@ START_TEST(table_salvage_keeps_every_readable_block)
 		              "report: %s", rep.first_damage);
 		/* normal reads still never step over the damage */
 		struct table *t = open_mem(&o, &(struct buf){ copy, file.len, file.len }, 0);
-		struct read_opts ro = { 1, 0, 0 };
+		struct read_opts ro = { 1, 0, 0, 0 };
 		struct iter *it = table_iter(t, &ro);
 		size_t i = 0;
 		for (iter_seek_first(it); iter_valid(it); iter_next(it))
@@ -1511,6 +1515,271 @@ START_TEST(table_salvage_steps_over_read_errors)
 END_TEST
 
 
+/* ---- scan-ahead ---- */
+
+/* A memory file that tells which thread read it: reads on the thread that
+ * armed it count as the scan's own, others as the worker's. */
+struct watched_rfile {
+	struct mem_rfile m;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t scan_thread;
+	int armed;
+	int scan_reads, worker_reads; /* (mu) */
+};
+
+static int wr_read(struct rand_file *f, uint64_t off, size_t n, char *scratch, struct slice *out)
+{
+	struct watched_rfile *w = (struct watched_rfile *)f;
+	pthread_mutex_lock(&w->mu);
+	if (w->armed) {
+		if (pthread_equal(pthread_self(), w->scan_thread))
+			w->scan_reads++;
+		else
+			w->worker_reads++;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return mr_read(f, off, n, scratch, out);
+}
+static void wr_close(struct rand_file *f)
+{
+	(void)f; /* the test owns it */
+}
+static const struct rand_file_ops watched_ops = { wr_read, wr_close, NULL };
+
+/* A table with many small blocks and the read options of a DB iterator's
+ * scans (scan_ahead on). */
+static int scan_codec(void)
+{
+	unsigned char type;
+	return compress_type_for(SHALE_COMPRESSION_SNAPPY, &type) ? SHALE_COMPRESSION_NONE
+	                                                          : SHALE_COMPRESSION_SNAPPY;
+}
+
+/* Once the scan has loaded SCAN_RUN_BLOCKS + 1 blocks itself, the blocks
+ * after it are queued for the worker: the test waits there until the
+ * worker has read one, then checks the rest of the scan against the model. */
+START_TEST(table_scan_ahead_decodes_on_the_worker)
+{
+	struct rng r;
+	rng_seed(&r, 0x5ca9);
+	struct table_model m;
+	table_model_make(&m, &r, 6000, 24, 1);
+	struct table_options o;
+	default_opts(&o, &m);
+	o.block_size = 256;
+	o.compression = scan_codec();
+	ck_assert_ok(worker_create(&o.scan_worker));
+	struct buf file = BUF_INIT;
+	build_table(&o, &m, &file);
+	int blocks = count_blocks(&file, m.cmp);
+	ck_assert_int_gt(blocks, 4 * AHEAD_TEST_SLOTS);
+
+	struct watched_rfile w;
+	memset(&w, 0, sizeof(w));
+	w.m.base.ops = &watched_ops;
+	w.m.base.mapped = _i;
+	w.m.data = file.data;
+	w.m.size = file.len;
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	struct table *t;
+	ck_assert_ok(table_open(&o, &w.m.base, MEMPATH, file.len, &t));
+	pthread_mutex_lock(&w.mu);
+	w.scan_thread = pthread_self();
+	w.armed = 1;
+	pthread_mutex_unlock(&w.mu);
+
+	struct read_opts ro = { 1, 0, 0, 1 };
+	struct iter *it = table_iter(t, &ro);
+	size_t i = 0;
+	int waited = 0;
+	for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
+		check_entry(it, &m, i++);
+		pthread_mutex_lock(&w.mu);
+		if (!waited && w.scan_reads == SCAN_RUN_BLOCKS + 1) {
+			while (w.worker_reads == 0)
+				pthread_cond_wait(&w.cv, &w.mu);
+			waited = 1;
+		}
+		pthread_mutex_unlock(&w.mu);
+	}
+	ck_assert_int_eq(iter_status(it), 0);
+	ck_assert_uint_eq(i, m.n);
+	ck_assert(waited);
+	iter_destroy(it);
+	pthread_mutex_lock(&w.mu);
+	ck_assert_int_gt(w.worker_reads, 0);
+	/* every block was read once, by one thread or the other */
+	ck_assert_int_eq(w.scan_reads + w.worker_reads, blocks);
+	pthread_mutex_unlock(&w.mu);
+
+	table_close(t);
+	worker_destroy(o.scan_worker);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	buf_free(&file);
+	table_model_free(&m);
+}
+END_TEST
+
+/* Long runs both ways, turns inside a run, seeks, and iterators dropped in
+ * mid-scan (their queued blocks still being decoded): every answer is the
+ * model's. */
+START_TEST(table_scan_ahead_follows_turns_and_seeks)
+{
+	struct rng r;
+	rng_seed(&r, 0x5cab + (uint64_t)_i);
+	struct table_model m;
+	table_model_make(&m, &r, 5000, 24, 1);
+	struct table_options o;
+	default_opts(&o, &m);
+	o.block_size = 256;
+	o.compression = scan_codec();
+	struct cache *bc = NULL;
+	ck_assert_ok(cache_create(64 * 1024, &bc));
+	o.block_cache = _i ? bc : NULL; /* some blocks ahead then come from the cache */
+	ck_assert_ok(worker_create(&o.scan_worker));
+	struct buf file = BUF_INIT;
+	build_table(&o, &m, &file);
+	struct table *t = open_mem(&o, &file, _i);
+	struct read_opts ro = { 1, 1, 0, 1 };
+	struct buf target = BUF_INIT;
+	struct iter *it = NULL;
+	for (int round = 0; round < 60; round++) {
+		if (it == NULL || rng_one_in(&r, 4)) {
+			iter_destroy(it); /* (often with blocks queued or being decoded) */
+			it = table_iter(t, &ro);
+			ck_assert_ptr_nonnull(it);
+		}
+		size_t at;
+		switch (rng_uniform(&r, 3)) {
+		case 0:
+			iter_seek_first(it);
+			at = 0;
+			break;
+		case 1:
+			iter_seek_last(it);
+			at = m.n - 1;
+			break;
+		default:
+			random_target(&r, &m, &target);
+			iter_seek(it, buf_slice(&target));
+			at = table_model_lower_bound(&m, buf_slice(&target));
+			if (at == m.n) {
+				ck_assert(!iter_valid(it));
+				continue;
+			}
+		}
+		check_entry(it, &m, at);
+		int legs = 1 + (int)rng_uniform(&r, 3);
+		for (int leg = 0; leg < legs; leg++) {
+			int forward = rng_one_in(&r, 2);
+			size_t steps = rng_uniform(&r, 2000);
+			for (size_t k = 0; k < steps; k++) {
+				if (forward) {
+					iter_next(it);
+					if (++at == m.n)
+						break;
+				} else {
+					iter_prev(it);
+					if (at-- == 0)
+						break;
+				}
+				check_entry(it, &m, at);
+			}
+			if (at == m.n || at == (size_t)-1) {
+				ck_assert(!iter_valid(it));
+				ck_assert_int_eq(iter_status(it), 0);
+				break;
+			}
+		}
+	}
+	iter_destroy(it);
+	table_close(t);
+	worker_destroy(o.scan_worker);
+	cache_destroy(bc);
+	buf_free(&file);
+	buf_free(&target);
+	table_model_free(&m);
+}
+END_TEST
+
+/* Scans a damaged table one way to its end or its error: the entries seen,
+ * the status and the message. */
+struct scan_result {
+	size_t n;
+	int rc;
+	char msg[ERR_MSG_MAX];
+};
+
+static void scan_damaged(const struct table_options *o, const char *data, size_t len, int forward,
+                         int scan_ahead, struct scan_result *res)
+{
+	struct table *t;
+	memset(res, 0, sizeof(*res));
+	int rc = table_open(o, mem_rfile(data, len, 0), MEMPATH, len, &t);
+	if (rc) {
+		res->rc = rc;
+		return;
+	}
+	struct read_opts ro = { 1, 0, 0, scan_ahead };
+	struct iter *it = table_iter(t, &ro);
+	if (forward)
+		for (iter_seek_first(it); iter_valid(it); iter_next(it))
+			res->n++;
+	else
+		for (iter_seek_last(it); iter_valid(it); iter_prev(it))
+			res->n++;
+	res->rc = iter_status(it);
+	if (res->rc)
+		err_copy(res->msg, sizeof(res->msg));
+	iter_destroy(it);
+	table_close(t);
+}
+
+/* A damaged block ahead of a scan fails on the worker; the scan meets the
+ * damage where it would without scan-ahead: the same entries, then the same
+ * error and message. */
+START_TEST(table_scan_ahead_reports_damage_where_the_scan_meets_it)
+{
+	struct rng r;
+	rng_seed(&r, 0x5cad);
+	struct table_model m;
+	table_model_make(&m, &r, 3000, 24, 1);
+	struct table_options o;
+	default_opts(&o, &m);
+	o.block_size = 256;
+	o.compression = scan_codec();
+	ck_assert_ok(worker_create(&o.scan_worker));
+	struct buf file = BUF_INIT;
+	build_table(&o, &m, &file);
+	char *copy = malloc(file.len);
+	int damaged = 0;
+	for (int s = 0; s < 80; s++) {
+		memcpy(copy, file.data, file.len);
+		/* in the data blocks' first nine tenths */
+		size_t pos = rng_uniform(&r, file.len * 9 / 10);
+		copy[pos] ^= (char)(1u << rng_uniform(&r, 8));
+		for (int forward = 0; forward < 2; forward++) {
+			struct scan_result plain, ahead;
+			scan_damaged(&o, copy, file.len, forward, 0, &plain);
+			scan_damaged(&o, copy, file.len, forward, 1, &ahead);
+			ck_assert_uint_eq(ahead.n, plain.n);
+			ck_assert_int_eq(ahead.rc, plain.rc);
+			ck_assert_str_eq(ahead.msg, plain.msg);
+			damaged += plain.rc != 0;
+		}
+	}
+	ck_assert_int_gt(damaged, 40);
+	free(copy);
+	worker_destroy(o.scan_worker);
+	buf_free(&file);
+	table_model_free(&m);
+}
+END_TEST
+
 static Suite *table_suite(void)
 {
 	Suite *s = suite_create("table");
@@ -1526,6 +1795,8 @@ static Suite *table_suite(void)
 	tcase_add_test(rt, table_long_scans_do_not_fill_the_cache);
 	tcase_add_test(rt, table_reads_through_mmap_env);
 	tcase_add_test(rt, table_builder_rejects_bad_options);
+	tcase_add_loop_test(rt, table_scan_ahead_decodes_on_the_worker, 0, 2);
+	tcase_add_loop_test(rt, table_scan_ahead_follows_turns_and_seeks, 0, 2);
 	suite_add_tcase(s, rt);
 	TCase *dmg = tcase_create("damage");
 	tcase_set_timeout(dmg, 120);
@@ -1533,6 +1804,7 @@ static Suite *table_suite(void)
 	tcase_add_loop_test(dmg, table_damage_sampled_positions, 0, 4);
 	tcase_add_test(dmg, table_bad_handles_and_types_are_corruption);
 	tcase_add_test(dmg, table_read_errors_surface_and_stop_iteration);
+	tcase_add_test(dmg, table_scan_ahead_reports_damage_where_the_scan_meets_it);
 	suite_add_tcase(s, dmg);
 	TCase *sal = tcase_create("salvage");
 	tcase_set_timeout(sal, 120);

@@ -54,7 +54,7 @@ START_TEST(table_cache_opens_ldb_and_sst_and_pins_tables)
 	o.block_cache = bc;
 	struct table_cache *tc;
 	ck_assert_ok(table_cache_create(fe, dir, &o, 100, &tc));
-	struct read_opts ro = { 1, 1, 0 };
+	struct read_opts ro = { 1, 1, 0, 0 };
 	struct found f = { 0, BUF_INIT, BUF_INIT };
 	for (int i = 0; i < 6; i++) {
 		for (size_t j = 0; j < m[i].n; j += 13) {
@@ -145,7 +145,7 @@ START_TEST(table_cache_bounds_open_files)
 	struct table_cache *tc;
 	/* capacity 16: one table per shard of the cache */
 	ck_assert_ok(table_cache_create(fe, dir, &o, 16, &tc));
-	struct read_opts ro = { 1, 1, 0 };
+	struct read_opts ro = { 1, 1, 0, 0 };
 	struct found f = { 0, BUF_INIT, BUF_INIT };
 	fault_env_reset_counts(fe);
 	for (int round = 0; round < 2; round++) {
@@ -185,7 +185,7 @@ START_TEST(table_cache_pins_point_reads)
 	int base = count_fds();
 	struct table_cache *tc;
 	ck_assert_ok(table_cache_create(fe, dir, &o, FILES, &tc));
-	struct read_opts ro = { 1, 1, 0 };
+	struct read_opts ro = { 1, 1, 0, 0 };
 	struct found f = { 0, BUF_INIT, BUF_INIT };
 	_Atomic(struct cache_handle *) slot[FILES];
 	for (int i = 0; i < FILES; i++)
@@ -252,7 +252,7 @@ START_TEST(table_cache_iterators_read_through_pins)
 	char *dir = same_tables("table-cache-pin-iter", 74, FILES, &fe, &m, &o, &size);
 	struct table_cache *tc;
 	ck_assert_ok(table_cache_create(fe, dir, &o, FILES, &tc));
-	struct read_opts ro = { 1, 1, 0 };
+	struct read_opts ro = { 1, 1, 0, 0 };
 	_Atomic(struct cache_handle *) slot[FILES];
 	for (int i = 0; i < FILES; i++)
 		atomic_init(&slot[i], NULL);
@@ -323,7 +323,7 @@ static void *mt_reader(void *p)
 	struct mt_shared *s = a->s;
 	struct rng r;
 	rng_seed(&r, s->seed + (uint64_t)a->id);
-	struct read_opts ro = { 1, 1, 0 };
+	struct read_opts ro = { 1, 1, 0, 0 };
 	struct found f = { 0, BUF_INIT, BUF_INIT };
 	for (int op = 0; op < 2500; op++) {
 		int file = (int)rng_uniform(&r, MT_FILES);

@@ -110,7 +110,7 @@ START_TEST(absent_keys_read_no_data_block)
 	ck_assert(!meta_has(path, "shale.TableFilter"));
 	struct table *t;
 	ck_assert_ok(open_table(fe, path, &o, &t));
-	struct read_opts ro = { 1, 0, 0 };
+	struct read_opts ro = { 1, 0, 0, 0 };
 	fault_env_reset_counts(fe);
 	/* absent keys: other user keys (distinct from every key of the model) */
 	int absent = 0;
@@ -223,7 +223,7 @@ static void all_found(struct env *env, const char *path, const struct table_opti
 {
 	struct table *t;
 	ck_assert_ok(open_table(env, path, o, &t));
-	struct read_opts ro = { 1, 0, 0 };
+	struct read_opts ro = { 1, 0, 0, 0 };
 	for (size_t i = 0; i < m->n; i++) {
 		struct found fd = { 0, BUF_INIT, BUF_INIT };
 		ck_assert_ok(table_get(t, &ro, mkey(m, i), on_found, &fd));
@@ -310,7 +310,7 @@ static int len_match(const struct filter_policy *p, struct slice key, struct sli
 /* How many of m's keys table_get finds. */
 static size_t found_keys(struct table *t, const struct table_model *m)
 {
-	struct read_opts ro = { 1, 0, 0 };
+	struct read_opts ro = { 1, 0, 0, 0 };
 	size_t n = 0;
 	for (size_t i = 0; i < m->n; i++) {
 		struct found fd = { 0, BUF_INIT, BUF_INIT };

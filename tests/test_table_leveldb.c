@@ -178,7 +178,7 @@ START_TEST(leveldb_tables_read_back_entry_by_entry)
 	/* no block cache: the read counts below must see every data block read */
 	struct table_options to;
 	table_opts(&to, SHALE_COMPRESSION_SNAPPY, NULL);
-	struct read_opts ro = { 1, 1, 0 };
+	struct read_opts ro = { 1, 1, 0, 0 };
 	char **names;
 	size_t count;
 	ck_assert_ok(env_list_dir(env, dir, &names, &count));
@@ -249,7 +249,7 @@ START_TEST(leveldb_tables_read_back_entry_by_entry)
 			struct buf lk = BUF_INIT;
 			ck_assert_ok(ikey_append(&lk, slice_make(u, (size_t)un), IKEY_SEQ_MAX, IKEY_TYPE_FOR_SEEK));
 			int before = cf->reads;
-			ck_assert_ok(table_get(t, &(struct read_opts){ 1, 0, 0 }, buf_slice(&lk), on_found, &f));
+			ck_assert_ok(table_get(t, &(struct read_opts){ 1, 0, 0, 0 }, buf_slice(&lk), on_found, &f));
 			misses++;
 			filtered_misses += cf->reads == before;
 			buf_free(&lk);

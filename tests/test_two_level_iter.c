@@ -71,7 +71,7 @@ static struct iter *two_level_fixture(struct child *children, struct block **ind
 	for (char i = 0; i < 5; i++)
 		ck_assert_ok(block_builder_add(&bb, slice_from_str(ik[(int)i]), slice_make(&i, 1)));
 	*index_block = finish_block(&bb);
-	struct read_opts ro = { 1, 1, 0 };
+	struct read_opts ro = { 1, 1, 0, 0 };
 	return two_level_iter_create(block_iter_create(*index_block, comparator_bytewise(), "t"),
 	                             child_iter, children, &ro, 0);
 }
@@ -200,7 +200,7 @@ START_TEST(scan_resistance_is_per_table)
 		snprintf(outer_keys[o], sizeof(outer_keys[o]), "%02d99", o);
 	}
 	struct block *level_index = index_of(outer_keys, OUTER);
-	struct read_opts ro = { 1, 1, 0 };
+	struct read_opts ro = { 1, 1, 0, 0 };
 	struct iter *it = two_level_iter_create(block_iter_create(level_index, comparator_bytewise(), "level"),
 	                                        nest_table, NULL, &ro, 0);
 	memset(nest_fill, -1, sizeof(nest_fill));

@@ -48,7 +48,7 @@ int db_write_level0_table(struct shale_db *db, struct memtable *mem, uint64_t nu
 		/* Read the new table back (footer, index, filter), as LevelDB does:
 		 * a table that cannot be opened is never installed. It also puts
 		 * the table in the table cache for the first reads. */
-		struct read_opts ro = { 1, 0, 0 };
+		struct read_opts ro = { 1, 0, 0, 0 };
 		struct iter *check = table_cache_iter(db->table_cache, &ro, number, *bytes_written);
 		rc = check ? iter_status(check) : SHALE_ENOMEM;
 		iter_destroy(check);

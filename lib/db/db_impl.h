@@ -43,6 +43,7 @@
 #include "lib/util/logger.h"
 #include "lib/util/thread.h"
 #include "lib/util/u64map.h"
+#include "lib/util/worker.h"
 #include "lib/version/manifest.h"
 #include "lib/version/version.h"
 #include "memtable/memtable.h"
@@ -110,6 +111,7 @@ struct shale_db {
 	const struct comparator *ucmp;
 	struct table_options topt;
 	struct cache *block_cache;
+	struct worker *scan_worker; /* decodes blocks ahead of scans (sstable/table.c) */
 	shale_cache *owned_cache;   /* made by the DB when the options gave none */
 	struct table_cache *table_cache;
 	struct version_set vs;      /* holds mu, the database mutex */

@@ -607,7 +607,7 @@ SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *r
 			return NULL;
 		}
 	}
-	struct read_opts rop = { ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1, 0 };
+	struct read_opts rop = { ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1, 0, 1 };
 
 	mutex_lock(&db->vs.mu);
 	if (db->closing) {

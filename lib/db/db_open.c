@@ -83,6 +83,7 @@ static void db_free(struct shale_db *db)
 	wfile_close(db->logfile);
 	vset_destroy(&db->vs);
 	table_cache_destroy(db->table_cache);
+	worker_destroy(db->scan_worker); /* (after every table iterator) */
 	db_compact_free(db);
 	shale_cache_destroy(db->owned_cache);
 	logger_close(db->info_log);
@@ -293,6 +294,9 @@ SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db
 	db->topt.table_filter = 1;
 	db->topt.filter_policy = options_filter_policy(&db->opt);
 	db->topt.block_cache = db->block_cache;
+	if ((rc = worker_create(&db->scan_worker)) != 0)
+		goto fail;
+	db->topt.scan_worker = db->scan_worker;
 	rc = make_tables_and_versions(db);
 	if (rc == 0)
 		rc = db_compact_init(db);

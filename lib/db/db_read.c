@@ -136,7 +136,7 @@ SHALE_EXPORT int shale_get(shale_db *db, const shale_readopts *ro, const void *k
 		*vlenp = 0;
 	if (db == NULL || valp == NULL || vlenp == NULL || (key == NULL && klen))
 		return err_set(SHALE_EINVAL, "shale_get: NULL database, key or output");
-	struct read_opts rop = { ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1, 0 };
+	struct read_opts rop = { ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1, 0, 0 };
 	struct slice k = slice_make(key, klen);
 
 	/* one lock round trip: a reference on the read view, and the sequence */

@@ -18,7 +18,8 @@ libshale_util_la_SOURCES = \
 	lib/util/logger.c \
 	lib/util/random.c \
 	lib/util/thread.c \
-	lib/util/u64map.c
+	lib/util/u64map.c \
+	lib/util/worker.c
 
 noinst_HEADERS += \
 	lib/util/arena.h \
@@ -38,4 +39,5 @@ noinst_HEADERS += \
 	lib/util/random.h \
 	lib/util/slice.h \
 	lib/util/thread.h \
-	lib/util/u64map.h
+	lib/util/u64map.h \
+	lib/util/worker.h
