@@ -45,6 +45,7 @@ struct engine_opts {
 	int64_t max_open_files;
 	int64_t wal_flush_delay; /* shale only: microseconds; -1 = its default */
 	int mmap_reads;          /* shale only: 0 or 1; -1 = its default */
+	int scan_ahead;          /* shale only: 0 or 1; -1 = its default */
 	int l0_compaction_trigger;  /* shale only: 0 = its default */
 	int64_t level_base_bytes;   /* shale only: max_bytes_for_level_base; 0 = default */
 	int level_multiplier;       /* shale only: 0 = its default */

@@ -96,6 +96,8 @@ static int sh_open(const struct engine_opts *o, const char *path, int fresh,
 		shale_options_set_wal_flush_delay(d->opt, (uint64_t)o->wal_flush_delay);
 	if (o->mmap_reads >= 0)
 		shale_options_set_mmap_reads(d->opt, o->mmap_reads);
+	if (o->scan_ahead >= 0)
+		shale_readopts_set_scan_ahead(d->ro, o->scan_ahead);
 	if (o->l0_compaction_trigger > 0)
 		shale_options_set_l0_compaction_trigger(d->opt, o->l0_compaction_trigger);
 	if (o->level_base_bytes > 0)
@@ -282,6 +284,8 @@ static void sh_config(const struct engine_db *d, char *buf, size_t len)
 		snprintf(more, sizeof(more), ", wal_flush_delay %lld us", (long long)o->wal_flush_delay);
 	if (o->mmap_reads >= 0)
 		snprintf(more + strlen(more), sizeof(more) - strlen(more), ", mmap_reads %d", o->mmap_reads);
+	if (o->scan_ahead >= 0)
+		snprintf(more + strlen(more), sizeof(more) - strlen(more), ", scan_ahead %d", o->scan_ahead);
 	if (o->l0_compaction_trigger > 0)
 		snprintf(more + strlen(more), sizeof(more) - strlen(more), ", l0_compaction_trigger %d",
 		         o->l0_compaction_trigger);

@@ -86,6 +86,7 @@ static struct {
 	int64_t max_open_files;    /* 0: the library's default */
 	int64_t wal_flush_delay;   /* -1: shale's default */
 	int mmap_reads;            /* -1: shale's default */
+	int scan_ahead;            /* -1: shale's default */
 	int l0_compaction_trigger; /* 0: shale's default */
 	int64_t level_base;        /* max_bytes_for_level_base; 0: shale's default */
 	int level_multiplier;      /* 0: shale's default */
@@ -95,6 +96,7 @@ static struct {
 	.engine = "shale",
 	.wal_flush_delay = -1,
 	.mmap_reads = -1,
+	.scan_ahead = -1,
 	.report_fd = -1,
 	.benchmarks = NULL, /* DEFAULT_BENCHMARKS, or COMPARISON_BENCHMARKS */
 	.num = 1000000,
@@ -135,7 +137,8 @@ static void usage(FILE *f, const char *prog)
 	    "  --cache_size=BYTES      shared block cache; 0 = the DB's own (default 8 MiB)\n"
 	    "  --write_buffer_size=BYTES --max_file_size=BYTES --block_size=BYTES\n"
 	    "  --max_open_files=N      (default: the library's defaults)\n"
-	    "  --wal_flush_delay=MICROS --mmap_reads=0|1  shale only (default: shale's defaults)\n"
+	    "  --wal_flush_delay=MICROS --mmap_reads=0|1 --scan_ahead=0|1\n"
+	    "                          shale only (default: shale's defaults)\n"
 	    "  --l0_compaction_trigger=N --max_bytes_for_level_base=BYTES --level_multiplier=N\n"
 	    "                          shale only (default: shale's defaults)\n"
 	    "  --histogram=0|1         latency histogram per benchmark (default 0)\n"
@@ -224,6 +227,8 @@ static int parse_flag(const char *arg)
 		return parse_i64(v, 0, 1000000, &FLAGS.wal_flush_delay);
 	if (IS("mmap_reads"))
 		return parse_int(v, 0, 1, &FLAGS.mmap_reads);
+	if (IS("scan_ahead"))
+		return parse_int(v, 0, 1, &FLAGS.scan_ahead);
 	if (IS("l0_compaction_trigger"))
 		return parse_int(v, 1, 1000, &FLAGS.l0_compaction_trigger);
 	if (IS("max_bytes_for_level_base"))
@@ -1311,6 +1316,7 @@ int main(int argc, char **argv)
 		.max_open_files = FLAGS.max_open_files,
 		.wal_flush_delay = FLAGS.wal_flush_delay,
 		.mmap_reads = FLAGS.mmap_reads,
+		.scan_ahead = FLAGS.scan_ahead,
 		.l0_compaction_trigger = FLAGS.l0_compaction_trigger,
 		.level_base_bytes = FLAGS.level_base,
 		.level_multiplier = FLAGS.level_multiplier,

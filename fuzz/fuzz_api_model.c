@@ -348,6 +348,7 @@ static void run(struct state *s, struct fuzz_in *in, shale_readopts *ro)
 		unsigned code = fuzz_u8(in);
 		shale_readopts_set_verify_checksums(ro, !(code & 0x80));
 		shale_readopts_set_fill_cache(ro, !(code & 0x40));
+		shale_readopts_set_scan_ahead(ro, !(code & 0x20));
 		struct key k;
 		switch (code % 16) {
 		case 0: case 1: case 2: {

@@ -327,7 +327,7 @@ static void destroy_block_cleanup(void *blk, void *unused)
 }
 
 /*
- * Scan-ahead (doc/design.md, "Scan-ahead"). While a DB iterator scans a
+ * Scan-ahead (doc/design.md, "The path of a read"). While a DB iterator scans a
  * table (read_opts: readahead set, scan_ahead on), the blocks after the one
  * it reads, in the scan's direction, are queued in a ring of AHEAD_SLOTS
  * slots and decoded (read, checksum checked, decompressed: load_block with

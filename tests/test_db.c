@@ -1050,6 +1050,64 @@ START_TEST(recycled_iterators_follow_writes_flushes_and_compactions)
 }
 END_TEST
 
+/* Scans both ways with the given read options; every key and value must be
+ * the model's. */
+static void scan_against_model(shale_db *db, const struct model *m, const shale_readopts *ro)
+{
+	shale_iter *it = shale_iter_create(db, ro);
+	ck_assert_ptr_nonnull(it);
+	size_t i = 0;
+	for (shale_iter_seek_first(it); shale_iter_valid(it); shale_iter_next(it), i++) {
+		ck_assert_uint_lt(i, m->n);
+		size_t kl, vl;
+		const void *k = shale_iter_key(it, &kl);
+		const void *v = shale_iter_value(it, &vl);
+		ck_assert(model_keycmp(k, kl, m->e[i].key, m->e[i].klen) == 0);
+		ck_assert(vl == m->e[i].vlen && memcmp(v, m->e[i].val, vl) == 0);
+	}
+	ck_assert_ok(shale_iter_status(it));
+	ck_assert_uint_eq(i, m->n);
+	for (shale_iter_seek_last(it); shale_iter_valid(it); shale_iter_prev(it)) {
+		size_t kl;
+		const void *k = shale_iter_key(it, &kl);
+		ck_assert(i > 0);
+		i--;
+		ck_assert(model_keycmp(k, kl, m->e[i].key, m->e[i].klen) == 0);
+	}
+	ck_assert_ok(shale_iter_status(it));
+	ck_assert_uint_eq(i, 0);
+	shale_iter_destroy(it);
+}
+
+/* With scan_ahead off a long scan starts no thread; with it on (the
+ * default) the first long scan starts the scan worker. Same answers. */
+START_TEST(scan_ahead_option_decides_the_worker_thread)
+{
+	shale_options *o = small_options();
+	shale_options_set_block_size(o, 256);
+	shale_db *db = open_db(o);
+	struct model m;
+	model_init(&m);
+	char key[32], val[64];
+	for (int i = 0; i < 4000; i++) {
+		size_t kl = (size_t)snprintf(key, sizeof(key), "key%06d", (i * 7919) % 4000);
+		size_t vl = (size_t)snprintf(val, sizeof(val), "value-%d-%020d", i, i);
+		write_both(db, &m, key, kl, i % 9 == 4 ? NULL : val, vl);
+	}
+	ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
+	shale_readopts *ro = shale_readopts_create();
+	shale_readopts_set_scan_ahead(ro, 0);
+	scan_against_model(db, &m, ro);
+	ck_assert(!worker_has_thread(db->scan_worker));
+	scan_against_model(db, &m, NULL);
+	ck_assert(worker_has_thread(db->scan_worker));
+	shale_readopts_destroy(ro);
+	ck_assert_ok(shale_close(db));
+	model_free(&m);
+	shale_options_destroy(o);
+}
+END_TEST
+
 START_TEST(random_iteration_matches_model)
 {
 	shale_options *o = small_options();
@@ -1356,6 +1414,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, bound_that_could_not_be_copied_fails_the_iterator);
 	tcase_add_test(tc, iterator_sees_db_as_of_creation_and_blocks_close);
 	tcase_add_test(tc, random_iteration_matches_model);
+	tcase_add_test(tc, scan_ahead_option_decides_the_worker_thread);
 	tcase_add_test(tc, pinned_tables_close_when_compacted_away);
 	tcase_add_test(tc, seek_to_a_present_key_reads_only_the_sources_that_may_hold_it);
 	tcase_add_test(tc, iterator_trees_are_recycled_while_the_state_holds);

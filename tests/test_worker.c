@@ -83,11 +83,13 @@ START_TEST(jobs_run_in_submission_order)
 	struct worker *w;
 	ck_assert_ok(worker_create(&w));
 	struct tjob j[5];
+	ck_assert(!worker_has_thread(w));
 	for (int i = 0; i < 5; i++) {
 		tjob_init(&j[i], i, 0);
 		ck_assert_int_eq(worker_submit(w, &j[i].job), 0);
 	}
 	wait_for(&runs, 5);
+	ck_assert(worker_has_thread(w));
 	for (int i = 0; i < 5; i++) {
 		worker_cancel(w, &j[i].job); /* idle already: returns at once */
 		ck_assert_int_eq(order[i], i);
@@ -183,6 +185,7 @@ START_TEST(an_unused_worker_is_destroyed_cleanly)
 {
 	struct worker *w;
 	ck_assert_ok(worker_create(&w));
+	ck_assert(!worker_has_thread(w));
 	worker_destroy(w);
 	worker_destroy(NULL);
 }

@@ -14,7 +14,7 @@
  * So a shale_iter destroyed without an error leaves its tree in the DB
  * (db->park, one slot, under the mutex) while the DB still reads the same
  * memtables and version, and the next shale_iter made with the same
- * verify_checksums and fill_cache takes it: every use starts with a seek,
+ * verify_checksums, fill_cache and scan_ahead takes it: every use starts with a seek,
  * which repositions every part of it (merger, children, lazy-seek state),
  * and the tree holds no sequence number (the shale_iter does). A tree that
  * no longer matches goes when the DB drops its stale read view (after each
@@ -607,7 +607,7 @@ SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *r
 			return NULL;
 		}
 	}
-	struct read_opts rop = { ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1, 0, 1 };
+	struct read_opts rop = { ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1, 0, ro ? ro->scan_ahead : 1 };
 
 	mutex_lock(&db->vs.mu);
 	if (db->closing) {
@@ -626,7 +626,7 @@ SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *r
 	di->ro = rop;
 	struct iter_park *pk = &db->park;
 	if (pk->it && park_current(pk, db) && pk->ro.verify_checksums == rop.verify_checksums &&
-	    pk->ro.fill_cache == rop.fill_cache) {
+	    pk->ro.fill_cache == rop.fill_cache && pk->ro.scan_ahead == rop.scan_ahead) {
 		/* the tree and its version reference pass to this iterator */
 		di->it = pk->it;
 		di->version = pk->version;

@@ -184,6 +184,7 @@ SHALE_EXPORT shale_readopts *shale_readopts_create(void)
 	}
 	r->verify_checksums = 1;
 	r->fill_cache = 1;
+	r->scan_ahead = 1;
 	buf_init(&r->lower);
 	buf_init(&r->upper);
 	return r;
@@ -208,6 +209,12 @@ SHALE_EXPORT void shale_readopts_set_fill_cache(shale_readopts *r, int on)
 {
 	if (r)
 		r->fill_cache = on;
+}
+
+SHALE_EXPORT void shale_readopts_set_scan_ahead(shale_readopts *r, int on)
+{
+	if (r)
+		r->scan_ahead = on;
 }
 
 SHALE_EXPORT void shale_readopts_set_snapshot(shale_readopts *r, const shale_snapshot *s)

@@ -103,6 +103,7 @@ struct shale_writeopts {
 struct shale_readopts {
 	int verify_checksums;
 	int fill_cache;
+	int scan_ahead;
 	const shale_snapshot *snapshot;
 	int has_lower, has_upper;
 	int lower_failed, upper_failed; /* a bound could not be copied */

@@ -121,6 +121,14 @@ int worker_submit(struct worker *w, struct worker_job *job)
 	return rc;
 }
 
+int worker_has_thread(struct worker *w)
+{
+	mutex_lock(&w->mu);
+	int started = w->started;
+	mutex_unlock(&w->mu);
+	return started;
+}
+
 void worker_cancel(struct worker *w, struct worker_job *job)
 {
 	mutex_lock(&w->mu);

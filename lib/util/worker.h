@@ -4,7 +4,7 @@
  *
  * It runs work its submitter could also do itself and does not wait for:
  * a table scan's decoding of the blocks ahead of it (sstable/table.c,
- * doc/design.md "Scan-ahead"). So a job is a hint: when the thread cannot be
+ * doc/design.md, "The path of a read"). So a job is a hint: when the thread cannot be
  * started, worker_submit says so and the job is never run; its owner then
  * does the work itself. Jobs are embedded in their owner's memory and never
  * allocated here.
@@ -45,6 +45,8 @@ static inline void worker_job_init(struct worker_job *job, void (*run)(struct wo
  * no thread and could not start one (it does not try again; the thread's
  * message is left as it was). */
 int worker_submit(struct worker *w, struct worker_job *job);
+/* Whether the worker's thread was started (for tests). */
+int worker_has_thread(struct worker *w);
 /* Takes job off the queue and waits for a run of it in progress to end:
  * on return it is idle and will not run unless submitted again. */
 void worker_cancel(struct worker *w, struct worker_job *job);
