@@ -405,8 +405,9 @@ SHALE_EXPORT void shale_readopts_set_fill_cache(shale_readopts *, int on);      
 /* Scan-ahead (an addition to the LevelDB-like set): while an iterator made
  * with these options is scanning (as above, past the 7 steps), the blocks
  * ahead of it are read, checked and decompressed by one background thread
- * per database, started by the first such scan, so that a scan on an
- * otherwise idle core runs about a quarter faster (doc/performance.md).
+ * per database, started by the first such scan, so that a scan with an
+ * otherwise idle core beside it runs about a quarter faster
+ * (doc/performance.md). A process allowed only one CPU gets no such thread.
  * Answers and errors are the same either way. Off: the scanning thread
  * does all of it, and no thread is started for it. */
 SHALE_EXPORT void shale_readopts_set_scan_ahead(shale_readopts *, int on);          /* default 1 */

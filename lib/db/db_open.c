@@ -294,9 +294,12 @@ SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db
 	db->topt.table_filter = 1;
 	db->topt.filter_policy = options_filter_policy(&db->opt);
 	db->topt.block_cache = db->block_cache;
-	if ((rc = worker_create(&db->scan_worker)) != 0)
-		goto fail;
-	db->topt.scan_worker = db->scan_worker;
+	/* scan-ahead: only where a second CPU can decode while the scan runs */
+	if (thread_cpus() >= 2) {
+		if ((rc = worker_create(&db->scan_worker)) != 0)
+			goto fail;
+		db->topt.scan_worker = db->scan_worker;
+	}
 	rc = make_tables_and_versions(db);
 	if (rc == 0)
 		rc = db_compact_init(db);

@@ -2,7 +2,9 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <sched.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/util/error.h"
 
@@ -119,6 +121,18 @@ int thread_start(pthread_t *t, void *(*fn)(void *), void *arg, const char *what)
 	if (rc)
 		return err_errno(rc, "pthread_create", what);
 	return 0;
+}
+
+int thread_cpus(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+		int n = CPU_COUNT(&set);
+		if (n > 0)
+			return n;
+	}
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
 }
 
 void thread_join(pthread_t t)

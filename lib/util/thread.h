@@ -70,5 +70,7 @@ void cond_broadcast(struct condvar *cv);
  * message naming what. */
 int thread_start(pthread_t *t, void *(*fn)(void *), void *arg, const char *what);
 void thread_join(pthread_t t);
+/* CPUs the process may run on (its affinity mask; at least 1). */
+int thread_cpus(void);
 
 #endif
