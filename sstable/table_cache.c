@@ -196,7 +196,7 @@ static struct iter *iter_holding(struct table_cache *tc, const struct read_opts 
 		cache_release(tc->cache, h);
 		return NULL;
 	}
-	if (iter_register_cleanup(it, release_table, tc->cache, h) != 0) {
+	if (iter_register_cleanup_last(it, release_table, tc->cache, h) != 0) {
 		iter_destroy(it);
 		cache_release(tc->cache, h);
 		return NULL;

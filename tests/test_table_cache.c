@@ -14,6 +14,7 @@
 #include "lib/testing/env_fault.h"
 #include "lib/util/error.h"
 #include "lib/util/filename.h"
+#include "lib/util/worker.h"
 #include "sstable/compress.h"
 #include "sstable/table_cache.h"
 #include "shale.h"
@@ -242,6 +243,49 @@ END_TEST
  * capacity), later ones open nothing and look nothing up, even after the
  * table left the cache; past the pin limit an iterator holds its own
  * reference, released when it is destroyed. */
+/* An iterator holding the last reference to its table (evicted from the
+ * cache) and scanning with blocks queued for the scan worker: destroying it
+ * stops the queue before the table is closed (ASan and TSan watch the
+ * table's memory and the worker). */
+START_TEST(table_cache_iterator_stops_scan_ahead_before_releasing_its_table)
+{
+	char *dir = tu_mkdtemp("table-cache-ahead");
+	struct env *fe;
+	ck_assert_ok(fault_env_create(env_posix_default(), &fe));
+	struct rng r;
+	rng_seed(&r, 83);
+	struct table_model m;
+	table_model_make(&m, &r, 3000, 24, 1);
+	struct table_options o;
+	default_opts(&o, &m);
+	o.block_size = 256;
+	ck_assert_ok(worker_create(&o.scan_worker));
+	char *p = write_table_file(fe, dir, 1, &o, &m, 0);
+	uint64_t size;
+	ck_assert_ok(env_file_size(fe, p, &size));
+	free(p);
+	struct table_cache *tc;
+	ck_assert_ok(table_cache_create(fe, dir, &o, 10, &tc));
+	struct read_opts ro = { 1, 0, 0, 1 };
+	for (int round = 0; round < 20; round++) {
+		struct iter *it = table_cache_iter(tc, &ro, 1, size);
+		ck_assert_ptr_nonnull(it);
+		size_t n = 0, stop = 200 + (size_t)round * 100;
+		for (iter_seek_first(it); iter_valid(it) && n < stop; iter_next(it), n++)
+			ck_assert(slice_equal(iter_key(it), mkey(&m, n)));
+		ck_assert_ok(iter_status(it));
+		table_cache_evict(tc, 1); /* the iterator's reference is the last */
+		iter_destroy(it);
+	}
+	table_cache_destroy(tc);
+	worker_destroy(o.scan_worker);
+	table_model_free(&m);
+	env_destroy(fe);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(table_cache_iterators_read_through_pins)
 {
 	enum { FILES = 4 };
@@ -427,6 +471,7 @@ static Suite *suite(void)
 	tcase_add_test(tcc, table_cache_bounds_open_files);
 	tcase_add_test(tcc, table_cache_pins_point_reads);
 	tcase_add_test(tcc, table_cache_iterators_read_through_pins);
+	tcase_add_test(tcc, table_cache_iterator_stops_scan_ahead_before_releasing_its_table);
 	tcase_add_test(tcc, table_cache_concurrent_readers);
 	suite_add_tcase(s, tcc);
 	return s;

@@ -15,6 +15,7 @@
 #include "lib/util/filename.h"
 #include "lib/util/hash.h"
 #include "lib/util/ikey.h"
+#include "lib/util/iter.h"
 #include "lib/util/random.h"
 #include "tests/testutil.h"
 
@@ -554,6 +555,53 @@ START_TEST(error_messages_begin_with_their_kind)
 }
 END_TEST
 
+/* ---- iterator cleanups ---- */
+
+static char cleanup_order[16];
+static int cleanups_run;
+
+static void record_cleanup(void *a, void *b)
+{
+	(void)b;
+	cleanup_order[cleanups_run++] = *(const char *)a;
+}
+
+/* Cleanups run newest first; one registered "last" runs after every one
+ * registered before it and every ordinary one registered after it. */
+START_TEST(iterator_cleanups_run_newest_first_and_last_ones_last)
+{
+	static const char *names = "ABCDEFG";
+	for (int shape = 0; shape < 3; shape++) {
+		struct iter *it = iter_empty(0);
+		ck_assert_ptr_nonnull(it);
+		cleanups_run = 0;
+		memset(cleanup_order, 0, sizeof(cleanup_order));
+		const char *want;
+		if (shape == 0) {
+			/* last first of all: it just takes the inline slot */
+			ck_assert_ok(iter_register_cleanup_last(it, record_cleanup, (void *)&names[0], NULL));
+			ck_assert_ok(iter_register_cleanup(it, record_cleanup, (void *)&names[1], NULL));
+			want = "BA";
+		} else if (shape == 1) {
+			ck_assert_ok(iter_register_cleanup(it, record_cleanup, (void *)&names[0], NULL));
+			ck_assert_ok(iter_register_cleanup(it, record_cleanup, (void *)&names[1], NULL));
+			ck_assert_ok(iter_register_cleanup_last(it, record_cleanup, (void *)&names[2], NULL));
+			ck_assert_ok(iter_register_cleanup(it, record_cleanup, (void *)&names[3], NULL));
+			want = "DBAC";
+		} else {
+			ck_assert_ok(iter_register_cleanup(it, record_cleanup, (void *)&names[0], NULL));
+			ck_assert_ok(iter_register_cleanup_last(it, record_cleanup, (void *)&names[1], NULL));
+			ck_assert_ok(iter_register_cleanup(it, record_cleanup, (void *)&names[2], NULL));
+			ck_assert_ok(iter_register_cleanup_last(it, record_cleanup, (void *)&names[3], NULL));
+			ck_assert_ok(iter_register_cleanup(it, record_cleanup, (void *)&names[4], NULL));
+			want = "ECABD";
+		}
+		iter_destroy(it);
+		ck_assert_str_eq(cleanup_order, want);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("util");
@@ -588,6 +636,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, errors_have_codes_and_thread_local_messages);
 	tcase_add_test(tc, error_message_not_clobbered_by_other_thread);
 	tcase_add_test(tc, error_messages_begin_with_their_kind);
+	tcase_add_test(tc, iterator_cleanups_run_newest_first_and_last_ones_last);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -22,6 +22,27 @@ int iter_register_cleanup(struct iter *it, iter_cleanup_fn fn, void *a, void *b)
 	return 0;
 }
 
+int iter_register_cleanup_last(struct iter *it, iter_cleanup_fn fn, void *a, void *b)
+{
+	if (it->cleanup.fn != NULL) {
+		/* the inline one runs last: it moves to the end of the list and
+		 * fn takes its place */
+		struct iter_cleanup *c = malloc(sizeof(*c));
+		if (c == NULL)
+			return err_nomem("iterator cleanup");
+		*c = it->cleanup;
+		c->next = NULL;
+		struct iter_cleanup **tail = &it->cleanup.next;
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = c; /* (the list still hangs off the inline slot's next) */
+	}
+	it->cleanup.fn = fn;
+	it->cleanup.a = a;
+	it->cleanup.b = b;
+	return 0;
+}
+
 void iter_run_cleanups(struct iter *it)
 {
 	if (it->cleanup.fn == NULL)

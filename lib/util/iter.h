@@ -107,6 +107,11 @@ static inline int iter_status(const struct iter *it) { return it->ops->status(it
 /* Returns 0, or SHALE_ENOMEM without registering (the caller still owns
  * what fn would have released). */
 int iter_register_cleanup(struct iter *it, iter_cleanup_fn fn, void *a, void *b);
+/* The same, but fn runs after every cleanup registered so far and every one
+ * registered later with iter_register_cleanup: for releasing what the
+ * iterator's own cleanups still use (a table cache's reference to the
+ * table a table iterator reads, which its scan-ahead stops with first). */
+int iter_register_cleanup_last(struct iter *it, iter_cleanup_fn fn, void *a, void *b);
 /* Runs the cleanups registered so far and forgets them (an implementation
  * recycling an iterator's memory for a new position starts clean). */
 void iter_run_cleanups(struct iter *it);
