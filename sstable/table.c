@@ -19,10 +19,10 @@
  */
 #include "sstable/table.h"
 
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/util/coding.h"
 #include "lib/util/error.h"
@@ -337,8 +337,12 @@ static void destroy_block_cleanup(void *blk, void *unused)
  * - Each slot moves EMPTY -> QUEUED (the scan fills in a handle) -> BUSY
  *   (whoever claims it with a compare-and-swap: the worker, or the scan
  *   when it reaches a slot nobody took) -> DONE or FAILED. The scan takes
- *   DONE slots' blocks in queue order and empties them; it waits only for a
- *   BUSY slot, one block being decoded on the other thread.
+ *   DONE slots' blocks in queue order and empties them; it waits for a BUSY
+ *   slot (one block being decoded on the other thread) at most
+ *   AHEAD_WAIT_NS, then marks it ABANDONED and reads the block itself: a
+ *   worker that lost its CPU never holds the scan up. The worker drops the
+ *   block it finishes for an ABANDONED slot and empties the slot, which the
+ *   queue does not reuse until then.
  * - A slot is used only when its handle is the one the scan asks for (same
  *   offset and size), so a seek, a turn or an index the queue misread lose
  *   the decoded blocks, never an answer. FAILED (damage, memory) is not
@@ -351,7 +355,12 @@ static void destroy_block_cleanup(void *blk, void *unused)
 #define AHEAD_SLOTS 16
 #define AHEAD_BATCH (AHEAD_SLOTS / 2)
 
-enum { SLOT_EMPTY, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE, SLOT_FAILED };
+/* How long a scan waits for the worker to finish the block it needs before
+ * reading the block itself: a decode takes a few microseconds (more with a
+ * page fault), so a much longer wait means the worker lost its CPU. */
+#define AHEAD_WAIT_NS 20000
+
+enum { SLOT_EMPTY, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE, SLOT_FAILED, SLOT_ABANDONED };
 
 struct ahead_slot {
 	atomic_int state;
@@ -384,15 +393,22 @@ struct table_scan {
 
 static void decode_slot(struct scan_ahead *sa, struct ahead_slot *s)
 {
-	struct block *blk;
-	struct cache_handle *ch;
+	struct block *blk = NULL;
+	struct cache_handle *ch = NULL;
 	int state = SLOT_FAILED;
 	if (load_block(sa->t, &sa->ro, &s->h, &blk, &ch) == 0) {
 		s->blk = blk;
 		s->ch = ch;
 		state = SLOT_DONE;
 	}
-	atomic_store_explicit(&s->state, state, memory_order_release);
+	int expect = SLOT_BUSY;
+	if (!atomic_compare_exchange_strong_explicit(&s->state, &expect, state, memory_order_release,
+	                                             memory_order_acquire)) {
+		/* the scan gave up waiting and read the block itself */
+		if (state == SLOT_DONE)
+			release_block(sa->t, blk, ch);
+		atomic_store_explicit(&s->state, SLOT_EMPTY, memory_order_release);
+	}
 }
 
 static int claim(struct ahead_slot *s)
@@ -400,6 +416,39 @@ static int claim(struct ahead_slot *s)
 	int expect = SLOT_QUEUED;
 	return atomic_compare_exchange_strong_explicit(&s->state, &expect, SLOT_BUSY, memory_order_acquire,
 	                                               memory_order_relaxed);
+}
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The slot's state once it is no longer BUSY, or BUSY after AHEAD_WAIT_NS. */
+static int wait_for_slot(struct ahead_slot *s)
+{
+	uint64_t start = 0;
+	for (unsigned spins = 1;; spins++) {
+		int state = atomic_load_explicit(&s->state, memory_order_acquire);
+		if (state != SLOT_BUSY)
+			return state;
+		if (spins % 64 == 0) {
+			uint64_t now = now_ns();
+			if (start == 0)
+				start = now;
+			else if (now - start > AHEAD_WAIT_NS)
+				return state;
+		}
+		cpu_relax();
+	}
 }
 
 /* worker_job.run: one pass round the ring from the scan's head. */
@@ -447,6 +496,9 @@ static void ahead_free(void *arg, void *unused)
 static void ahead_fill(struct scan_ahead *sa)
 {
 	while (sa->more && sa->count < AHEAD_SLOTS) {
+		struct ahead_slot *s = &sa->slot[(sa->head + sa->count) % AHEAD_SLOTS];
+		if (atomic_load_explicit(&s->state, memory_order_acquire) != SLOT_EMPTY)
+			break; /* abandoned, and the worker has not let go of it yet */
 		if (sa->dir > 0)
 			iter_next(&sa->cursor.base);
 		else
@@ -457,7 +509,6 @@ static void ahead_fill(struct scan_ahead *sa)
 			sa->more = 0; /* the end, or damage the scan will meet itself */
 			break;
 		}
-		struct ahead_slot *s = &sa->slot[(sa->head + sa->count) % AHEAD_SLOTS];
 		s->h = h;
 		atomic_store_explicit(&s->state, SLOT_QUEUED, memory_order_release);
 		sa->count++;
@@ -526,22 +577,29 @@ static int ahead_take(struct table_scan *sc, const struct read_opts *ro, const s
 		return 0;
 	}
 	int state = atomic_load_explicit(&s->state, memory_order_acquire);
-	if (state == SLOT_QUEUED && claim(s)) {
-		decode_slot(sa, s); /* the worker is behind: do it here */
-		state = atomic_load_explicit(&s->state, memory_order_acquire);
+	if (state == SLOT_QUEUED) {
+		if (claim(s)) {
+			decode_slot(sa, s); /* the worker is behind: do it here */
+			state = atomic_load_explicit(&s->state, memory_order_acquire);
+		} else {
+			state = SLOT_BUSY; /* the worker claimed it meanwhile */
+		}
 	}
-	for (unsigned spins = 0; state == SLOT_BUSY || state == SLOT_QUEUED; spins++) {
-		/* (QUEUED: claimed by the worker between the load and the claim) */
-		if (spins >= 64)
-			sched_yield();
-		state = atomic_load_explicit(&s->state, memory_order_acquire);
+	if (state == SLOT_BUSY && (state = wait_for_slot(s)) == SLOT_BUSY) {
+		int expect = SLOT_BUSY;
+		if (atomic_compare_exchange_strong_explicit(&s->state, &expect, SLOT_ABANDONED,
+		                                            memory_order_acq_rel, memory_order_acquire))
+			state = SLOT_ABANDONED; /* the caller reads it; the worker empties the slot */
+		else
+			state = expect; /* finished meanwhile */
 	}
 	int took = state == SLOT_DONE;
 	if (took) {
 		*blk = s->blk;
 		*ch = s->ch;
 	}
-	atomic_store_explicit(&s->state, SLOT_EMPTY, memory_order_relaxed);
+	if (state != SLOT_ABANDONED)
+		atomic_store_explicit(&s->state, SLOT_EMPTY, memory_order_relaxed);
 	sa->head = (sa->head + 1) % AHEAD_SLOTS;
 	sa->count--;
 	atomic_store_explicit(&sa->head_hint, sa->head, memory_order_relaxed);

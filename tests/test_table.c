@@ -1526,6 +1526,8 @@ struct watched_rfile {
 	pthread_t scan_thread;
 	int armed;
 	int scan_reads, worker_reads; /* (mu) */
+	int gate_closed;              /* (mu) the worker's reads wait while set */
+	int worker_waiting;           /* (mu) a worker read is waiting at the gate */
 };
 
 static int wr_read(struct rand_file *f, uint64_t off, size_t n, char *scratch, struct slice *out)
@@ -1538,6 +1540,14 @@ static int wr_read(struct rand_file *f, uint64_t off, size_t n, char *scratch, s
 		else
 			w->worker_reads++;
 		pthread_cond_broadcast(&w->cv);
+		if (!pthread_equal(pthread_self(), w->scan_thread)) {
+			while (w->gate_closed) {
+				w->worker_waiting = 1;
+				pthread_cond_broadcast(&w->cv);
+				pthread_cond_wait(&w->cv, &w->mu);
+			}
+			w->worker_waiting = 0;
+		}
 	}
 	pthread_mutex_unlock(&w->mu);
 	return mr_read(f, off, n, scratch, out);
@@ -1611,9 +1621,80 @@ START_TEST(table_scan_ahead_decodes_on_the_worker)
 	iter_destroy(it);
 	pthread_mutex_lock(&w.mu);
 	ck_assert_int_gt(w.worker_reads, 0);
-	/* every block was read once, by one thread or the other */
-	ck_assert_int_eq(w.scan_reads + w.worker_reads, blocks);
+	/* every block was read, by one thread or the other (by both when the
+	 * scan found the worker slow on it) */
+	ck_assert_int_ge(w.scan_reads + w.worker_reads, blocks);
 	pthread_mutex_unlock(&w.mu);
+
+	table_close(t);
+	worker_destroy(o.scan_worker);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	buf_free(&file);
+	table_model_free(&m);
+}
+END_TEST
+
+/* A worker that stalls in the middle of a block (here: held in its read)
+ * does not hold the scan: once the scan reaches that block and has waited a
+ * moment, it reads the block itself, and the worker drops what it read. */
+START_TEST(table_scan_ahead_does_not_wait_for_a_stalled_worker)
+{
+	struct rng r;
+	rng_seed(&r, 0x5cae);
+	struct table_model m;
+	table_model_make(&m, &r, 4000, 24, 1);
+	struct table_options o;
+	default_opts(&o, &m);
+	o.block_size = 256;
+	o.compression = scan_codec();
+	ck_assert_ok(worker_create(&o.scan_worker));
+	struct buf file = BUF_INIT;
+	build_table(&o, &m, &file);
+	int blocks = count_blocks(&file, m.cmp);
+
+	struct watched_rfile w;
+	memset(&w, 0, sizeof(w));
+	w.m.base.ops = &watched_ops;
+	w.m.data = file.data;
+	w.m.size = file.len;
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	struct table *t;
+	ck_assert_ok(table_open(&o, &w.m.base, MEMPATH, file.len, &t));
+	pthread_mutex_lock(&w.mu);
+	w.scan_thread = pthread_self();
+	w.armed = 1;
+	w.gate_closed = 1;
+	pthread_mutex_unlock(&w.mu);
+
+	struct read_opts ro = { 1, 0, 0, 1 };
+	struct iter *it = table_iter(t, &ro);
+	size_t i = 0;
+	int held = 0;
+	for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
+		check_entry(it, &m, i++);
+		pthread_mutex_lock(&w.mu);
+		if (!held && w.scan_reads == SCAN_RUN_BLOCKS + 1) {
+			/* the queue has just started: wait for the worker to be
+			 * stuck in its first block */
+			while (!w.worker_waiting)
+				pthread_cond_wait(&w.cv, &w.mu);
+			held = 1;
+		}
+		pthread_mutex_unlock(&w.mu);
+	}
+	ck_assert_int_eq(iter_status(it), 0);
+	ck_assert_uint_eq(i, m.n);
+	pthread_mutex_lock(&w.mu);
+	ck_assert(held);
+	ck_assert(w.worker_waiting); /* still stuck: the scan went round it */
+	ck_assert_int_eq(w.worker_reads, 1);
+	ck_assert_int_eq(w.scan_reads, blocks); /* the stalled block too */
+	w.gate_closed = 0;
+	pthread_cond_broadcast(&w.cv);
+	pthread_mutex_unlock(&w.mu);
+	iter_destroy(it); /* waits for the worker, which drops its block */
 
 	table_close(t);
 	worker_destroy(o.scan_worker);
@@ -1797,6 +1878,7 @@ static Suite *table_suite(void)
 	tcase_add_test(rt, table_builder_rejects_bad_options);
 	tcase_add_loop_test(rt, table_scan_ahead_decodes_on_the_worker, 0, 2);
 	tcase_add_loop_test(rt, table_scan_ahead_follows_turns_and_seeks, 0, 2);
+	tcase_add_test(rt, table_scan_ahead_does_not_wait_for_a_stalled_worker);
 	suite_add_tcase(s, rt);
 	TCase *dmg = tcase_create("damage");
 	tcase_set_timeout(dmg, 120);
