@@ -19,6 +19,7 @@
  */
 #include "sstable/table.h"
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,7 +343,9 @@ static void destroy_block_cleanup(void *blk, void *unused)
  *   AHEAD_WAIT_NS, then marks it ABANDONED and reads the block itself: a
  *   worker that lost its CPU never holds the scan up. The worker drops the
  *   block it finishes for an ABANDONED slot and empties the slot, which the
- *   queue does not reuse until then.
+ *   queue does not reuse until then. After abandoning a slot the scan takes
+ *   what is queued without waiting, then reads AHEAD_SOLO_BLOCKS blocks
+ *   alone before it queues again.
  * - A slot is used only when its handle is the one the scan asks for (same
  *   offset and size), so a seek, a turn or an index the queue misread lose
  *   the decoded blocks, never an answer. FAILED (damage, memory) is not
@@ -356,15 +359,24 @@ static void destroy_block_cleanup(void *blk, void *unused)
 #define AHEAD_BATCH (AHEAD_SLOTS / 2)
 
 /* How long a scan waits for the worker to finish the block it needs before
- * reading the block itself: a decode takes a few microseconds (more with a
- * page fault), so a much longer wait means the worker lost its CPU. */
-#define AHEAD_WAIT_NS 20000
+ * reading the block itself: about what decoding the block itself costs the
+ * scan (a 2 KiB block: 1-3 us), so a slow worker (one that lost its CPU, or
+ * runs on a busier one) never makes the scan slower than reading alone. */
+#define AHEAD_WAIT_NS 3000
+/* After such a wait the scan reads this many blocks alone before it queues
+ * blocks for the worker again: a worker that lost its CPU (or shares the
+ * scan's) is left alone for a while rather than waited for at every block. */
+#define AHEAD_SOLO_BLOCKS 64
+/* Past this much of a wait, the scan yields its CPU while it waits (the
+ * worker may be waiting for that very CPU). */
+#define AHEAD_YIELD_NS 1500
 
 enum { SLOT_EMPTY, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE, SLOT_FAILED, SLOT_ABANDONED };
 
 struct ahead_slot {
 	atomic_int state;
 	struct block_handle h;   /* written by the scan before QUEUED */
+	struct read_opts ro;     /* the same: what the block is read with */
 	struct block *blk;       /* written by the decoder before DONE */
 	struct cache_handle *ch;
 };
@@ -372,12 +384,14 @@ struct ahead_slot {
 struct scan_ahead {
 	struct worker_job job; /* first: the job is the scan_ahead */
 	struct table *t;
-	struct read_opts ro;   /* the blocks ahead are read with these */
-	/* the scan's own (never read by the worker): */
+	/* the scan's own (never read by the worker, which may still be decoding
+	 * an abandoned block of an earlier queue when a new one starts): */
+	struct read_opts ro;      /* the blocks ahead are read with these */
 	struct block_iter cursor; /* the index entry of the last handle queued */
 	int cursor_live;          /* cursor was initialised */
 	int more;                 /* the cursor may step on */
 	int off;                  /* this scan could not start one: none until a seek */
+	unsigned solo;            /* blocks to read alone before queueing again */
 	int dir;                  /* 1 forward, -1 backward */
 	unsigned head, count;     /* queued slots: head, head+1, ... (mod AHEAD_SLOTS) */
 	unsigned unsubmitted;     /* queued since the worker was last submitted */
@@ -396,7 +410,7 @@ static void decode_slot(struct scan_ahead *sa, struct ahead_slot *s)
 	struct block *blk = NULL;
 	struct cache_handle *ch = NULL;
 	int state = SLOT_FAILED;
-	if (load_block(sa->t, &sa->ro, &s->h, &blk, &ch) == 0) {
+	if (load_block(sa->t, &s->ro, &s->h, &blk, &ch) == 0) {
 		s->blk = blk;
 		s->ch = ch;
 		state = SLOT_DONE;
@@ -446,6 +460,8 @@ static int wait_for_slot(struct ahead_slot *s)
 				start = now;
 			else if (now - start > AHEAD_WAIT_NS)
 				return state;
+			else if (now - start > AHEAD_YIELD_NS)
+				sched_yield();
 		}
 		cpu_relax();
 	}
@@ -510,6 +526,7 @@ static void ahead_fill(struct scan_ahead *sa)
 			break;
 		}
 		s->h = h;
+		s->ro = sa->ro;
 		atomic_store_explicit(&s->state, SLOT_QUEUED, memory_order_release);
 		sa->count++;
 		sa->unsubmitted++;
@@ -566,10 +583,8 @@ static int ahead_take(struct table_scan *sc, const struct read_opts *ro, const s
 		sa->t = sc->t;
 		sc->ahead = sa;
 	}
-	if (sa->off)
-		return 0;
 	if (sa->count == 0)
-		return 0;
+		return 0; /* (what is queued is taken even when off or solo) */
 	struct ahead_slot *s = &sa->slot[sa->head];
 	if (sa->dir != ro->readahead || s->h.offset != h->offset || s->h.size != h->size ||
 	    sa->ro.verify_checksums != ro->verify_checksums) {
@@ -585,13 +600,15 @@ static int ahead_take(struct table_scan *sc, const struct read_opts *ro, const s
 			state = SLOT_BUSY; /* the worker claimed it meanwhile */
 		}
 	}
-	if (state == SLOT_BUSY && (state = wait_for_slot(s)) == SLOT_BUSY) {
+	if (state == SLOT_BUSY && (sa->solo || sa->off || (state = wait_for_slot(s)) == SLOT_BUSY)) {
 		int expect = SLOT_BUSY;
 		if (atomic_compare_exchange_strong_explicit(&s->state, &expect, SLOT_ABANDONED,
-		                                            memory_order_acq_rel, memory_order_acquire))
+		                                            memory_order_acq_rel, memory_order_acquire)) {
 			state = SLOT_ABANDONED; /* the caller reads it; the worker empties the slot */
-		else
+			sa->solo = AHEAD_SOLO_BLOCKS;
+		} else {
 			state = expect; /* finished meanwhile */
+		}
 	}
 	int took = state == SLOT_DONE;
 	if (took) {
@@ -603,7 +620,8 @@ static int ahead_take(struct table_scan *sc, const struct read_opts *ro, const s
 	sa->head = (sa->head + 1) % AHEAD_SLOTS;
 	sa->count--;
 	atomic_store_explicit(&sa->head_hint, sa->head, memory_order_relaxed);
-	ahead_fill(sa);
+	if (!sa->off && !sa->solo)
+		ahead_fill(sa);
 	if (sa->count) {
 		/* the next block, when decoded already, was written in the
 		 * worker's cache: ask for its lines now, all at once, rather
@@ -639,14 +657,20 @@ static struct iter *data_block_iter(void *arg, const struct read_opts *ro, struc
 	if (ahead && ahead_take(sc, ro, &h, &blk, &ch)) {
 		/* from the queue */
 	} else {
-		if (!ahead && sc->ahead && (sc->ahead->count || sc->ahead->off)) {
-			ahead_reset(sc->ahead); /* a seek ended the scan */
-			sc->ahead->off = 0;
+		struct scan_ahead *sa = sc->ahead;
+		if (!ahead && sa && (sa->count || sa->off || sa->solo)) {
+			ahead_reset(sa); /* a seek ended the scan */
+			sa->off = 0;
+			sa->solo = 0;
 		}
 		if ((rc = load_block(t, ro, &h, &blk, &ch)) != 0)
 			goto fail;
-		if (ahead && sc->ahead && !sc->ahead->off && sc->ahead->count == 0)
-			ahead_start(sc->ahead, ro, &h, blk);
+		if (ahead && sa && !sa->off && sa->count == 0) {
+			if (sa->solo)
+				sa->solo--;
+			else
+				ahead_start(sa, ro, &h, blk);
+		}
 	}
 	struct iter *it = block_iter_reuse(space, blk, t->opt.cmp, t->path);
 	if (it == NULL) {
