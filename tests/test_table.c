@@ -1567,141 +1567,128 @@ static int scan_codec(void)
 	                                                          : SHALE_COMPRESSION_SNAPPY;
 }
 
-/* Once the scan has loaded SCAN_RUN_BLOCKS + 1 blocks itself, the blocks
- * after it are queued for the worker: the test waits there until the
- * worker has read one, then checks the rest of the scan against the model. */
-START_TEST(table_scan_ahead_decodes_on_the_worker)
+/* A table of many small blocks read through a watched file, with a scan
+ * worker; the calling thread is the scan's. */
+struct watched_table {
+	struct table_model m;
+	struct table_options o;
+	struct buf file;
+	struct watched_rfile w;
+	struct table *t;
+	int blocks;
+};
+
+static void watched_table_open(struct watched_table *wt, uint64_t seed, size_t n, int mapped, int gate_closed)
 {
 	struct rng r;
-	rng_seed(&r, 0x5ca9);
-	struct table_model m;
-	table_model_make(&m, &r, 6000, 24, 1);
-	struct table_options o;
-	default_opts(&o, &m);
-	o.block_size = 256;
-	o.compression = scan_codec();
-	ck_assert_ok(worker_create(&o.scan_worker));
-	struct buf file = BUF_INIT;
-	build_table(&o, &m, &file);
-	int blocks = count_blocks(&file, m.cmp);
-	ck_assert_int_gt(blocks, 4 * AHEAD_TEST_SLOTS);
+	rng_seed(&r, seed);
+	table_model_make(&wt->m, &r, n, 24, 1);
+	default_opts(&wt->o, &wt->m);
+	wt->o.block_size = 256;
+	wt->o.compression = scan_codec();
+	ck_assert_ok(worker_create(&wt->o.scan_worker));
+	buf_init(&wt->file);
+	build_table(&wt->o, &wt->m, &wt->file);
+	wt->blocks = count_blocks(&wt->file, wt->m.cmp);
+	struct watched_rfile *w = &wt->w;
+	memset(w, 0, sizeof(*w));
+	w->m.base.ops = &watched_ops;
+	w->m.base.mapped = mapped;
+	w->m.data = wt->file.data;
+	w->m.size = wt->file.len;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	ck_assert_ok(table_open(&wt->o, &w->m.base, MEMPATH, wt->file.len, &wt->t));
+	pthread_mutex_lock(&w->mu);
+	w->scan_thread = pthread_self();
+	w->armed = 1; /* (from here on: the table's open read the index itself) */
+	w->gate_closed = gate_closed;
+	pthread_mutex_unlock(&w->mu);
+}
 
-	struct watched_rfile w;
-	memset(&w, 0, sizeof(w));
-	w.m.base.ops = &watched_ops;
-	w.m.base.mapped = _i;
-	w.m.data = file.data;
-	w.m.size = file.len;
-	pthread_mutex_init(&w.mu, NULL);
-	pthread_cond_init(&w.cv, NULL);
-	struct table *t;
-	ck_assert_ok(table_open(&o, &w.m.base, MEMPATH, file.len, &t));
-	pthread_mutex_lock(&w.mu);
-	w.scan_thread = pthread_self();
-	w.armed = 1;
-	pthread_mutex_unlock(&w.mu);
+static void watched_table_close(struct watched_table *wt)
+{
+	table_close(wt->t);
+	worker_destroy(wt->o.scan_worker);
+	pthread_cond_destroy(&wt->w.cv);
+	pthread_mutex_destroy(&wt->w.mu);
+	buf_free(&wt->file);
+	table_model_free(&wt->m);
+}
 
+/* Scans the whole table forward with the options of a DB iterator's scans,
+ * checking every entry; once the scan has loaded SCAN_RUN_BLOCKS + 1 blocks
+ * itself (the queue has just started), waits until until(w) holds. */
+static void scan_watched(struct watched_table *wt, int (*until)(const struct watched_rfile *))
+{
+	struct watched_rfile *w = &wt->w;
 	struct read_opts ro = { 1, 0, 0, 1 };
-	struct iter *it = table_iter(t, &ro);
+	struct iter *it = table_iter(wt->t, &ro);
+	ck_assert_ptr_nonnull(it);
 	size_t i = 0;
 	int waited = 0;
 	for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
-		check_entry(it, &m, i++);
-		pthread_mutex_lock(&w.mu);
-		if (!waited && w.scan_reads == SCAN_RUN_BLOCKS + 1) {
-			while (w.worker_reads == 0)
-				pthread_cond_wait(&w.cv, &w.mu);
+		check_entry(it, &wt->m, i++);
+		pthread_mutex_lock(&w->mu);
+		if (!waited && w->scan_reads == SCAN_RUN_BLOCKS + 1) {
+			while (!until(w))
+				pthread_cond_wait(&w->cv, &w->mu);
 			waited = 1;
 		}
-		pthread_mutex_unlock(&w.mu);
+		pthread_mutex_unlock(&w->mu);
 	}
 	ck_assert_int_eq(iter_status(it), 0);
-	ck_assert_uint_eq(i, m.n);
+	ck_assert_uint_eq(i, wt->m.n);
 	ck_assert(waited);
-	iter_destroy(it);
-	pthread_mutex_lock(&w.mu);
-	ck_assert_int_gt(w.worker_reads, 0);
+	pthread_mutex_lock(&w->mu);
+	w->gate_closed = 0; /* (a held worker may finish now) */
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	iter_destroy(it); /* waits for the worker's run, if one is in progress */
+}
+
+static int worker_has_read(const struct watched_rfile *w)
+{
+	return w->worker_reads > 0;
+}
+
+/* The blocks after the first SCAN_RUN_BLOCKS + 1 are queued for the worker:
+ * the scan waits there until the worker has read one. */
+START_TEST(table_scan_ahead_decodes_on_the_worker)
+{
+	struct watched_table wt;
+	watched_table_open(&wt, 0x5ca9, 6000, _i, 0);
+	ck_assert_int_gt(wt.blocks, 4 * AHEAD_TEST_SLOTS);
+	scan_watched(&wt, worker_has_read);
+	pthread_mutex_lock(&wt.w.mu);
+	ck_assert_int_gt(wt.w.worker_reads, 0);
 	/* every block was read, by one thread or the other (by both when the
 	 * scan found the worker slow on it) */
-	ck_assert_int_ge(w.scan_reads + w.worker_reads, blocks);
-	pthread_mutex_unlock(&w.mu);
-
-	table_close(t);
-	worker_destroy(o.scan_worker);
-	pthread_cond_destroy(&w.cv);
-	pthread_mutex_destroy(&w.mu);
-	buf_free(&file);
-	table_model_free(&m);
+	ck_assert_int_ge(wt.w.scan_reads + wt.w.worker_reads, wt.blocks);
+	pthread_mutex_unlock(&wt.w.mu);
+	watched_table_close(&wt);
 }
 END_TEST
 
+static int worker_is_held(const struct watched_rfile *w)
+{
+	return w->worker_waiting;
+}
+
 /* A worker that stalls in the middle of a block (here: held in its read)
  * does not hold the scan: once the scan reaches that block and has waited a
- * moment, it reads the block itself, and the worker drops what it read. */
+ * moment, it reads the block itself, and the worker drops what it read. The
+ * worker is let go only after the scan has ended. */
 START_TEST(table_scan_ahead_does_not_wait_for_a_stalled_worker)
 {
-	struct rng r;
-	rng_seed(&r, 0x5cae);
-	struct table_model m;
-	table_model_make(&m, &r, 4000, 24, 1);
-	struct table_options o;
-	default_opts(&o, &m);
-	o.block_size = 256;
-	o.compression = scan_codec();
-	ck_assert_ok(worker_create(&o.scan_worker));
-	struct buf file = BUF_INIT;
-	build_table(&o, &m, &file);
-	int blocks = count_blocks(&file, m.cmp);
-
-	struct watched_rfile w;
-	memset(&w, 0, sizeof(w));
-	w.m.base.ops = &watched_ops;
-	w.m.data = file.data;
-	w.m.size = file.len;
-	pthread_mutex_init(&w.mu, NULL);
-	pthread_cond_init(&w.cv, NULL);
-	struct table *t;
-	ck_assert_ok(table_open(&o, &w.m.base, MEMPATH, file.len, &t));
-	pthread_mutex_lock(&w.mu);
-	w.scan_thread = pthread_self();
-	w.armed = 1;
-	w.gate_closed = 1;
-	pthread_mutex_unlock(&w.mu);
-
-	struct read_opts ro = { 1, 0, 0, 1 };
-	struct iter *it = table_iter(t, &ro);
-	size_t i = 0;
-	int held = 0;
-	for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
-		check_entry(it, &m, i++);
-		pthread_mutex_lock(&w.mu);
-		if (!held && w.scan_reads == SCAN_RUN_BLOCKS + 1) {
-			/* the queue has just started: wait for the worker to be
-			 * stuck in its first block */
-			while (!w.worker_waiting)
-				pthread_cond_wait(&w.cv, &w.mu);
-			held = 1;
-		}
-		pthread_mutex_unlock(&w.mu);
-	}
-	ck_assert_int_eq(iter_status(it), 0);
-	ck_assert_uint_eq(i, m.n);
-	pthread_mutex_lock(&w.mu);
-	ck_assert(held);
-	ck_assert(w.worker_waiting); /* still stuck: the scan went round it */
-	ck_assert_int_eq(w.worker_reads, 1);
-	ck_assert_int_eq(w.scan_reads, blocks); /* the stalled block too */
-	w.gate_closed = 0;
-	pthread_cond_broadcast(&w.cv);
-	pthread_mutex_unlock(&w.mu);
-	iter_destroy(it); /* waits for the worker, which drops its block */
-
-	table_close(t);
-	worker_destroy(o.scan_worker);
-	pthread_cond_destroy(&w.cv);
-	pthread_mutex_destroy(&w.mu);
-	buf_free(&file);
-	table_model_free(&m);
+	struct watched_table wt;
+	watched_table_open(&wt, 0x5cae, 4000, 0, 1);
+	scan_watched(&wt, worker_is_held);
+	pthread_mutex_lock(&wt.w.mu);
+	ck_assert_int_eq(wt.w.worker_reads, 1);
+	ck_assert_int_eq(wt.w.scan_reads, wt.blocks); /* the stalled block too */
+	pthread_mutex_unlock(&wt.w.mu);
+	watched_table_close(&wt);
 }
 END_TEST
 

@@ -78,6 +78,17 @@ static void open_gate(void)
 	mutex_unlock(&mu);
 }
 
+/* A worker whose thread is held by gated job a (id), running. */
+static struct worker *worker_held_by(struct tjob *a, int id)
+{
+	struct worker *w;
+	ck_assert_ok(worker_create(&w));
+	tjob_init(a, id, 1);
+	ck_assert_int_eq(worker_submit(w, &a->job), 0);
+	wait_for(&started, 1);
+	return w;
+}
+
 START_TEST(jobs_run_in_submission_order)
 {
 	struct worker *w;
@@ -101,15 +112,11 @@ END_TEST
 
 START_TEST(a_queued_job_is_taken_back)
 {
-	struct worker *w;
-	ck_assert_ok(worker_create(&w));
 	struct tjob a, b, c, d;
-	tjob_init(&a, 1, 1);
+	struct worker *w = worker_held_by(&a, 1); /* the others stay queued */
 	tjob_init(&b, 2, 0);
 	tjob_init(&c, 3, 0);
 	tjob_init(&d, 4, 0);
-	ck_assert_int_eq(worker_submit(w, &a.job), 0);
-	wait_for(&started, 1); /* a holds the thread: the others stay queued */
 	ck_assert_int_eq(worker_submit(w, &b.job), 0);
 	ck_assert_int_eq(worker_submit(w, &b.job), 0); /* queued once only */
 	ck_assert_int_eq(worker_submit(w, &c.job), 0);
@@ -147,12 +154,8 @@ static void *cancel_thread(void *arg)
  * returns only once the run has ended. */
 START_TEST(cancel_waits_for_the_run_in_progress)
 {
-	struct worker *w;
-	ck_assert_ok(worker_create(&w));
 	struct tjob a;
-	tjob_init(&a, 1, 1);
-	ck_assert_int_eq(worker_submit(w, &a.job), 0);
-	wait_for(&started, 1);
+	struct worker *w = worker_held_by(&a, 1);
 	struct canceller c = { w, &a, -1 };
 	pthread_t t;
 	ck_assert_int_eq(pthread_create(&t, NULL, cancel_thread, &c), 0);
@@ -165,12 +168,8 @@ END_TEST
 
 START_TEST(a_job_submitted_while_it_runs_runs_again)
 {
-	struct worker *w;
-	ck_assert_ok(worker_create(&w));
 	struct tjob a;
-	tjob_init(&a, 7, 1);
-	ck_assert_int_eq(worker_submit(w, &a.job), 0);
-	wait_for(&started, 1);
+	struct worker *w = worker_held_by(&a, 7);
 	ck_assert_int_eq(worker_submit(w, &a.job), 0);
 	open_gate();
 	wait_for(&runs, 2);
