@@ -386,13 +386,13 @@ struct scan_ahead {
 	struct table *t;
 	/* the scan's own (never read by the worker, which may still be decoding
 	 * an abandoned block of an earlier queue when a new one starts): */
-	struct read_opts ro;      /* the blocks ahead are read with these */
+	struct read_opts ro;      /* the blocks ahead are read with these (readahead:
+	                             the scan's direction) */
 	struct block_iter cursor; /* the index entry of the last handle queued */
 	int cursor_live;          /* cursor was initialised */
 	int more;                 /* the cursor may step on */
 	int off;                  /* this scan could not start one: none until a seek */
 	unsigned solo;            /* blocks to read alone before queueing again */
-	int dir;                  /* 1 forward, -1 backward */
 	unsigned head, count;     /* queued slots: head, head+1, ... (mod AHEAD_SLOTS) */
 	unsigned unsubmitted;     /* queued since the worker was last submitted */
 	atomic_uint head_hint;    /* head, for the worker to start its pass at */
@@ -515,7 +515,7 @@ static void ahead_fill(struct scan_ahead *sa)
 		struct ahead_slot *s = &sa->slot[(sa->head + sa->count) % AHEAD_SLOTS];
 		if (atomic_load_explicit(&s->state, memory_order_acquire) != SLOT_EMPTY)
 			break; /* abandoned, and the worker has not let go of it yet */
-		if (sa->dir > 0)
+		if (sa->ro.readahead > 0)
 			iter_next(&sa->cursor.base);
 		else
 			iter_prev(&sa->cursor.base);
@@ -564,7 +564,6 @@ static void ahead_start(struct scan_ahead *sa, const struct read_opts *ro, const
 		return;
 	}
 	sa->ro = *ro;
-	sa->dir = ro->readahead;
 	sa->more = 1;
 	ahead_fill(sa);
 }
@@ -586,7 +585,7 @@ static int ahead_take(struct table_scan *sc, const struct read_opts *ro, const s
 	if (sa->count == 0)
 		return 0; /* (what is queued is taken even when off or solo) */
 	struct ahead_slot *s = &sa->slot[sa->head];
-	if (sa->dir != ro->readahead || s->h.offset != h->offset || s->h.size != h->size ||
+	if (sa->ro.readahead != ro->readahead || s->h.offset != h->offset || s->h.size != h->size ||
 	    sa->ro.verify_checksums != ro->verify_checksums) {
 		ahead_reset(sa);
 		return 0;
