@@ -6,10 +6,13 @@
  * Uses internal headers (memtable/memtable.h, lib/util/): it measures the
  * module itself, not the public API, and links the convenience libraries.
  *
- * Usage: memtable_bench [repeats [max_entries]]
+ * Usage: memtable_bench [repeats [max_entries [decimal]]]
  *   repeats: runs per size, the best reported (default 3), which filters out
  *   noise from other processes on a shared machine; max_entries: skip the
- *   larger sizes (for profiling under callgrind).
+ *   larger sizes (for profiling under callgrind); decimal: db_bench's keys
+ *   instead of random bytes (16 zero-padded decimal digits of a number below
+ *   1,000,000, repeats allowed; the absent ones from 1,000,000 up), whose
+ *   first ten bytes are the same in every key.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -122,6 +125,7 @@ int main(int argc, char **argv)
 	if (repeats < 1)
 		repeats = 1;
 	size_t max_entries = argc > 2 ? (size_t)strtoull(argv[2], NULL, 10) : SIZE_MAX;
+	int decimal = argc > 3 && strcmp(argv[3], "decimal") == 0;
 	struct rng r;
 	rng_seed(&r, 2024);
 	char *values = malloc(1024 + VALUE_BYTES);
@@ -129,7 +133,8 @@ int main(int argc, char **argv)
 		die("malloc", SHALE_ENOMEM);
 	random_bytes(&r, values, 1024 + VALUE_BYTES);
 
-	printf("memtable: %d-byte keys, %d-byte values, best of %d, ns/op\n", KEY_BYTES, VALUE_BYTES, repeats);
+	printf("memtable: %d-byte %s keys, %d-byte values, best of %d, ns/op\n", KEY_BYTES,
+	       decimal ? "decimal" : "random", VALUE_BYTES, repeats);
 	printf("%9s %9s %9s %9s %9s %12s\n", "entries", "insert", "hit", "miss", "scan", "bytes/entry");
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		size_t n = sizes[s];
@@ -142,8 +147,18 @@ int main(int argc, char **argv)
 			die("malloc", SHALE_ENOMEM);
 		/* 128 random bits: duplicates and hits among "missing" are
 		 * vanishingly unlikely (run() checks the latter) */
-		random_bytes(&r, keys, n * KEY_BYTES);
-		random_bytes(&r, missing, n * KEY_BYTES);
+		if (decimal) {
+			char k[KEY_BYTES + 1];
+			for (size_t i = 0; i < n; i++) {
+				snprintf(k, sizeof(k), "%016" PRIu64, rng_uniform(&r, 1000000));
+				memcpy(keys + i * KEY_BYTES, k, KEY_BYTES);
+				snprintf(k, sizeof(k), "%016" PRIu64, 1000000 + rng_uniform(&r, 1000000));
+				memcpy(missing + i * KEY_BYTES, k, KEY_BYTES);
+			}
+		} else {
+			random_bytes(&r, keys, n * KEY_BYTES);
+			random_bytes(&r, missing, n * KEY_BYTES);
+		}
 		for (size_t i = 0; i < n; i++)
 			order[i] = i;
 		for (size_t i = n - 1; i > 0; i--) {

@@ -130,34 +130,13 @@ static int entry_vs_lookup(const void *arg, const char *entry, const void *key)
 	return r != 0 ? r : tag_order(ik_tag(ik), k->tag);
 }
 
-static inline uint64_t load_be64(const char *p)
-{
-	const unsigned char *u = (const unsigned char *)p;
-	/* compilers turn this into a load and a byte swap */
-	return (uint64_t)u[0] << 56 | (uint64_t)u[1] << 48 | (uint64_t)u[2] << 40 |
-	       (uint64_t)u[3] << 32 | (uint64_t)u[4] << 24 | (uint64_t)u[5] << 16 |
-	       (uint64_t)u[6] << 8 | (uint64_t)u[7];
-}
-
-/* slice_compare, but keys that differ in their first 8 bytes (most, in a
- * search) are told apart by one integer comparison instead of a memcmp call. */
-static inline int bytewise_compare(struct slice a, struct slice b)
-{
-	if (a.size >= 8 && b.size >= 8) {
-		uint64_t x = load_be64(a.data), y = load_be64(b.data);
-		if (x != y)
-			return x < y ? -1 : 1;
-	}
-	return slice_compare(a, b);
-}
-
 /* entry_vs_lookup with the bytewise comparator inlined (the common case). */
 static int entry_vs_lookup_bytewise(const void *arg, const char *entry, const void *key)
 {
 	(void)arg;
 	const struct lookup *k = key;
 	struct slice ik = entry_ikey(entry);
-	int r = bytewise_compare(ik_user_key(ik), k->user_key);
+	int r = slice_compare(ik_user_key(ik), k->user_key);
 	return r != 0 ? r : tag_order(ik_tag(ik), k->tag);
 }
 

@@ -76,6 +76,11 @@ static struct skiplist_node *find_ge(const struct skiplist *sl, const void *key,
 	int level = read_height(sl) - 1;
 	for (;;) {
 		struct skiplist_node *next = skiplist_node_next(x, level);
+		/* The next step is either right (next's own link) or down (x's
+		 * link a level lower, in a line already here): start fetching the
+		 * node down there now, while next is compared, instead of after. */
+		if (level > 0)
+			__builtin_prefetch(atomic_load_explicit(skiplist_node_link(x, level - 1), memory_order_relaxed));
 		if (next != NULL && next != last_bigger && node_before_key(sl, next, key)) {
 			x = next;
 		} else {

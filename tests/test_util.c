@@ -339,6 +339,45 @@ static struct buf bufstr(const char *s)
 	return b;
 }
 
+static int sign(int x)
+{
+	return (x > 0) - (x < 0);
+}
+
+/* bytes_compare compares up to 32 bytes in words, longer runs by memcmp:
+ * every length either side of those steps, the first difference at every
+ * position with random bytes after it, bytes above 0x7f (unsigned, as
+ * memcmp) and equal runs. */
+START_TEST(bytes_compare_agrees_with_memcmp)
+{
+	struct rng r;
+	rng_seed(&r, 77);
+	unsigned char a[48], b[48];
+	for (size_t n = 0; n <= sizeof(a); n++) {
+		for (size_t at = 0; at <= n; at++) {
+			for (int round = 0; round < 8; round++) {
+				tu_random_bytes(&r, (char *)a, sizeof(a));
+				memcpy(b, a, sizeof(b));
+				if (at < n) {
+					/* differ first at `at` (perhaps only in the top bit),
+					 * and anyhow after it: the first difference decides */
+					b[at] = round & 1 ? (unsigned char)(a[at] ^ 0x80) : (unsigned char)(a[at] + 1 + rng_uniform(&r, 255));
+					tu_random_bytes(&r, (char *)b + at + 1, sizeof(b) - at - 1);
+				}
+				ck_assert_int_eq(bytes_compare(a, b, n), sign(memcmp(a, b, n)));
+				ck_assert_int_eq(bytes_compare(b, a, n), sign(memcmp(b, a, n)));
+				if (at == n)
+					ck_assert_int_eq(bytes_compare(a, b, n), 0);
+			}
+		}
+	}
+	/* slice_compare on top of it: a shorter prefix first */
+	ck_assert_int_lt(slice_compare(slice_make("0000000000123", 13), slice_make("00000000001234", 14)), 0);
+	ck_assert_int_gt(slice_compare(slice_make("0000000000124", 13), slice_make("00000000001234", 14)), 0);
+	ck_assert_int_eq(slice_compare(slice_make("", 0), slice_make("", 0)), 0);
+}
+END_TEST
+
 START_TEST(bytewise_order_and_shortening)
 {
 	const struct comparator *c = comparator_bytewise();
@@ -629,6 +668,7 @@ static Suite *suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("keys");
+	tcase_add_test(tc, bytes_compare_agrees_with_memcmp);
 	tcase_add_test(tc, bytewise_order_and_shortening);
 	tcase_add_test(tc, internal_key_order_and_parse);
 	tcase_add_test(tc, internal_key_separator_and_successor);
