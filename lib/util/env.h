@@ -117,6 +117,10 @@ struct env {
  * appended through a shared mapping instead of write(2). */
 struct env *env_posix_default(void);
 int env_posix_create(int mmap_reads, struct env **out);
+/* Bytes of mapped logs' pages its helper thread prepared ahead of their
+ * appends (env_posix.c, "mapped log files"); for tests. REQUIRES: an env of
+ * env_posix_create or env_posix_default. */
+uint64_t env_posix_prepared_bytes(struct env *e);
 
 /* ---- call-through helpers ---- */
 static inline int env_open_seq(struct env *e, const char *p, struct seq_file **o) { return e->ops->open_seq(e, p, o); }

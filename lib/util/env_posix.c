@@ -10,6 +10,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,8 @@
 #include <unistd.h>
 
 #include "lib/util/error.h"
+#include "lib/util/thread.h"
+#include "lib/util/worker.h"
 
 #define WFILE_BUF (64 * 1024)
 
@@ -26,6 +30,10 @@ struct posix_env {
 	struct env base;
 	int mmap_reads;
 	int heap; /* allocated by env_posix_create */
+	/* prepares mapped logs' pages ahead of their appends (below); NULL when
+	 * there is nothing to gain (one CPU, mapped I/O off, the default env) */
+	struct worker *helper;
+	atomic_uint_least64_t prepared; /* bytes the helper prepared (for tests) */
 };
 
 static char *dup_path(const char *path)
@@ -345,6 +353,19 @@ static int px_open_append(struct env *e, const char *path, struct wfile **out)
 
 #define LOG_CHUNK (1u << 20)
 
+/* Pages prepared ahead. The first store into each page of a fresh mapping
+ * faults, and the kernel then allocates the page, zeroes it and marks the
+ * reserved block written: about 4 us a page here, 110-150 ns of every
+ * 130-byte WAL record (a tenth of a put). MADV_POPULATE_WRITE does the same
+ * work for a whole range without storing anything; the env's helper thread
+ * does it for the window after the one the append is in, so the writer
+ * finds its pages ready (14 ns a record). A hint: a window the helper has
+ * not reached is faulted by the writer as before, and a failed madvise
+ * changes nothing (the space is reserved; the zeros are the file's). The
+ * cost: at most a window of zeros past the data is dirty when the log is
+ * synced, and is written with it. */
+#define LOG_WINDOW ((size_t)128 << 10)
+
 struct posix_log {
 	struct wfile base;
 	int fd;
@@ -353,7 +374,56 @@ struct posix_log {
 	uint64_t map_off; /* its offset in the file */
 	size_t used;      /* bytes of it written */
 	int broken;       /* a chunk could not be reserved or mapped */
+	/* preparing ahead (LOG_WINDOW): */
+	struct worker *helper;     /* the env's, or NULL: none */
+	atomic_uint_least64_t *prepared; /* the env's count */
+	struct worker_job prepare; /* populates map[prep_off, + LOG_WINDOW) */
+	size_t prep_off;           /* written only while prep_busy is 0 */
+	size_t next_window;        /* the next window of the chunk to hand over */
+	atomic_int prep_busy;      /* set by the writer, cleared by the job (2: no more) */
 };
+
+static void prepare_run(struct worker_job *job)
+{
+	struct posix_log *l = (struct posix_log *)((char *)job - offsetof(struct posix_log, prepare));
+	int busy = 0;
+#ifdef MADV_POPULATE_WRITE
+	if (madvise(l->map + l->prep_off, LOG_WINDOW, MADV_POPULATE_WRITE) == 0)
+		atomic_fetch_add_explicit(l->prepared, LOG_WINDOW, memory_order_relaxed);
+	else if (errno == EINVAL)
+		busy = 2; /* a kernel without it (before 5.14): no more windows of this chunk */
+#endif
+	/* release: the writer may hand over the next window once it sees 0 */
+	atomic_store_explicit(&l->prep_busy, busy, memory_order_release);
+}
+
+/* Hands the helper the window after the one the append is in, if it is idle. */
+static void prepare_ahead(struct posix_log *l)
+{
+	while (l->next_window < LOG_CHUNK && l->used >= l->next_window)
+		l->next_window += LOG_WINDOW; /* the append got there first */
+	if (l->next_window >= LOG_CHUNK || l->used + LOG_WINDOW < l->next_window)
+		return; /* the chunk is handed over, or the append is not near yet */
+	/* acquire: the job's last read of prep_off happened before its store of 0 */
+	if (atomic_load_explicit(&l->prep_busy, memory_order_acquire))
+		return; /* still on the last one: ask again at the next append */
+	l->prep_off = l->next_window;
+	atomic_store_explicit(&l->prep_busy, 1, memory_order_relaxed);
+	if (worker_submit(l->helper, &l->prepare) != 0) {
+		atomic_store_explicit(&l->prep_busy, 0, memory_order_relaxed);
+		l->helper = NULL; /* no thread: the appends fault their pages in */
+		return;
+	}
+	l->next_window += LOG_WINDOW;
+}
+
+/* Before the chunk is unmapped: no window of it is prepared any more. */
+static void prepare_stop(struct posix_log *l)
+{
+	if (l->helper)
+		worker_cancel(l->helper, &l->prepare);
+	atomic_store_explicit(&l->prep_busy, 0, memory_order_relaxed);
+}
 
 static int fallocate_chunk(int fd, uint64_t off)
 {
@@ -379,6 +449,7 @@ static int log_next_chunk(struct posix_log *l)
 {
 	uint64_t off = l->map ? l->map_off + LOG_CHUNK : 0;
 	if (l->map) {
+		prepare_stop(l);
 		munmap(l->map, LOG_CHUNK);
 		l->map = NULL;
 #ifdef SYNC_FILE_RANGE_WRITE
@@ -398,6 +469,9 @@ static int log_next_chunk(struct posix_log *l)
 	l->map = m;
 	l->map_off = off;
 	l->used = 0;
+	l->next_window = LOG_WINDOW;
+	if (l->helper)
+		prepare_ahead(l);
 	return 0;
 }
 
@@ -420,6 +494,8 @@ static int log_append(struct wfile *f, const char *data, size_t n)
 		data += take;
 		n -= take;
 	}
+	if (l->helper)
+		prepare_ahead(l);
 	return 0;
 }
 
@@ -441,8 +517,10 @@ static int log_close(struct wfile *f)
 	struct posix_log *l = (struct posix_log *)f;
 	int rc = 0;
 	uint64_t len = l->map_off + l->used;
-	if (l->map)
+	if (l->map) {
+		prepare_stop(l);
 		munmap(l->map, LOG_CHUNK);
+	}
 	/* Not synced: zeros left by a crash before the size reaches the disk
 	 * are the end of the log to every reader. */
 	while (ftruncate(l->fd, (off_t)len) != 0) {
@@ -471,6 +549,10 @@ static int px_open_log(struct env *e, const char *path, struct wfile **out)
 		free(l);
 		return err_nomem("log file");
 	}
+	l->helper = pe->helper;
+	l->prepared = &pe->prepared;
+	worker_job_init(&l->prepare, prepare_run);
+	atomic_init(&l->prep_busy, 0);
 	do {
 		l->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	} while (l->fd < 0 && errno == EINTR);
@@ -730,8 +812,10 @@ static void px_sleep_micros(struct env *e, uint64_t us)
 static void px_destroy(struct env *e)
 {
 	struct posix_env *pe = (struct posix_env *)e;
-	if (pe->heap)
+	if (pe->heap) {
+		worker_destroy(pe->helper); /* (every log is closed: no job queued) */
 		free(pe);
+	}
 }
 
 static const struct env_ops posix_ops = {
@@ -758,11 +842,16 @@ static const struct env_ops posix_ops = {
 };
 
 /* Stateless and never written: sharing it is sharing constants, not state. */
-static struct posix_env default_env = { { &posix_ops }, 0, 0 };
+static struct posix_env default_env = { { &posix_ops }, 0, 0, NULL, 0 };
 
 struct env *env_posix_default(void)
 {
 	return &default_env.base;
+}
+
+uint64_t env_posix_prepared_bytes(struct env *e)
+{
+	return atomic_load_explicit(&((struct posix_env *)e)->prepared, memory_order_relaxed);
 }
 
 int env_posix_create(int mmap_reads, struct env **out)
@@ -774,6 +863,15 @@ int env_posix_create(int mmap_reads, struct env **out)
 	pe->base.ops = &posix_ops;
 	pe->mmap_reads = mmap_reads;
 	pe->heap = 1;
+	pe->helper = NULL;
+	atomic_init(&pe->prepared, 0);
+#ifdef MADV_POPULATE_WRITE
+	/* (its thread starts with the first window handed over) */
+	if (mmap_reads && thread_cpus() >= 2 && worker_create(&pe->helper) != 0) {
+		free(pe);
+		return err_nomem("posix env");
+	}
+#endif
 	*out = &pe->base;
 	return 0;
 }
