@@ -130,13 +130,17 @@ static int entry_vs_lookup(const void *arg, const char *entry, const void *key)
 	return r != 0 ? r : tag_order(ik_tag(ik), k->tag);
 }
 
-/* entry_vs_lookup with the bytewise comparator inlined (the common case). */
+/* entry_vs_lookup with the bytewise comparator inlined (the common case);
+ * the keys' bytes compared in registers (bytes_compare), not by memcmp. */
 static int entry_vs_lookup_bytewise(const void *arg, const char *entry, const void *key)
 {
 	(void)arg;
 	const struct lookup *k = key;
 	struct slice ik = entry_ikey(entry);
-	int r = slice_compare(ik_user_key(ik), k->user_key);
+	struct slice a = ik_user_key(ik), b = k->user_key;
+	int r = bytes_compare(a.data, b.data, a.size < b.size ? a.size : b.size);
+	if (r == 0)
+		r = (a.size > b.size) - (a.size < b.size);
 	return r != 0 ? r : tag_order(ik_tag(ik), k->tag);
 }
 

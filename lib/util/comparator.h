@@ -38,7 +38,7 @@ static inline int comparator_ikey_bytewise_compare(struct slice a, struct slice 
 {
 	size_t au = a.size >= 8 ? a.size - 8 : a.size, bu = b.size >= 8 ? b.size - 8 : b.size;
 	size_t n = au < bu ? au : bu;
-	int r = bytes_compare(a.data, b.data, n);
+	int r = n ? memcmp(a.data, b.data, n) : 0;
 	if (r == 0)
 		r = (au > bu) - (au < bu);
 	if (r == 0) {

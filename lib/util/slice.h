@@ -27,9 +27,12 @@ static inline struct slice slice_from_str(const char *s)
 
 /* The sign of memcmp(a, b, n) (-1, 0 or 1). Keys are mostly short and alike
  * in their first bytes (zero-padded numbers, a shared prefix): up to 32
- * bytes are compared 8 at a time in registers, which is much cheaper than
- * a call to memcmp; longer runs go to memcmp. (Little-endian hosts only, as
- * configure checks: a byte swap makes the word order the byte order.) */
+ * bytes are compared 8 at a time in registers instead of by a call to
+ * memcmp; longer runs go to memcmp. (Little-endian hosts only, as configure
+ * checks: a byte swap makes the word order the byte order.) Used where a
+ * search's comparisons are its cost (the memtable's skiplist: fillrandom);
+ * in scans and block searches memcmp measured as well or better
+ * (doc/performance.md, "What each change bought"). */
 static inline int bytes_compare(const void *a, const void *b, size_t n)
 {
 	const unsigned char *p = a, *q = b;
@@ -54,7 +57,7 @@ static inline int bytes_compare(const void *a, const void *b, size_t n)
 static inline int slice_compare(struct slice a, struct slice b)
 {
 	size_t n = a.size < b.size ? a.size : b.size;
-	int r = bytes_compare(a.data, b.data, n);
+	int r = n ? memcmp(a.data, b.data, n) : 0;
 	if (r == 0)
 		r = (a.size > b.size) - (a.size < b.size);
 	return r;
