@@ -338,12 +338,15 @@ static void destroy_block_cleanup(void *blk, void *unused)
  * - Each slot moves EMPTY -> QUEUED (the scan fills in a handle) -> BUSY
  *   (whoever claims it with a compare-and-swap: the worker, or the scan
  *   when it reaches a slot nobody took) -> DONE or FAILED. The scan takes
- *   DONE slots' blocks in queue order and empties them; it waits for a BUSY
- *   slot (one block being decoded on the other thread) at most
- *   AHEAD_WAIT_NS, then marks it ABANDONED and reads the block itself: a
- *   worker that lost its CPU never holds the scan up. The worker drops the
- *   block it finishes for an ABANDONED slot and empties the slot, which the
- *   queue does not reuse until then. After abandoning a slot the scan takes
+ *   DONE slots' blocks in queue order and empties them. At a BUSY slot (one
+ *   block being decoded on the other thread) it first decodes the QUEUED
+ *   slots after it itself, one at a time while that one stays BUSY
+ *   (help_ahead: a worker slower than the scan then shares the work), then
+ *   waits at most AHEAD_WAIT_NS, then marks it
+ *   ABANDONED and reads the block itself: a worker that lost its CPU never
+ *   holds the scan up. The worker drops the block it finishes for an
+ *   ABANDONED slot and empties the slot, which the queue does not reuse
+ *   until then. After abandoning a slot the scan takes
  *   what is queued without waiting, then reads AHEAD_SOLO_BLOCKS blocks
  *   alone before it queues again.
  * - A slot is used only when its handle is the one the scan asks for (same
@@ -568,6 +571,26 @@ static void ahead_start(struct scan_ahead *sa, const struct read_opts *ro, const
 	ahead_fill(sa);
 }
 
+/* While the worker decodes the block the scan needs next, the scan decodes
+ * the first block queued after it that nobody has claimed, rather than
+ * wait: when the worker is slower than the scan (its CPU is busy with
+ * something else, or decoding costs more than stepping), the two then
+ * share the decoding instead of the scan waiting at every block and
+ * falling back to reading alone. 1 when it decoded one (the caller asks
+ * again while the block it needs is still being decoded: at most the
+ * queue's length). */
+static int help_ahead(struct scan_ahead *sa)
+{
+	for (unsigned k = 1; k < sa->count; k++) {
+		struct ahead_slot *n = &sa->slot[(sa->head + k) % AHEAD_SLOTS];
+		if (atomic_load_explicit(&n->state, memory_order_relaxed) == SLOT_QUEUED && claim(n)) {
+			decode_slot(sa, n);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* In a scan, the block at h from the queue (1: *blk and *ch set as by
  * load_block), or 0: the caller loads it. Either way the queue then runs on
  * from h (started, when there was none). */
@@ -599,6 +622,8 @@ static int ahead_take(struct table_scan *sc, const struct read_opts *ro, const s
 			state = SLOT_BUSY; /* the worker claimed it meanwhile */
 		}
 	}
+	while (state == SLOT_BUSY && !sa->solo && !sa->off && help_ahead(sa))
+		state = atomic_load_explicit(&s->state, memory_order_acquire);
 	if (state == SLOT_BUSY && (sa->solo || sa->off || (state = wait_for_slot(s)) == SLOT_BUSY)) {
 		int expect = SLOT_BUSY;
 		if (atomic_compare_exchange_strong_explicit(&s->state, &expect, SLOT_ABANDONED,

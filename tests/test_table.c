@@ -1528,6 +1528,11 @@ struct watched_rfile {
 	int scan_reads, worker_reads; /* (mu) */
 	int gate_closed;              /* (mu) the worker's reads wait while set */
 	int worker_waiting;           /* (mu) a worker read is waiting at the gate */
+	/* (mu) the offset of the first worker read held at the gate, and
+	 * whether the scan read a later offset before that one */
+	int held;
+	uint64_t held_off;
+	int scan_read_held, scan_read_past_held_first;
 };
 
 static int wr_read(struct rand_file *f, uint64_t off, size_t n, char *scratch, struct slice *out)
@@ -1535,10 +1540,19 @@ static int wr_read(struct rand_file *f, uint64_t off, size_t n, char *scratch, s
 	struct watched_rfile *w = (struct watched_rfile *)f;
 	pthread_mutex_lock(&w->mu);
 	if (w->armed) {
-		if (pthread_equal(pthread_self(), w->scan_thread))
+		if (pthread_equal(pthread_self(), w->scan_thread)) {
 			w->scan_reads++;
-		else
+			if (w->held && off == w->held_off)
+				w->scan_read_held = 1;
+			else if (w->held && off > w->held_off && !w->scan_read_held)
+				w->scan_read_past_held_first = 1;
+		} else {
 			w->worker_reads++;
+			if (w->gate_closed && !w->held) {
+				w->held = 1;
+				w->held_off = off;
+			}
+		}
 		pthread_cond_broadcast(&w->cv);
 		if (!pthread_equal(pthread_self(), w->scan_thread)) {
 			while (w->gate_closed) {
@@ -1687,6 +1701,25 @@ START_TEST(table_scan_ahead_does_not_wait_for_a_stalled_worker)
 	pthread_mutex_lock(&wt.w.mu);
 	ck_assert_int_eq(wt.w.worker_reads, 1);
 	ck_assert_int_eq(wt.w.scan_reads, wt.blocks); /* the stalled block too */
+	pthread_mutex_unlock(&wt.w.mu);
+	watched_table_close(&wt);
+}
+END_TEST
+
+/* While the worker decodes the block the scan reaches (here: held in its
+ * read), the scan decodes the next queued block itself before it waits for
+ * that one: a slow worker shares the work rather than holding the scan up. */
+START_TEST(table_scan_ahead_scan_helps_a_slow_worker)
+{
+	struct watched_table wt;
+	watched_table_open(&wt, 0x5caf, 4000, _i, 1);
+	scan_watched(&wt, worker_is_held);
+	pthread_mutex_lock(&wt.w.mu);
+	ck_assert(wt.w.held);
+	ck_assert(wt.w.scan_read_held); /* (abandoned: the worker never let go) */
+	ck_assert(wt.w.scan_read_past_held_first);
+	ck_assert_int_eq(wt.w.worker_reads, 1);
+	ck_assert_int_eq(wt.w.scan_reads, wt.blocks);
 	pthread_mutex_unlock(&wt.w.mu);
 	watched_table_close(&wt);
 }
@@ -1866,6 +1899,7 @@ static Suite *table_suite(void)
 	tcase_add_loop_test(rt, table_scan_ahead_decodes_on_the_worker, 0, 2);
 	tcase_add_loop_test(rt, table_scan_ahead_follows_turns_and_seeks, 0, 2);
 	tcase_add_test(rt, table_scan_ahead_does_not_wait_for_a_stalled_worker);
+	tcase_add_loop_test(rt, table_scan_ahead_scan_helps_a_slow_worker, 0, 2);
 	suite_add_tcase(s, rt);
 	TCase *dmg = tcase_create("damage");
 	tcase_set_timeout(dmg, 120);
