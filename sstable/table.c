@@ -342,13 +342,12 @@ static void destroy_block_cleanup(void *blk, void *unused)
  *   block being decoded on the other thread) it first decodes the QUEUED
  *   slots after it itself, one at a time while that one stays BUSY
  *   (help_ahead: a worker slower than the scan then shares the work), then
- *   waits at most AHEAD_WAIT_NS, then marks it
- *   ABANDONED and reads the block itself: a worker that lost its CPU never
- *   holds the scan up. The worker drops the block it finishes for an
- *   ABANDONED slot and empties the slot, which the queue does not reuse
- *   until then. After abandoning a slot the scan takes
- *   what is queued without waiting, then reads AHEAD_SOLO_BLOCKS blocks
- *   alone before it queues again.
+ *   waits at most AHEAD_WAIT_NS, then marks it ABANDONED and reads the
+ *   block itself: a worker that lost its CPU never holds the scan up. The
+ *   worker drops the block it finishes for an ABANDONED slot and empties
+ *   the slot, which the queue does not reuse until then. After abandoning a
+ *   slot the scan takes what is queued without waiting, then reads
+ *   AHEAD_SOLO_BLOCKS blocks alone before it queues again.
  * - A slot is used only when its handle is the one the scan asks for (same
  *   offset and size), so a seek, a turn or an index the queue misread lose
  *   the decoded blocks, never an answer. FAILED (damage, memory) is not
