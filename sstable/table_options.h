@@ -34,9 +34,21 @@ struct table_options {
 	const struct filter_policy *filter_policy;
 	struct cache *block_cache;   /* NULL = no block cache */
 	/* Decodes the blocks ahead of a scan that asks for it (read_opts'
-	 * scan_ahead; sstable/table.c, "Scan-ahead"), or NULL: none. */
+	 * scan_ahead; sstable/table.c, "Scan-ahead"), or NULL: none. Its
+	 * owner sets it to linger TABLE_SCAN_WORKER_LINGER_NS. */
 	struct worker *scan_worker;
 };
+
+/* How long a scan worker polls for more blocks before it sleeps
+ * (worker_set_linger). A scan queues a batch of blocks every 10-20 us; a
+ * worker that slept between batches cost each batch a futex wake on the
+ * scan's thread and, on a 2-vCPU virtual machine, often a wait for the
+ * host to run the idle vCPU again, so the scan decoded the batch itself.
+ * Lingering 50 us keeps the worker awake from one batch to the next: in
+ * four scans of a copy of the comparison's database, context switches
+ * 8,200-11,100 -> 930-5,000 (doc/performance.md, "What each change
+ * bought"). */
+#define TABLE_SCAN_WORKER_LINGER_NS 50000
 
 struct read_opts {
 	int verify_checksums;  /* check data-block CRCs read from disk (index,

@@ -1,8 +1,10 @@
 /* The background worker: jobs run in submission order on one thread, a
  * queued job can be taken back, cancelling waits for a run in progress, a
- * job submitted while it runs runs again, and a worker never given a job
- * starts no thread. */
+ * job submitted while it runs runs again, a worker never given a job
+ * starts no thread, and a lingering worker takes the next job without
+ * going to sleep. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,6 +182,60 @@ START_TEST(a_job_submitted_while_it_runs_runs_again)
 }
 END_TEST
 
+/* Lingering long (a minute: the test never waits that long) the thread
+ * takes each next job without sleeping, also after a cancel emptied the
+ * queue; without linger it sleeps after each job and a submit wakes it. */
+START_TEST(a_lingering_worker_takes_the_next_job_awake)
+{
+	struct tjob a, b, c, d;
+	struct worker *w;
+	ck_assert_ok(worker_create(&w));
+	worker_set_linger(w, 60ull * 1000000000u);
+	tjob_init(&a, 1, 1);
+	tjob_init(&b, 2, 0);
+	tjob_init(&c, 3, 0);
+	tjob_init(&d, 4, 0);
+	ck_assert_int_eq(worker_submit(w, &a.job), 0);
+	wait_for(&started, 1);
+	ck_assert_int_eq(worker_submit(w, &b.job), 0);
+	worker_cancel(w, &b.job); /* the queue is empty again */
+	open_gate();
+	wait_for(&runs, 1);
+	ck_assert_int_eq(worker_submit(w, &c.job), 0);
+	wait_for(&runs, 2);
+	ck_assert_int_eq(worker_submit(w, &d.job), 0);
+	wait_for(&runs, 3);
+	ck_assert_uint_eq(worker_sleeps(w), 0);
+	worker_cancel(w, &a.job);
+	worker_cancel(w, &c.job);
+	worker_cancel(w, &d.job);
+	worker_destroy(w); /* stops a lingering thread */
+	ck_assert_int_eq(order[0], 1);
+	ck_assert_int_eq(order[1], 3);
+	ck_assert_int_eq(order[2], 4);
+}
+END_TEST
+
+START_TEST(a_worker_without_linger_sleeps_and_is_woken)
+{
+	struct tjob a, b;
+	struct worker *w;
+	ck_assert_ok(worker_create(&w));
+	tjob_init(&a, 1, 0);
+	tjob_init(&b, 2, 0);
+	ck_assert_int_eq(worker_submit(w, &a.job), 0);
+	wait_for(&runs, 1);
+	while (worker_sleeps(w) == 0)
+		sched_yield(); /* (the test's timeout ends a thread that never sleeps) */
+	ck_assert_int_eq(worker_submit(w, &b.job), 0);
+	wait_for(&runs, 2);
+	ck_assert_int_eq(order[1], 2);
+	worker_cancel(w, &a.job);
+	worker_cancel(w, &b.job);
+	worker_destroy(w);
+}
+END_TEST
+
 START_TEST(an_unused_worker_is_destroyed_cleanly)
 {
 	struct worker *w;
@@ -198,6 +254,8 @@ static Suite *worker_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, jobs_run_in_submission_order);
 	tcase_add_test(tc, a_queued_job_is_taken_back);
+	tcase_add_test(tc, a_lingering_worker_takes_the_next_job_awake);
+	tcase_add_test(tc, a_worker_without_linger_sleeps_and_is_woken);
 	tcase_add_test(tc, cancel_waits_for_the_run_in_progress);
 	tcase_add_test(tc, a_job_submitted_while_it_runs_runs_again);
 	tcase_add_test(tc, an_unused_worker_is_destroyed_cleanly);

@@ -298,6 +298,7 @@ SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db
 	if (thread_cpus() >= 2) {
 		if ((rc = worker_create(&db->scan_worker)) != 0)
 			goto fail;
+		worker_set_linger(db->scan_worker, TABLE_SCAN_WORKER_LINGER_NS);
 		db->topt.scan_worker = db->scan_worker;
 	}
 	rc = make_tables_and_versions(db);

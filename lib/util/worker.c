@@ -1,12 +1,16 @@
 /*
- * The queue is a singly linked list of jobs (head, tail) under mu. The
- * thread sleeps on work_cv while the queue is empty; done_cv wakes
- * worker_cancel when a job's run ends.
+ * The queue is a singly linked list of jobs (head, tail) under mu. When the
+ * queue empties the thread lingers, polling `pending` for up to linger_ns
+ * (worker_set_linger), then sleeps on work_cv until a job comes; done_cv
+ * wakes worker_cancel when a job's run ends.
  */
 #include "lib/util/worker.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/util/error.h"
 #include "lib/util/thread.h"
@@ -19,8 +23,42 @@ struct worker {
 	int started;                    /* (mu) the thread runs */
 	int failed;                     /* (mu) it could not be started */
 	int stop;                       /* (mu) worker_destroy asks it to end */
+	/* 1 while a job is queued or stop is set: what the lingering thread
+	 * polls without the mutex (written under mu) */
+	atomic_int pending;
+	atomic_uint_least64_t linger_ns;
+	atomic_ulong sleeps; /* waits on work_cv (worker_sleeps) */
 	pthread_t thread;
 };
+
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Polls for a job (or stop) for up to linger_ns, without the mutex. */
+static void linger(struct worker *w)
+{
+	uint64_t limit = atomic_load_explicit(&w->linger_ns, memory_order_relaxed);
+	if (limit == 0)
+		return;
+	uint64_t start = mono_ns();
+	for (unsigned spins = 1; !atomic_load_explicit(&w->pending, memory_order_acquire); spins++) {
+		if (spins % 64 == 0 && mono_ns() - start > limit)
+			return;
+		cpu_relax();
+	}
+}
 
 int worker_create(struct worker **out)
 {
@@ -52,14 +90,23 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	mutex_lock(&w->mu);
 	for (;;) {
-		while (w->head == NULL && !w->stop)
+		if (w->head == NULL && !w->stop) {
+			mutex_unlock(&w->mu);
+			linger(w);
+			mutex_lock(&w->mu);
+		}
+		while (w->head == NULL && !w->stop) {
+			atomic_fetch_add_explicit(&w->sleeps, 1, memory_order_relaxed);
 			cond_wait(&w->work_cv, &w->mu);
+		}
 		if (w->head == NULL)
 			break;
 		struct worker_job *job = w->head;
 		w->head = job->next;
-		if (w->head == NULL)
+		if (w->head == NULL) {
 			w->tail = NULL;
+			atomic_store_explicit(&w->pending, w->stop, memory_order_relaxed);
+		}
 		job->next = NULL;
 		job->queued = 0;
 		job->running = 1;
@@ -79,6 +126,7 @@ void worker_destroy(struct worker *w)
 		return;
 	mutex_lock(&w->mu);
 	w->stop = 1;
+	atomic_store_explicit(&w->pending, 1, memory_order_release);
 	cond_signal(&w->work_cv);
 	int started = w->started;
 	mutex_unlock(&w->mu);
@@ -115,10 +163,21 @@ int worker_submit(struct worker *w, struct worker_job *job)
 		else
 			w->head = job;
 		w->tail = job;
+		atomic_store_explicit(&w->pending, 1, memory_order_release);
 		cond_signal(&w->work_cv);
 	}
 	mutex_unlock(&w->mu);
 	return rc;
+}
+
+void worker_set_linger(struct worker *w, uint64_t ns)
+{
+	atomic_store_explicit(&w->linger_ns, ns, memory_order_relaxed);
+}
+
+unsigned long worker_sleeps(struct worker *w)
+{
+	return atomic_load_explicit(&w->sleeps, memory_order_relaxed);
 }
 
 int worker_has_thread(struct worker *w)
@@ -141,6 +200,8 @@ void worker_cancel(struct worker *w, struct worker_job *job)
 		*pp = job->next;
 		if (w->tail == job)
 			w->tail = prev;
+		if (w->head == NULL)
+			atomic_store_explicit(&w->pending, w->stop, memory_order_relaxed);
 		job->next = NULL;
 		job->queued = 0;
 	}

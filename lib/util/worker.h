@@ -17,6 +17,8 @@
 #ifndef SHALE_UTIL_WORKER_H
 #define SHALE_UTIL_WORKER_H
 
+#include <stdint.h>
+
 struct worker;
 
 struct worker_job {
@@ -45,6 +47,15 @@ static inline void worker_job_init(struct worker_job *job, void (*run)(struct wo
  * no thread and could not start one (it does not try again; the thread's
  * message is left as it was). */
 int worker_submit(struct worker *w, struct worker_job *job);
+/* After its queue empties, the thread polls it for up to ns nanoseconds
+ * (spinning on its CPU) before it sleeps; 0 (the default): it sleeps at
+ * once. For a submitter that sends work every few microseconds and cannot
+ * afford a sleeping thread's wake-up: a futex call on its own side and, on a
+ * virtual machine whose other vCPU went idle, tens of microseconds before
+ * the thread runs. */
+void worker_set_linger(struct worker *w, uint64_t ns);
+/* How many times the thread has gone to sleep waiting for a job (for tests). */
+unsigned long worker_sleeps(struct worker *w);
 /* Whether the worker's thread was started (for tests). */
 int worker_has_thread(struct worker *w);
 /* Takes job off the queue and waits for a run of it in progress to end:
