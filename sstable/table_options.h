@@ -46,7 +46,7 @@ struct table_options {
  * host to run the idle vCPU again, so the scan decoded the batch itself.
  * Lingering 50 us keeps the worker awake from one batch to the next: in
  * four scans of a copy of the comparison's database, context switches
- * 8,200-11,100 -> 930-5,000 (doc/performance.md, "What each change
+ * 8,200-11,100 -> 720-5,000 (doc/performance.md, "What each change
  * bought"). */
 #define TABLE_SCAN_WORKER_LINGER_NS 50000
 
