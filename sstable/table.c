@@ -23,10 +23,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/util/coding.h"
 #include "lib/util/error.h"
+#include "lib/util/thread.h"
 #include "sstable/block.h"
 #include "sstable/filter_block.h"
 #include "sstable/format.h"
@@ -434,20 +434,6 @@ static int claim(struct ahead_slot *s)
 	                                               memory_order_relaxed);
 }
 
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The slot's state once it is no longer BUSY, or BUSY after AHEAD_WAIT_NS. */
 static int wait_for_slot(struct ahead_slot *s)
 {
@@ -457,7 +443,7 @@ static int wait_for_slot(struct ahead_slot *s)
 		if (state != SLOT_BUSY)
 			return state;
 		if (spins % 64 == 0) {
-			uint64_t now = now_ns();
+			uint64_t now = thread_mono_ns();
 			if (start == 0)
 				start = now;
 			else if (now - start > AHEAD_WAIT_NS)
@@ -465,7 +451,7 @@ static int wait_for_slot(struct ahead_slot *s)
 			else if (now - start > AHEAD_YIELD_NS)
 				sched_yield();
 		}
-		cpu_relax();
+		thread_cpu_relax();
 	}
 }
 

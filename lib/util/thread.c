@@ -85,6 +85,13 @@ void cond_wait(struct condvar *cv, struct mutex *mu)
 #endif
 }
 
+uint64_t thread_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int cond_timedwait(struct condvar *cv, struct mutex *mu, uint64_t timeout_us)
 {
 	struct timespec ts;

@@ -73,4 +73,15 @@ void thread_join(pthread_t t);
 /* CPUs the process may run on (its affinity mask; at least 1). */
 int thread_cpus(void);
 
+/* For short spins on a flag another thread sets (the scan-ahead's slots, a
+ * lingering worker): a hint to the CPU that this is a spin-wait, and a
+ * monotonic clock in nanoseconds to bound it with. */
+static inline void thread_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+uint64_t thread_mono_ns(void);
+
 #endif

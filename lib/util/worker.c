@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/util/error.h"
 #include "lib/util/thread.h"
@@ -31,32 +30,17 @@ struct worker {
 	pthread_t thread;
 };
 
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
 /* Polls for a job (or stop) for up to linger_ns, without the mutex. */
 static void linger(struct worker *w)
 {
 	uint64_t limit = atomic_load_explicit(&w->linger_ns, memory_order_relaxed);
 	if (limit == 0)
 		return;
-	uint64_t start = mono_ns();
+	uint64_t start = thread_mono_ns();
 	for (unsigned spins = 1; !atomic_load_explicit(&w->pending, memory_order_acquire); spins++) {
-		if (spins % 64 == 0 && mono_ns() - start > limit)
+		if (spins % 64 == 0 && thread_mono_ns() - start > limit)
 			return;
-		cpu_relax();
+		thread_cpu_relax();
 	}
 }
 
