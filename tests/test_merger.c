@@ -546,9 +546,11 @@ START_TEST(direction_switch_inside_duplicates_visits_every_copy)
 END_TEST
 
 /* Lazy seeks: two mergers over the same memtables (internal keys, several
- * versions of a key, deletions, a key in several children), one seeking
- * every child, one lazily, walk the same random steps and must agree at
- * each; and the lazy one must have left children unsought. */
+ * versions of a key, deletions, a key in several children; newest child
+ * first, as lazy seeks require: every entry of a child is newer than the
+ * entries of the children after it), one seeking every child, one lazily,
+ * walk the same random steps and must agree at each; and the lazy one must
+ * have left children unsought. */
 START_TEST(lazy_seeks_answer_as_eager_seeks)
 {
 	enum { CHILDREN = 4 };
@@ -565,7 +567,7 @@ START_TEST(lazy_seeks_answer_as_eager_seeks)
 		size_t len = 1 + (size_t)rng_uniform(&r, 3);
 		for (size_t j = 0; j < len; j++)
 			k[j] = (char)('a' + rng_uniform(&r, 8));
-		int c = (int)rng_uniform(&r, CHILDREN);
+		int c = CHILDREN - 1 - i * CHILDREN / 600; /* the oldest child first */
 		int type = rng_one_in(&r, 5) ? IKEY_TYPE_DELETION : IKEY_TYPE_VALUE;
 		char v[16];
 		snprintf(v, sizeof(v), "v%d", i);

@@ -30,11 +30,12 @@ struct merger {
 	int direction;
 	int status;
 	/* Lazy seeks (merger_lazy_seeks): ucmp, or NULL when off. After a seek,
-	 * pending[c] marks a child that showed it holds no entry with the
-	 * target's user key and was left unsought, while the top of the heap
-	 * has that user key: each pending child's first entry >= target has a
-	 * larger user key, so it cannot come before the top. The first move
-	 * seeks them (resolve). */
+	 * pending[c] marks a child left unsought while the top of the heap has
+	 * the target's user key: one that showed it holds no entry with that
+	 * user key (its first entry >= target has a larger one), or one after
+	 * a child that holds it (an older source: its entries of that user key
+	 * have smaller sequence numbers). Either way its first entry >= target
+	 * comes after the top. The first move seeks them (resolve). */
 	const struct comparator *ucmp;
 	unsigned char *pending;
 	int npending;
@@ -153,10 +154,20 @@ static void do_seek(struct iter *it, struct slice target)
 		build_heap(m, FORWARD);
 		return;
 	}
+	/* Once a child's first entry >= target has target's user key, the
+	 * children after it are older sources: their entries of that user key
+	 * have smaller sequence numbers and sort after it, so they are left
+	 * pending without asking their filters (whose answer for a key that
+	 * was overwritten is yes, at the cost of a data block). */
+	int held = 0;
 	for (int c = 0; c < m->n; c++) {
-		if (!iter_seek_probe(m->child[c], target)) {
+		if (held || !iter_seek_probe(m->child[c], target)) {
 			m->pending[c] = 1;
 			m->npending++;
+		} else if (iter_valid(m->child[c]) &&
+		           comparator_compare(m->ucmp, ikey_user_key(iter_key(m->child[c])),
+		                              ikey_user_key(target)) == 0) {
+			held = 1;
 		}
 	}
 	build_heap(m, FORWARD);
