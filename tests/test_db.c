@@ -846,15 +846,34 @@ START_TEST(pinned_tables_close_when_compacted_away)
 }
 END_TEST
 
+/* Options for counting the blocks seeks read: reads through a fault env
+ * (*e, counting) with mapped reads off, no compression, small memtables,
+ * and every flush kept in level 0. */
+static shale_options *counted_level0_options(struct env **e)
+{
+	ck_assert_ok(fault_env_create(env_posix_default(), e));
+	shale_options *o = small_options();
+	options_set_env(o, *e);
+	options_set_use_mmap_reads(o, 0);
+	shale_options_set_compression(o, SHALE_COMPRESSION_NONE);
+	shale_options_set_write_buffer_size(o, 48 * 1024);
+	shale_options_set_l0_compaction_trigger(o, 100);
+	shale_options_set_l0_slowdown_trigger(o, 100);
+	shale_options_set_l0_stop_trigger(o, 100);
+	return o;
+}
+
 /* Blocks read from table files (each a pread: mapped reads off, fill_cache
- * off) by 50 iterators, each seeking to one key k%05d (absent: to the key
+ * off) by 50 iterators at snap (NULL: the latest), each seeking to one key k%05d (absent: to the key
  * before it with an "x" appended, which no key equals; the iterator lands
  * on the same key) and, with step, stepping on and back; every answer
  * checked. */
-static uint64_t blocks_read_by_seeks(shale_db *db, struct env *e, int absent, int step)
+static uint64_t blocks_read_by_seeks(shale_db *db, struct env *e, int absent, int step,
+                                     const shale_snapshot *snap)
 {
 	shale_readopts *ro = shale_readopts_create();
 	shale_readopts_set_fill_cache(ro, 0);
+	shale_readopts_set_snapshot(ro, snap);
 	fault_env_reset_counts(e);
 	for (int i = 3; i < 2000; i += 40) {
 		char k[16], after[16], target[16];
@@ -896,15 +915,7 @@ static uint64_t blocks_read_by_seeks(shale_db *db, struct env *e, int absent, in
 START_TEST(seek_to_a_present_key_reads_only_the_sources_that_may_hold_it)
 {
 	struct env *e;
-	ck_assert_ok(fault_env_create(env_posix_default(), &e));
-	shale_options *o = small_options();
-	options_set_env(o, e);
-	options_set_use_mmap_reads(o, 0);
-	shale_options_set_compression(o, SHALE_COMPRESSION_NONE);
-	shale_options_set_write_buffer_size(o, 48 * 1024);
-	shale_options_set_l0_compaction_trigger(o, 100);
-	shale_options_set_l0_slowdown_trigger(o, 100);
-	shale_options_set_l0_stop_trigger(o, 100);
+	shale_options *o = counted_level0_options(&e);
 	shale_db *db = open_db(o);
 	char k[16], v[100];
 	memset(v, 'v', sizeof(v));
@@ -921,9 +932,9 @@ START_TEST(seek_to_a_present_key_reads_only_the_sources_that_may_hold_it)
 	int files = atoi(n0);
 	shale_free(n0);
 	ck_assert_int_ge(files, 6);
-	blocks_read_by_seeks(db, e, 0, 1); /* opens every table; steps checked */
-	uint64_t present = blocks_read_by_seeks(db, e, 0, 0);
-	uint64_t absent = blocks_read_by_seeks(db, e, 1, 0);
+	blocks_read_by_seeks(db, e, 0, 1, NULL); /* opens every table; steps checked */
+	uint64_t present = blocks_read_by_seeks(db, e, 0, 0, NULL);
+	uint64_t absent = blocks_read_by_seeks(db, e, 1, 0, NULL);
 	/* a present key: its own block and filter false positives (~1% per
 	 * file); an absent one: a block in every file */
 	ck_assert_uint_le(present, 50 + 50 * (uint64_t)files / 10);
@@ -963,26 +974,6 @@ static void check_versioned_seeks(shale_db *db, shale_readopts *ro, int round)
 	}
 }
 
-/* Blocks read from table files by the same 50 seeks alone. */
-static uint64_t blocks_read_by_seeks_alone(shale_db *db, struct env *e, shale_readopts *ro)
-{
-	fault_env_reset_counts(e);
-	for (int i = 3; i < 2000; i += 40) {
-		char k[16];
-		snprintf(k, sizeof(k), "k%05d", i);
-		/* (holding another iterator keeps this one from recycling the
-		 * last one's tree, and the blocks it holds) */
-		shale_iter *other = shale_iter_create(db, ro);
-		shale_iter *it = shale_iter_create(db, ro);
-		shale_iter_seek(it, k, strlen(k));
-		ck_assert(shale_iter_valid(it));
-		ck_assert_ok(shale_iter_status(it));
-		shale_iter_destroy(it);
-		shale_iter_destroy(other);
-	}
-	return fault_env_count(e, FAULT_READ, ".ldb");
-}
-
 /* A key written in three rounds lies in three level-0 files: a seek reads
  * the block of the newest file that holds it (plus filter false positives),
  * not one block per version: the older files come after it and are left
@@ -992,15 +983,7 @@ static uint64_t blocks_read_by_seeks_alone(shale_db *db, struct env *e, shale_re
 START_TEST(seek_to_an_overwritten_key_reads_only_its_newest_version)
 {
 	struct env *e;
-	ck_assert_ok(fault_env_create(env_posix_default(), &e));
-	shale_options *o = small_options();
-	options_set_env(o, e);
-	options_set_use_mmap_reads(o, 0);
-	shale_options_set_compression(o, SHALE_COMPRESSION_NONE);
-	shale_options_set_write_buffer_size(o, 48 * 1024);
-	shale_options_set_l0_compaction_trigger(o, 100);
-	shale_options_set_l0_slowdown_trigger(o, 100);
-	shale_options_set_l0_stop_trigger(o, 100);
+	shale_options *o = counted_level0_options(&e);
 	shale_db *db = open_db(o);
 	const shale_snapshot *snap = NULL;
 	char k[16], v[100];
@@ -1021,13 +1004,13 @@ START_TEST(seek_to_an_overwritten_key_reads_only_its_newest_version)
 	shale_free(n0);
 	ck_assert_int_ge(files, 12);
 	shale_readopts *ro = shale_readopts_create();
-	shale_readopts_set_fill_cache(ro, 0);
+	shale_readopts_set_fill_cache(ro, 0); /* (no block cached for the counts) */
 	/* the answers, and the steps that seek the files left behind */
 	check_versioned_seeks(db, ro, 2);
-	uint64_t latest = blocks_read_by_seeks_alone(db, e, ro);
+	uint64_t latest = blocks_read_by_seeks(db, e, 0, 0, NULL);
 	shale_readopts_set_snapshot(ro, snap);
 	check_versioned_seeks(db, ro, 1);
-	uint64_t older = blocks_read_by_seeks_alone(db, e, ro);
+	uint64_t older = blocks_read_by_seeks(db, e, 0, 0, snap);
 	/* one block a seek (two at the snapshot), and filter false positives
 	 * (~1% a file); a block for each of the three versions is 150 and
 	 * more (167 when every file's filter was asked, 56 and 110 not) */
