@@ -864,10 +864,10 @@ static shale_options *counted_level0_options(struct env **e)
 }
 
 /* Blocks read from table files (each a pread: mapped reads off, fill_cache
- * off) by 50 iterators at snap (NULL: the latest), each seeking to one key k%05d (absent: to the key
- * before it with an "x" appended, which no key equals; the iterator lands
- * on the same key) and, with step, stepping on and back; every answer
- * checked. */
+ * off) by 50 iterators at snap (NULL: the latest), each seeking to one key
+ * k%05d (absent: to the key before it with an "x" appended, which no key
+ * equals; the iterator lands on the same key) and, with step, stepping on
+ * and back; every answer checked. */
 static uint64_t blocks_read_by_seeks(shale_db *db, struct env *e, int absent, int step,
                                      const shale_snapshot *snap)
 {
