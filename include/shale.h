@@ -293,7 +293,7 @@ SHALE_EXPORT void shale_options_set_max_open_files(shale_options *, int n);     
 /* Uncompressed size a data block is cut at (64 B .. 256 MiB). */
 SHALE_EXPORT void shale_options_set_block_size(shale_options *, size_t bytes);    /* default 2 KiB */
 /* Keys between restart points in a block (1 .. 65536). */
-SHALE_EXPORT void shale_options_set_block_restart_interval(shale_options *, int n); /* default 16 */
+SHALE_EXPORT void shale_options_set_block_restart_interval(shale_options *, int n); /* default 4 */
 /* Size compaction outputs are cut at (4 KiB .. 1 TiB). */
 SHALE_EXPORT void shale_options_set_max_file_size(shale_options *, size_t bytes); /* default 2 MiB */
 /* SHALE_COMPRESSION_*; default snappy when built in, else none. A codec
