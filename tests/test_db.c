@@ -1089,6 +1089,115 @@ START_TEST(iterator_trees_are_recycled_while_the_state_holds)
 }
 END_TEST
 
+static shale_iter *spare_iter(shale_db *db)
+{
+	return atomic_load(&db->spare_iter);
+}
+
+/* Counts the entries from where the iterator stands, forward or back. */
+static int count_walk(shale_iter *it, int forward)
+{
+	int n = 0;
+	for (; shale_iter_valid(it); forward ? shale_iter_next(it) : shale_iter_prev(it))
+		n++;
+	return n;
+}
+
+/* Recycling (lib/db/db_iter.c): a destroyed iterator's struct goes to the
+ * DB's spare slot and is the next one's. That one starts with none of the
+ * old one's bounds, prefix, position or saved entry; close frees what the
+ * slot holds (ASan would see a leak). */
+START_TEST(recycled_iterator_structs_start_clean)
+{
+	shale_options *o = small_options();
+	shale_db *db = open_db(o);
+	for (char c = 'a'; c <= 'z'; c++) {
+		char k[2] = { c, 0 };
+		put(db, k, k);
+	}
+	/* a value larger than a recycled struct keeps a buffer of */
+	size_t big = 65536;
+	char *bigv = malloc(big);
+	ck_assert_ptr_nonnull(bigv);
+	memset(bigv, 'x', big);
+	ck_assert_ok(shale_put(db, NULL, "m", 1, bigv, big));
+	ck_assert_ptr_null(spare_iter(db));
+
+	/* bounded to [c, f), walked backwards, destroyed while on an entry */
+	shale_readopts *ro = shale_readopts_create();
+	shale_readopts_set_lower_bound(ro, "c", 1);
+	shale_readopts_set_upper_bound(ro, "f", 1);
+	shale_iter *it = shale_iter_create(db, ro);
+	shale_iter_seek_last(it);
+	ck_assert_int_eq(count_walk(it, 0), 3);
+	shale_iter_seek_last(it);
+	ck_assert(shale_iter_valid(it));
+	shale_iter_destroy(it);
+	ck_assert_ptr_eq(spare_iter(db), it);
+
+	/* the next one takes it: unpositioned, unbounded */
+	shale_iter *it2 = shale_iter_create(db, NULL);
+	ck_assert_ptr_eq(it2, it);
+	ck_assert_ptr_null(spare_iter(db));
+	ck_assert(!shale_iter_valid(it2));
+	ck_assert_int_eq(shale_iter_status(it2), SHALE_OK);
+	shale_iter_seek_first(it2);
+	size_t kl, vl;
+	ck_assert_int_eq(memcmp(shale_iter_key(it2, &kl), "a", 1), 0);
+	ck_assert_int_eq(count_walk(it2, 1), 26);
+	/* backwards past the large value, and destroyed while it is the
+	 * saved entry */
+	shale_iter_seek_last(it2);
+	ck_assert_int_eq(count_walk(it2, 0), 26);
+	shale_iter_seek_for_prev(it2, "m", 1);
+	ck_assert(shale_iter_valid(it2));
+	const char *v = shale_iter_value(it2, &vl);
+	ck_assert_uint_eq(vl, big);
+	ck_assert_int_eq(memcmp(v, bigv, big), 0);
+	shale_iter_prev(it2);
+	shale_iter_next(it2);
+	v = shale_iter_value(it2, &vl);
+	ck_assert_uint_eq(vl, big);
+	ck_assert_int_eq(memcmp(v, bigv, big), 0);
+	shale_iter_destroy(it2);
+	ck_assert_ptr_eq(spare_iter(db), it2);
+
+	/* two at once: the first takes the spare, the second is new; both
+	 * destroyed, the slot holds the last and the other is freed */
+	shale_iter *a = shale_iter_create(db, ro);
+	shale_iter *b = shale_iter_create(db, NULL);
+	ck_assert_ptr_eq(a, it2);
+	ck_assert_ptr_ne(b, a);
+	shale_iter_seek(a, "e", 1);
+	ck_assert(shale_iter_valid(a));
+	shale_iter_next(a);
+	ck_assert(!shale_iter_valid(a)); /* f is past a's upper bound */
+	shale_iter_seek(b, "y", 1);
+	ck_assert_int_eq(count_walk(b, 1), 2);
+	shale_iter_destroy(a);
+	shale_iter_destroy(b);
+	ck_assert_ptr_eq(spare_iter(db), b);
+
+	/* a prefix iterator from b's struct: only "q" */
+	shale_readopts *pr = shale_readopts_create();
+	shale_readopts_set_prefix(pr, "q", 1);
+	shale_iter *p = shale_iter_create(db, pr);
+	ck_assert_ptr_eq(p, b);
+	ck_assert_int_eq(count_walk(p, 1), 0);
+	shale_iter_seek_first(p);
+	ck_assert_int_eq(count_walk(p, 1), 1);
+	shale_iter_seek_last(p);
+	ck_assert_int_eq(count_walk(p, 0), 1);
+	shale_iter_destroy(p);
+	ck_assert_ptr_eq(spare_iter(db), p);
+	shale_readopts_destroy(pr);
+	shale_readopts_destroy(ro);
+	free(bigv);
+	ck_assert_ok(shale_close(db));
+	shale_options_destroy(o);
+}
+END_TEST
+
 /* Many short-lived iterators while writes, flushes and compactions go on in
  * the background: every one reads exactly the model, whether it got a
  * recycled tree or a new one. */
@@ -1514,6 +1623,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, seek_to_a_present_key_reads_only_the_sources_that_may_hold_it);
 	tcase_add_test(tc, seek_to_an_overwritten_key_reads_only_its_newest_version);
 	tcase_add_test(tc, iterator_trees_are_recycled_while_the_state_holds);
+	tcase_add_test(tc, recycled_iterator_structs_start_clean);
 	tcase_add_test(tc, recycled_iterators_follow_writes_flushes_and_compactions);
 	tcase_add_test(tc, custom_comparator_orders_and_is_checked);
 	suite_add_tcase(s, tc);

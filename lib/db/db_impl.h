@@ -146,6 +146,9 @@ struct shale_db {
 	atomic_int closing;         /* set under mu; read without it by db_leave_unlocked */
 	struct read_view *view;     /* (mu) what gets read: see db_read.c */
 	struct iter_park park;      /* (mu) a destroyed iterator's tree: db_iter.c */
+	/* a destroyed iterator's own struct, for the next shale_iter_create
+	 * (db_iter.c, "Recycling"); taken and given by atomic exchange */
+	_Atomic(struct shale_iter *) spare_iter;
 	/* (mu) Stale read views no reader holds and a stale parked tree, let go
 	 * under mu and freed by db_unlock once mu is released: each may hold
 	 * the last reference to a memtable (an arena of megabytes) and a tree
@@ -236,6 +239,9 @@ void db_drop_view(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
 /* Drops it only when it no longer matches the memtables and version (and
  * the parked iterator tree with it). */
 void db_drop_stale_view(struct shale_db *db) SHALE_REQUIRES(db->vs.mu);
+/* Frees the spare iterator struct (db_iter.c); at close, when no iterator
+ * is left. */
+void db_free_spare_iter(struct shale_db *db);
 /* Lets the parked iterator tree go (only_stale: only when it no longer
  * matches the memtables and version) to doomed_park, freed by the next
  * db_unlock. */

@@ -20,7 +20,10 @@
  * no longer matches goes when the DB drops its stale read view (after each
  * flush and compaction), when an iterator is made, and at close (each time
  * freed by db_unlock, outside the mutex), so it keeps no old memtable,
- * version or file alive for long.
+ * version or file alive for long. The shale_iter struct itself (with its
+ * key and value buffers, up to SPARE_BUF_MAX each) goes to a second slot,
+ * db->spare_iter, exchanged atomically: the next shale_iter_create takes
+ * it instead of a calloc, and the destroy frees no buffer.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -470,6 +473,8 @@ SHALE_EXPORT int shale_iter_status(const shale_iter *di)
 
 static void iter_free(struct shale_iter *di)
 {
+	if (di == NULL)
+		return;
 	buf_free(&di->saved_key);
 	buf_free(&di->saved_value);
 	buf_free(&di->target);
@@ -478,17 +483,66 @@ static void iter_free(struct shale_iter *di)
 	free(di);
 }
 
-/* Releases what the iterator holds of the DB (none for one made while it closed). */
-static void iter_detach(struct shale_iter *di) SHALE_EXCLUDES(di->db->vs.mu)
+/* A recycled struct keeps each of its buffers up to this capacity (a walk
+ * back over a large value leaves a copy of it behind, not worth keeping). */
+#define SPARE_BUF_MAX 4096
+
+/* Puts di's memory in the DB's spare slot for the next shale_iter_create,
+ * and frees the struct that was there. Called while di still counts as a
+ * live iterator, so the DB cannot close meanwhile; di is not touched after
+ * (another thread may take it at once). */
+static void give_spare(struct shale_db *db, struct shale_iter *di)
 {
-	struct shale_db *db = di->db;
-	if (db == NULL)
-		return;
+	struct buf *b[] = { &di->saved_key, &di->saved_value, &di->target, &di->lower, &di->upper };
+	for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
+		if (b[i]->cap > SPARE_BUF_MAX)
+			buf_free(b[i]);
+	iter_free(atomic_exchange_explicit(&db->spare_iter, di, memory_order_acq_rel));
+}
+
+/* The spare struct, cleared as calloc would leave it but for the buffers,
+ * which keep their memory; NULL when the slot is empty. */
+static struct shale_iter *take_spare(struct shale_db *db)
+{
+	struct shale_iter *di = atomic_exchange_explicit(&db->spare_iter, NULL, memory_order_acq_rel);
+	if (di == NULL)
+		return NULL;
+	struct buf b[] = { di->saved_key, di->saved_value, di->target, di->lower, di->upper };
+	memset(di, 0, sizeof(*di));
+	di->saved_key = b[0];
+	di->saved_value = b[1];
+	di->target = b[2];
+	di->lower = b[3];
+	di->upper = b[4];
+	buf_clear(&di->saved_key);
+	buf_clear(&di->saved_value);
+	buf_clear(&di->target);
+	buf_clear(&di->lower);
+	buf_clear(&di->upper);
+	return di;
+}
+
+void db_free_spare_iter(struct shale_db *db)
+{
+	iter_free(atomic_exchange_explicit(&db->spare_iter, NULL, memory_order_acq_rel));
+}
+
+/* Gives back a version reference and the iterator's place among the live ones. */
+static void detach(struct shale_db *db, struct version *v) SHALE_EXCLUDES(db->vs.mu)
+{
 	mutex_lock(&db->vs.mu);
-	if (di->version)
-		version_unref(&db->vs, di->version);
+	if (v)
+		version_unref(&db->vs, v);
 	db->live_iters--;
 	db_unlock(db);
+}
+
+/* Releases what the iterator holds of the DB (none for one made while it closed). */
+static void iter_detach(struct shale_iter *di)
+{
+	if (di->db == NULL)
+		return;
+	detach(di->db, di->version);
 	di->db = NULL;
 }
 
@@ -515,23 +569,16 @@ void db_drop_parked_iter(struct shale_db *db, int only_stale)
 }
 
 /* Leaves the tree in the DB's slot when it is free and the tree still
- * matches what the DB reads (1), taking the place of iter_detach. */
-static int park(struct shale_iter *di)
+ * matches what the DB reads (1), taking the place of detach. */
+static int park(struct shale_db *db, const struct iter_park *pk) SHALE_EXCLUDES(db->vs.mu)
 {
-	struct shale_db *db = di->db;
 	mutex_lock(&db->vs.mu);
-	struct iter_park pk = { di->it, di->version, di->mem, di->imm, di->ro };
-	int parked = !db->closing && db->park.it == NULL && park_current(&pk, db);
+	int parked = !db->closing && db->park.it == NULL && park_current(pk, db);
 	if (parked) {
-		db->park = pk;
+		db->park = *pk;
 		db->live_iters--;
 	}
 	db_unlock(db);
-	if (parked) {
-		di->it = NULL;
-		di->version = NULL;
-		di->db = NULL;
-	}
 	return parked;
 }
 
@@ -539,11 +586,21 @@ SHALE_EXPORT void shale_iter_destroy(shale_iter *di)
 {
 	if (di == NULL)
 		return;
-	if (!(di->db && di->status == 0 && park(di))) {
+	struct shale_db *db = di->db;
+	if (db == NULL) {
+		/* made while the DB closed, or over bad options: nothing of a DB */
 		iter_destroy(di->it);
-		iter_detach(di);
+		iter_free(di);
+		return;
 	}
-	iter_free(di);
+	/* the tree and what it holds, then the struct to the spare slot */
+	struct iter_park pk = { di->it, di->version, di->mem, di->imm, di->ro };
+	int status = di->status;
+	give_spare(db, di);
+	if (!(status == 0 && park(db, &pk))) {
+		iter_destroy(pk.it);
+		detach(db, pk.version);
+	}
 }
 
 /* An iterator that only reports err (after a failure to build the real one). */
@@ -568,20 +625,22 @@ SHALE_EXPORT shale_iter *shale_iter_create(shale_db *db, const shale_readopts *r
 		err_set(SHALE_EINVAL, "shale_iter_create: NULL database");
 		return NULL;
 	}
-	struct shale_iter *di = calloc(1, sizeof(*di));
+	struct shale_iter *di = take_spare(db);
 	if (di == NULL) {
-		err_nomem("iterator");
-		return NULL;
+		if ((di = calloc(1, sizeof(*di))) == NULL) {
+			err_nomem("iterator");
+			return NULL;
+		}
+		buf_init(&di->saved_key);
+		buf_init(&di->saved_value);
+		buf_init(&di->target);
+		buf_init(&di->lower);
+		buf_init(&di->upper);
 	}
 	di->db = db;
 	di->ucmp = db->ucmp;
 	rng_seed(&di->rng, atomic_fetch_add_explicit(&db->iter_seed, 1, memory_order_relaxed));
 	di->bytes_until_sample = (int64_t)rng_uniform(&di->rng, 2 * READ_SAMPLE_PERIOD);
-	buf_init(&di->saved_key);
-	buf_init(&di->saved_value);
-	buf_init(&di->target);
-	buf_init(&di->lower);
-	buf_init(&di->upper);
 	if (ro && (ro->lower_failed || ro->upper_failed)) {
 		/* (the setter ran out of memory copying the bound) */
 		di->db = NULL;

@@ -78,6 +78,7 @@ static void db_free(struct shale_db *db)
 		db_drop_parked_iter(db, 0);
 		db_unlock(db); /* (which frees them) */
 	}
+	db_free_spare_iter(db);
 	memtable_unref(db->mem);
 	memtable_unref(db->imm);
 	wfile_close(db->logfile);
