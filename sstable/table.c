@@ -734,6 +734,22 @@ struct iter *table_iter(struct table *t, const struct read_opts *ro)
 	return it;
 }
 
+struct iter *table_iter_reuse(struct table *t, const struct read_opts *ro, struct iter *reuse)
+{
+	/* table_iter's own cleanup, alone: nothing of a caller's to run */
+	if (reuse && reuse->cleanup.fn == ahead_free && reuse->cleanup.next == NULL) {
+		struct table_scan *sc = reuse->cleanup.a;
+		if (sc->ahead == NULL &&
+		    two_level_iter_rebind(reuse, data_block_iter, t->index, t->opt.cmp, t->path, ro)) {
+			sc->t = t;
+			two_level_iter_set_probe(reuse, t->opt.internal_keys ? table_may_hold : NULL);
+			return reuse;
+		}
+	}
+	iter_destroy(reuse);
+	return table_iter(t, ro);
+}
+
 uint64_t table_approximate_offset(struct table *t, struct slice key)
 {
 	struct block_iter ii;

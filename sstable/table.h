@@ -47,6 +47,13 @@ int table_get(struct table *t, const struct read_opts *ro, struct slice key, tab
  * An error (a damaged block) makes it invalid at once with that status: it
  * never skips a block to yield later entries. NULL only when memory runs out. */
 struct iter *table_iter(struct table *t, const struct read_opts *ro);
+/* The same, in the memory of reuse (NULL, or a table iterator the caller is
+ * done with, which this takes): a table iterator from table_iter that holds
+ * nothing else (no cleanup of the caller's, no scan-ahead started, no
+ * error) is pointed at t instead of freed and made again; any other reuse
+ * is destroyed. The block reuse was on is let go at the result's first
+ * positioning call: the caller keeps reuse's table open until then. */
+struct iter *table_iter_reuse(struct table *t, const struct read_opts *ro, struct iter *reuse);
 
 /* Approximate file offset where key's data would start: the offset of the
  * data block that would hold key, or, past the last key, the offset of the

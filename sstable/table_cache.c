@@ -214,19 +214,26 @@ struct iter *table_cache_iter(struct table_cache *tc, const struct read_opts *ro
 	return iter_holding(tc, ro, h);
 }
 
-struct iter *table_cache_iter_pinned(struct table_cache *tc, const struct read_opts *ro, uint64_t file_number,
-                                     uint64_t file_size, _Atomic(struct cache_handle *) *pin)
+struct iter *table_cache_iter_pinned_reuse(struct table_cache *tc, const struct read_opts *ro,
+                                           uint64_t file_number, uint64_t file_size,
+                                           _Atomic(struct cache_handle *) *pin, struct iter *reuse)
 {
 	struct cache_handle *h = atomic_load_explicit(pin, memory_order_acquire);
 	if (h == NULL) {
 		int rc = find_table(tc, file_number, file_size, &h);
-		if (rc)
-			return iter_empty(rc);
-		if (!try_pin(tc, pin, h))
-			return iter_holding(tc, ro, h);
+		if (rc == 0 && try_pin(tc, pin, h))
+			return table_iter_reuse(table_of(h), ro, reuse);
+		iter_destroy(reuse);
+		return rc ? iter_empty(rc) : iter_holding(tc, ro, h);
 	}
 	/* the slot's reference outlives the iterator (the caller's promise) */
-	return table_iter(table_of(h), ro);
+	return table_iter_reuse(table_of(h), ro, reuse);
+}
+
+struct iter *table_cache_iter_pinned(struct table_cache *tc, const struct read_opts *ro, uint64_t file_number,
+                                     uint64_t file_size, _Atomic(struct cache_handle *) *pin)
+{
+	return table_cache_iter_pinned_reuse(tc, ro, file_number, file_size, pin, NULL);
 }
 
 uint64_t table_cache_approximate_offset(struct table_cache *tc, uint64_t file_number,

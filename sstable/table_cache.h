@@ -46,6 +46,12 @@ void table_cache_unpin(struct table_cache *tc, struct cache_handle *pinned);
  * lists the file) until the iterator is destroyed. */
 struct iter *table_cache_iter_pinned(struct table_cache *tc, const struct read_opts *ro, uint64_t file_number,
                                      uint64_t file_size, _Atomic(struct cache_handle *) *pin);
+/* The same, in the memory of reuse (table_iter_reuse: NULL, or an iterator
+ * the caller is done with, which this takes; a level moving from one file
+ * to the next passes the one it leaves). */
+struct iter *table_cache_iter_pinned_reuse(struct table_cache *tc, const struct read_opts *ro,
+                                           uint64_t file_number, uint64_t file_size,
+                                           _Atomic(struct cache_handle *) *pin, struct iter *reuse);
 /* Tables pinned now. */
 int table_cache_pinned(const struct table_cache *tc);
 /* An iterator over the file that keeps the table open until destroyed. A

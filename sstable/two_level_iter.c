@@ -358,6 +358,27 @@ struct iter *two_level_iter_over_block(const struct block *index, const struct c
 	return &it->base;
 }
 
+int two_level_iter_rebind(struct iter *base, second_level_fn fn, const struct block *index,
+                          const struct comparator *cmp, const char *path, const struct read_opts *ro)
+{
+	if (base->ops != &two_level_ops)
+		return 0;
+	struct two_level_iter *it = (struct two_level_iter *)base;
+	if (it->index != &it->own_index.base || it->fn != fn || it->status)
+		return 0;
+	block_iter_release(&it->own_index);
+	block_iter_init(&it->own_index, index, cmp, path);
+	/* data stays, for init_data to hand to fn as reuse: no index value
+	 * (a block handle) equals the empty one, so it is never kept as the
+	 * second level of the new index */
+	it->data_value = slice_make("", 0);
+	it->base.valid = 0;
+	it->ro = *ro;
+	it->fill_cache = ro->fill_cache;
+	it->run = 0;
+	return 1;
+}
+
 void two_level_iter_set_probe(struct iter *base, two_level_probe_fn probe)
 {
 	assert(base->ops == &two_level_ops);

@@ -45,6 +45,18 @@ struct iter *two_level_iter_over_block(const struct block *index, const struct c
                                        second_level_fn fn, void *arg, const struct read_opts *ro,
                                        int scan_resistant);
 
+/* Points an iterator made by two_level_iter_over_block with second-level
+ * function fn at another index block, as if it were made anew over it with
+ * ro (the probe and arg stay; the caller changes what arg points to), and
+ * returns 1; returns 0 and changes nothing when it is no such iterator or
+ * carries an error. It keeps its memory: the second level it was on is
+ * passed to fn as reuse by the next positioning call, which every use of a
+ * rebound iterator starts with, so its block stays held until then (the
+ * caller keeps what that block belongs to alive as long). Not positioned
+ * after. */
+int two_level_iter_rebind(struct iter *it, second_level_fn fn, const struct block *index,
+                          const struct comparator *cmp, const char *path, const struct read_opts *ro);
+
 /* Lets seek_probe (lib/util/iter.h) answer before the index is searched:
  * probe(arg, target) returns 0 only when the second levels hold no entry
  * with target's user key (a table's whole-table filter). Without a probe,

@@ -342,6 +342,102 @@ START_TEST(table_cache_iterators_read_through_pins)
 }
 END_TEST
 
+/* A level moving from file to file hands over the table iterator it leaves
+ * (table_cache_iter_pinned_reuse): one that table_iter made and that holds
+ * nothing else is pointed at the next table in its own memory, and then
+ * reads that table only, even where the two tables' block handles are the
+ * same; any other is destroyed and a new one made. */
+START_TEST(table_cache_pinned_iterators_are_reused_for_the_next_file)
+{
+	char *dir = tu_mkdtemp("table-cache-reuse");
+	struct env *fe;
+	ck_assert_ok(fault_env_create(env_posix_default(), &fe));
+	struct rng r;
+	rng_seed(&r, 83);
+	struct table_model a, b;
+	table_model_make(&a, &r, 400, 12, 0);
+	/* b: a's keys, and values of a's lengths with other bytes (no
+	 * compression): the same blocks at the same offsets */
+	b = a;
+	b.e = malloc(a.n * sizeof(*b.e));
+	ck_assert_ptr_nonnull(b.e);
+	for (size_t i = 0; i < a.n; i++) {
+		b.e[i].kn = a.e[i].kn;
+		b.e[i].vn = a.e[i].vn;
+		b.e[i].k = malloc(a.e[i].kn + 1);
+		b.e[i].v = malloc(a.e[i].vn + 1);
+		ck_assert(b.e[i].k && b.e[i].v);
+		memcpy(b.e[i].k, a.e[i].k, a.e[i].kn);
+		for (size_t j = 0; j < a.e[i].vn; j++)
+			b.e[i].v[j] = (char)(a.e[i].v[j] ^ 0x55);
+	}
+	struct table_options o;
+	default_opts(&o, &a);
+	uint64_t size[2];
+	for (int f = 0; f < 2; f++) {
+		char *p = write_table_file(fe, dir, (uint64_t)f + 1, &o, f ? &b : &a, 0);
+		ck_assert_ok(env_file_size(fe, p, &size[f]));
+		free(p);
+	}
+	ck_assert_uint_eq(size[0], size[1]);
+	struct table_cache *tc;
+	ck_assert_ok(table_cache_create(fe, dir, &o, 10, &tc));
+	struct read_opts ro = { 1, 1, 0, 0 };
+	_Atomic(struct cache_handle *) slot[2], none;
+	atomic_init(&slot[0], NULL);
+	atomic_init(&slot[1], NULL);
+	atomic_init(&none, NULL);
+
+	size_t mid = a.n / 2;
+	struct iter *it = table_cache_iter_pinned_reuse(tc, &ro, 1, size[0], &slot[0], NULL);
+	iter_seek(it, mkey(&a, mid));
+	check_entry(it, &a, mid);
+	/* to file 2, in the same memory: b's values, not a's */
+	struct iter *it2 = table_cache_iter_pinned_reuse(tc, &ro, 2, size[1], &slot[1], it);
+	ck_assert_ptr_eq(it2, it);
+	ck_assert(!iter_valid(it2));
+	iter_seek(it2, mkey(&b, mid));
+	check_entry(it2, &b, mid);
+	size_t n = 0;
+	for (iter_seek_first(it2); iter_valid(it2); iter_next(it2), n++)
+		check_entry(it2, &b, n);
+	ck_assert_uint_eq(n, b.n);
+	for (iter_seek_last(it2); iter_valid(it2); iter_prev(it2))
+		check_entry(it2, &b, --n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ok(iter_status(it2));
+	/* and back, left while it stands on an entry */
+	iter_seek(it2, mkey(&b, 3));
+	it = table_cache_iter_pinned_reuse(tc, &ro, 1, size[0], &slot[0], it2);
+	ck_assert_ptr_eq(it, it2);
+	iter_seek_last(it);
+	check_entry(it, &a, a.n - 1);
+	iter_seek(it, mkey(&a, 3));
+	check_entry(it, &a, 3);
+
+	/* one holding a table reference of its own is destroyed, not reused */
+	struct iter *own = table_cache_iter(tc, &ro, 2, size[1]);
+	iter_seek(own, mkey(&b, 5));
+	check_entry(own, &b, 5);
+	struct iter *fresh = table_cache_iter_pinned_reuse(tc, &ro, 1, size[0], &slot[0], own);
+	iter_seek(fresh, mkey(&a, 5));
+	check_entry(fresh, &a, 5);
+	/* a file that cannot be opened: the one handed over is destroyed */
+	struct iter *missing = table_cache_iter_pinned_reuse(tc, &ro, 99, size[0], &none, fresh);
+	ck_assert_int_eq(iter_status(missing), SHALE_EIO);
+	iter_destroy(missing);
+	iter_destroy(it);
+	for (int f = 0; f < 2; f++)
+		table_cache_unpin(tc, atomic_exchange(&slot[f], NULL));
+	table_cache_destroy(tc);
+	table_model_free(&a);
+	table_model_free(&b);
+	env_destroy(fe);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* ---- threads (run under ThreadSanitizer) ---- */
 
 enum { MT_FILES = 6, MT_THREADS = 4 };
@@ -471,6 +567,7 @@ static Suite *suite(void)
 	tcase_add_test(tcc, table_cache_bounds_open_files);
 	tcase_add_test(tcc, table_cache_pins_point_reads);
 	tcase_add_test(tcc, table_cache_iterators_read_through_pins);
+	tcase_add_test(tcc, table_cache_pinned_iterators_are_reused_for_the_next_file);
 	tcase_add_test(tcc, table_cache_iterator_stops_scan_ahead_before_releasing_its_table);
 	tcase_add_test(tcc, table_cache_concurrent_readers);
 	suite_add_tcase(s, tcc);

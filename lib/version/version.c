@@ -434,13 +434,16 @@ static struct iter *open_file(void *arg, const struct read_opts *ro, struct slic
 {
 	struct file_iter *fi = arg;
 	struct version_set *vs = fi->vs;
-	iter_destroy(reuse);
 	if (value.size != 16 || fi->index >= fi->n) {
+		iter_destroy(reuse);
 		err_set(SHALE_ECORRUPT, "%s: bad file entry in a level iterator", vs->dbname);
 		return iter_empty(SHALE_ECORRUPT);
 	}
+	/* the table iterator of the file left becomes this file's: the block
+	 * it holds belongs to a table the version pins, alive as long as the
+	 * iterator's owner holds the version */
 	struct file_meta *f = fi->files[fi->index];
-	return table_cache_iter_pinned(vs->table_cache, ro, f->number, f->size, &f->pinned);
+	return table_cache_iter_pinned_reuse(vs->table_cache, ro, f->number, f->size, &f->pinned, reuse);
 }
 
 struct iter *vset_concat_iter(struct version_set *vs, const struct read_opts *ro,
