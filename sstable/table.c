@@ -397,6 +397,12 @@ struct scan_ahead {
 	unsigned solo;            /* blocks to read alone before queueing again */
 	unsigned head, count;     /* queued slots: head, head+1, ... (mod AHEAD_SLOTS) */
 	unsigned unsubmitted;     /* queued since the worker was last submitted */
+	/* pacing (the scan's own): the window's way, direction, start and
+	 * blocks so far (0: none begun) */
+	int alone;
+	int win_dir;
+	unsigned win_blocks;
+	uint64_t win_start;
 	atomic_uint head_hint;    /* head, for the worker to start its pass at */
 	struct ahead_slot slot[AHEAD_SLOTS];
 };
@@ -576,6 +582,62 @@ static int help_ahead(struct scan_ahead *sa)
 	return 0;
 }
 
+/*
+ * Pacing (table_options' scan_pace). A scan times its blocks in windows of
+ * SCAN_PACE_WINDOW, from the load of a window's first block to that of the
+ * next window's: what a block costs the scan's thread, its steps through the
+ * block's entries included, waits for the worker and blocks it decoded
+ * itself too. Each window goes one way: ahead (blocks queued for the worker)
+ * or alone (the scan decodes every block; what is queued is still taken).
+ * The database keeps a running average of each way by direction, and a
+ * window goes the faster way, but for one window in SCAN_PACE_PROBE which
+ * goes the other, and a way not yet measured goes first. A window's figure
+ * counts at most four times the average it joins, so a scan its caller
+ * paused does not decide alone. The clock read costs one call a block
+ * (a vDSO read, tens of nanoseconds, against 1-3 us a block).
+ */
+static int pace_choose(struct scan_pace *p, int dir)
+{
+	uint64_t ahead = atomic_load_explicit(&p->ns[dir][0], memory_order_relaxed);
+	uint64_t alone = atomic_load_explicit(&p->ns[dir][1], memory_order_relaxed);
+	if (ahead == 0)
+		return 0;
+	if (alone == 0)
+		return 1;
+	int faster = alone < ahead;
+	unsigned w = atomic_fetch_add_explicit(&p->windows, 1, memory_order_relaxed);
+	return w % SCAN_PACE_PROBE == SCAN_PACE_PROBE - 1 ? !faster : faster;
+}
+
+static void pace_record(struct scan_pace *p, int dir, int way, uint64_t ns)
+{
+	uint64_t old = atomic_load_explicit(&p->ns[dir][way], memory_order_relaxed);
+	if (old && ns > 4 * old)
+		ns = 4 * old;
+	uint64_t avg = old ? old - old / 4 + ns / 4 : ns;
+	atomic_store_explicit(&p->ns[dir][way], avg ? avg : 1, memory_order_relaxed);
+}
+
+/* At each block a scan loads (readahead: its direction): ends a window
+ * when it is full, and chooses the way of the one it begins. */
+static void pace_block(struct scan_ahead *sa, int readahead)
+{
+	struct scan_pace *p = sa->t->opt.scan_pace;
+	if (p == NULL)
+		return;
+	int dir = readahead < 0;
+	uint64_t now = p->clock ? p->clock() : thread_mono_ns();
+	if (sa->win_blocks && sa->win_dir == dir) {
+		if (sa->win_blocks++ < SCAN_PACE_WINDOW)
+			return;
+		pace_record(p, dir, sa->alone, (now - sa->win_start) / SCAN_PACE_WINDOW);
+	}
+	sa->win_dir = dir;
+	sa->win_blocks = 1;
+	sa->win_start = now;
+	sa->alone = pace_choose(p, dir);
+}
+
 /* In a scan, the block at h from the queue (1: *blk and *ch set as by
  * load_block), or 0: the caller loads it. Either way the queue then runs on
  * from h (started, when there was none). */
@@ -590,6 +652,7 @@ static int ahead_take(struct table_scan *sc, const struct read_opts *ro, const s
 		sa->t = sc->t;
 		sc->ahead = sa;
 	}
+	pace_block(sa, ro->readahead);
 	if (sa->count == 0)
 		return 0; /* (what is queued is taken even when off or solo) */
 	struct ahead_slot *s = &sa->slot[sa->head];
@@ -629,7 +692,7 @@ static int ahead_take(struct table_scan *sc, const struct read_opts *ro, const s
 	sa->head = (sa->head + 1) % AHEAD_SLOTS;
 	sa->count--;
 	atomic_store_explicit(&sa->head_hint, sa->head, memory_order_relaxed);
-	if (!sa->off && !sa->solo)
+	if (!sa->off && !sa->solo && !sa->alone)
 		ahead_fill(sa);
 	if (sa->count) {
 		/* the next block, when decoded already, was written in the
@@ -672,12 +735,14 @@ static struct iter *data_block_iter(void *arg, const struct read_opts *ro, struc
 			sa->off = 0;
 			sa->solo = 0;
 		}
+		if (!ahead && sa)
+			sa->win_blocks = 0; /* (its window too) */
 		if ((rc = load_block(t, ro, &h, &blk, &ch)) != 0)
 			goto fail;
 		if (ahead && sa && !sa->off && sa->count == 0) {
 			if (sa->solo)
 				sa->solo--;
-			else
+			else if (!sa->alone)
 				ahead_start(sa, ro, &h, blk);
 		}
 	}

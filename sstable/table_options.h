@@ -6,11 +6,35 @@
 #ifndef SHALE_SSTABLE_TABLE_OPTIONS_H
 #define SHALE_SSTABLE_TABLE_OPTIONS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "lib/util/cache.h"
 #include "lib/util/comparator.h"
 #include "lib/util/worker.h"
 #include "sstable/filter_policy.h"
+
+/* Which way a database's scans have gone faster: with the blocks ahead
+ * decoded by the scan worker, or each block decoded by the scan itself
+ * (sstable/table.c, "Pacing"). On a machine where the decoded block costs
+ * the scan more to take from the other core than to decode (cores that share
+ * no cache, a busy second CPU), the worker makes scans slower, not faster;
+ * the scans measure both ways and go the faster one. Owned by the
+ * database, shared by its scans, zeroed before the first scan. */
+struct scan_pace {
+	/* the scan thread's nanoseconds per block, a running average by
+	 * direction (0 forward, 1 backward) and way (0 ahead, 1 alone); 0 until
+	 * a window of that kind was measured */
+	_Atomic uint64_t ns[2][2];
+	atomic_uint windows;     /* windows begun, for the probes */
+	uint64_t (*clock)(void); /* NULL: thread_mono_ns (tests set their own) */
+};
+
+/* A scan measures its blocks in windows of SCAN_PACE_WINDOW: each goes one
+ * way, the faster one so far, but every SCAN_PACE_PROBE-th window goes the
+ * other way, so that the slower way's figure follows the machine. */
+#define SCAN_PACE_WINDOW 64
+#define SCAN_PACE_PROBE 16
 
 struct table_options {
 	/* Order of the keys stored in the table: for database tables, the
@@ -37,6 +61,10 @@ struct table_options {
 	 * scan_ahead; sstable/table.c, "Scan-ahead"), or NULL: none. Its
 	 * owner sets it to linger TABLE_SCAN_WORKER_LINGER_NS. */
 	struct worker *scan_worker;
+	/* With a scan_worker: how scans choose, window by window, between the
+	 * worker and decoding alone (struct scan_pace), or NULL: the worker
+	 * always. */
+	struct scan_pace *scan_pace;
 };
 
 /* How long a scan worker polls for more blocks before it sleeps

@@ -1301,10 +1301,14 @@ START_TEST(scan_ahead_option_decides_the_worker_thread)
 	/* (a process confined to one CPU has no scan worker at all) */
 	ck_assert(db->scan_worker == NULL || !worker_has_thread(db->scan_worker));
 	scan_against_model(db, &m, NULL);
-	if (thread_cpus() >= 2)
+	if (thread_cpus() >= 2) {
 		ck_assert(worker_has_thread(db->scan_worker));
-	else
+		/* its first window went ahead (nothing measured yet), and was timed */
+		ck_assert_ptr_eq(db->topt.scan_pace, &db->scan_pace);
+		ck_assert_uint_gt(atomic_load(&db->scan_pace.ns[0][0]), 0);
+	} else {
 		ck_assert_ptr_null(db->scan_worker);
+	}
 	shale_readopts_destroy(ro);
 	ck_assert_ok(shale_close(db));
 	model_free(&m);

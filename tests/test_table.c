@@ -3,6 +3,7 @@
  * cache; damage; I/O errors through the fault env. (The two-level iterator
  * and the table cache have their own suites.) */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1592,7 +1593,8 @@ struct watched_table {
 	int blocks;
 };
 
-static void watched_table_open(struct watched_table *wt, uint64_t seed, size_t n, int mapped, int gate_closed)
+static void watched_table_open(struct watched_table *wt, uint64_t seed, size_t n, int mapped, int gate_closed,
+                               struct scan_pace *pace)
 {
 	struct rng r;
 	rng_seed(&r, seed);
@@ -1601,6 +1603,7 @@ static void watched_table_open(struct watched_table *wt, uint64_t seed, size_t n
 	wt->o.block_size = 256;
 	wt->o.compression = scan_codec();
 	ck_assert_ok(worker_create(&wt->o.scan_worker));
+	wt->o.scan_pace = pace;
 	buf_init(&wt->file);
 	build_table(&wt->o, &wt->m, &wt->file);
 	wt->blocks = count_blocks(&wt->file, wt->m.cmp);
@@ -1671,7 +1674,7 @@ static int worker_has_read(const struct watched_rfile *w)
 START_TEST(table_scan_ahead_decodes_on_the_worker)
 {
 	struct watched_table wt;
-	watched_table_open(&wt, 0x5ca9, 6000, _i, 0);
+	watched_table_open(&wt, 0x5ca9, 6000, _i, 0, NULL);
 	ck_assert_int_gt(wt.blocks, 4 * AHEAD_TEST_SLOTS);
 	scan_watched(&wt, worker_has_read);
 	pthread_mutex_lock(&wt.w.mu);
@@ -1698,7 +1701,7 @@ static int worker_is_held(const struct watched_rfile *w)
 START_TEST(table_scan_ahead_does_not_wait_for_a_stalled_worker)
 {
 	struct watched_table wt;
-	watched_table_open(&wt, 0x5cae, 4000, _i, 1);
+	watched_table_open(&wt, 0x5cae, 4000, _i, 1, NULL);
 	scan_watched(&wt, worker_is_held);
 	pthread_mutex_lock(&wt.w.mu);
 	ck_assert(wt.w.held);
@@ -1707,6 +1710,66 @@ START_TEST(table_scan_ahead_does_not_wait_for_a_stalled_worker)
 	ck_assert_int_eq(wt.w.worker_reads, 1);
 	ck_assert_int_eq(wt.w.scan_reads, wt.blocks); /* the stalled block too */
 	pthread_mutex_unlock(&wt.w.mu);
+	watched_table_close(&wt);
+}
+END_TEST
+
+/* A clock for pacing that moves one nanosecond a read: every block then
+ * costs the scan 1 ns, whichever way it goes. */
+static atomic_ullong pace_now;
+static uint64_t pace_tick(void)
+{
+	return atomic_fetch_add(&pace_now, 1) + 1;
+}
+
+static int at_once(const struct watched_rfile *w)
+{
+	(void)w;
+	return 1;
+}
+
+/* Scans that have gone faster alone queue nothing for the worker (its thread
+ * never starts): every block is the scan's own read (short of the first probe window, which the table
+ * is too small to reach), and the alone figure took the window's 1 ns a
+ * block while the ahead one stayed. */
+START_TEST(table_scan_pacing_goes_alone_when_alone_was_faster)
+{
+	struct scan_pace pace = { .clock = pace_tick };
+	atomic_store(&pace.ns[0][0], 1000000);
+	atomic_store(&pace.ns[0][1], 100);
+	struct watched_table wt;
+	watched_table_open(&wt, 0x5cb1, 6000, _i, 0, &pace);
+	ck_assert_int_gt(wt.blocks, SCAN_RUN_BLOCKS + 2 * SCAN_PACE_WINDOW);
+	ck_assert_int_lt(wt.blocks, SCAN_RUN_BLOCKS + (SCAN_PACE_PROBE - 1) * SCAN_PACE_WINDOW);
+	scan_watched(&wt, at_once);
+	pthread_mutex_lock(&wt.w.mu);
+	ck_assert_int_eq(wt.w.worker_reads, 0);
+	ck_assert_int_eq(wt.w.scan_reads, wt.blocks);
+	pthread_mutex_unlock(&wt.w.mu);
+	ck_assert(!worker_has_thread(wt.o.scan_worker)); /* nothing was ever queued */
+	ck_assert_uint_eq(atomic_load(&pace.ns[0][0]), 1000000);
+	ck_assert_uint_lt(atomic_load(&pace.ns[0][1]), 100); /* 100 -> 100 - 25 + 1/4 ... */
+	ck_assert_uint_eq(atomic_load(&pace.ns[1][0]) + atomic_load(&pace.ns[1][1]), 0);
+	watched_table_close(&wt);
+}
+END_TEST
+
+/* With nothing measured yet, a scan's first window goes ahead (the worker
+ * reads blocks: the scan waits until it has) and its second alone; both
+ * figures are then known, forward only. */
+START_TEST(table_scan_pacing_measures_both_ways_first)
+{
+	struct scan_pace pace = { .clock = pace_tick };
+	struct watched_table wt;
+	watched_table_open(&wt, 0x5cb2, 6000, _i, 0, &pace);
+	ck_assert_int_gt(wt.blocks, SCAN_RUN_BLOCKS + 2 * SCAN_PACE_WINDOW);
+	scan_watched(&wt, worker_has_read);
+	pthread_mutex_lock(&wt.w.mu);
+	ck_assert_int_gt(wt.w.worker_reads, 0);
+	pthread_mutex_unlock(&wt.w.mu);
+	ck_assert_uint_eq(atomic_load(&pace.ns[0][0]), 1);
+	ck_assert_uint_eq(atomic_load(&pace.ns[0][1]), 1);
+	ck_assert_uint_eq(atomic_load(&pace.ns[1][0]) + atomic_load(&pace.ns[1][1]), 0);
 	watched_table_close(&wt);
 }
 END_TEST
@@ -1885,6 +1948,8 @@ static Suite *table_suite(void)
 	tcase_add_loop_test(rt, table_scan_ahead_decodes_on_the_worker, 0, 2);
 	tcase_add_loop_test(rt, table_scan_ahead_follows_turns_and_seeks, 0, 2);
 	tcase_add_loop_test(rt, table_scan_ahead_does_not_wait_for_a_stalled_worker, 0, 2);
+	tcase_add_loop_test(rt, table_scan_pacing_goes_alone_when_alone_was_faster, 0, 2);
+	tcase_add_loop_test(rt, table_scan_pacing_measures_both_ways_first, 0, 2);
 	suite_add_tcase(s, rt);
 	TCase *dmg = tcase_create("damage");
 	tcase_set_timeout(dmg, 120);

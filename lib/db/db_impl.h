@@ -112,6 +112,7 @@ struct shale_db {
 	struct table_options topt;
 	struct cache *block_cache;
 	struct worker *scan_worker; /* decodes blocks ahead of scans (sstable/table.c) */
+	struct scan_pace scan_pace; /* whether scans go faster with it or alone */
 	shale_cache *owned_cache;   /* made by the DB when the options gave none */
 	struct table_cache *table_cache;
 	struct version_set vs;      /* holds mu, the database mutex */

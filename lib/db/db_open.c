@@ -301,6 +301,7 @@ SHALE_EXPORT int shale_open(const char *path, const shale_options *opt, shale_db
 			goto fail;
 		worker_set_linger(db->scan_worker, TABLE_SCAN_WORKER_LINGER_NS);
 		db->topt.scan_worker = db->scan_worker;
+		db->topt.scan_pace = &db->scan_pace;
 	}
 	rc = make_tables_and_versions(db);
 	if (rc == 0)
