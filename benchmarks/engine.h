@@ -47,6 +47,8 @@ struct engine_opts {
 	int mmap_reads;          /* shale only: 0 or 1; -1 = its default */
 	int scan_ahead;          /* shale only: 0 or 1; -1 = its default */
 	int l0_compaction_trigger;  /* shale only: 0 = its default */
+	int l0_slowdown_trigger;    /* shale only: 0 = its default */
+	int l0_stop_trigger;        /* shale only: 0 = its default */
 	int64_t level_base_bytes;   /* shale only: max_bytes_for_level_base; 0 = default */
 	int level_multiplier;       /* shale only: 0 = its default */
 	int64_t num;           /* entries, to size LMDB's map */

@@ -100,6 +100,10 @@ static int sh_open(const struct engine_opts *o, const char *path, int fresh,
 		shale_readopts_set_scan_ahead(d->ro, o->scan_ahead);
 	if (o->l0_compaction_trigger > 0)
 		shale_options_set_l0_compaction_trigger(d->opt, o->l0_compaction_trigger);
+	if (o->l0_slowdown_trigger > 0)
+		shale_options_set_l0_slowdown_trigger(d->opt, o->l0_slowdown_trigger);
+	if (o->l0_stop_trigger > 0)
+		shale_options_set_l0_stop_trigger(d->opt, o->l0_stop_trigger);
 	if (o->level_base_bytes > 0)
 		shale_options_set_max_bytes_for_level_base(d->opt, (uint64_t)o->level_base_bytes);
 	if (o->level_multiplier > 0)
@@ -289,6 +293,12 @@ static void sh_config(const struct engine_db *d, char *buf, size_t len)
 	if (o->l0_compaction_trigger > 0)
 		snprintf(more + strlen(more), sizeof(more) - strlen(more), ", l0_compaction_trigger %d",
 		         o->l0_compaction_trigger);
+	if (o->l0_slowdown_trigger > 0)
+		snprintf(more + strlen(more), sizeof(more) - strlen(more), ", l0_slowdown_trigger %d",
+		         o->l0_slowdown_trigger);
+	if (o->l0_stop_trigger > 0)
+		snprintf(more + strlen(more), sizeof(more) - strlen(more), ", l0_stop_trigger %d",
+		         o->l0_stop_trigger);
 	if (o->level_base_bytes > 0)
 		snprintf(more + strlen(more), sizeof(more) - strlen(more), ", level base %lld bytes",
 		         (long long)o->level_base_bytes);

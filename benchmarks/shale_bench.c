@@ -88,6 +88,8 @@ static struct {
 	int mmap_reads;            /* -1: shale's default */
 	int scan_ahead;            /* -1: shale's default */
 	int l0_compaction_trigger; /* 0: shale's default */
+	int l0_slowdown_trigger;   /* 0: shale's default */
+	int l0_stop_trigger;       /* 0: shale's default */
 	int64_t level_base;        /* max_bytes_for_level_base; 0: shale's default */
 	int level_multiplier;      /* 0: shale's default */
 	int histogram;
@@ -139,7 +141,8 @@ static void usage(FILE *f, const char *prog)
 	    "  --max_open_files=N      (default: the library's defaults)\n"
 	    "  --wal_flush_delay=MICROS --mmap_reads=0|1 --scan_ahead=0|1\n"
 	    "                          shale only (default: shale's defaults)\n"
-	    "  --l0_compaction_trigger=N --max_bytes_for_level_base=BYTES --level_multiplier=N\n"
+	    "  --l0_compaction_trigger=N --l0_slowdown_trigger=N --l0_stop_trigger=N\n"
+	    "  --max_bytes_for_level_base=BYTES --level_multiplier=N\n"
 	    "                          shale only (default: shale's defaults)\n"
 	    "  --histogram=0|1         latency histogram per benchmark (default 0)\n"
 	    "  --seed=N                base of the per-thread random seeds (default 0)\n",
@@ -231,6 +234,10 @@ static int parse_flag(const char *arg)
 		return parse_int(v, 0, 1, &FLAGS.scan_ahead);
 	if (IS("l0_compaction_trigger"))
 		return parse_int(v, 1, 1000, &FLAGS.l0_compaction_trigger);
+	if (IS("l0_slowdown_trigger"))
+		return parse_int(v, 1, 10000, &FLAGS.l0_slowdown_trigger);
+	if (IS("l0_stop_trigger"))
+		return parse_int(v, 1, 10000, &FLAGS.l0_stop_trigger);
 	if (IS("max_bytes_for_level_base"))
 		return parse_i64(v, 1, INT64_MAX, &FLAGS.level_base);
 	if (IS("level_multiplier"))
@@ -1318,6 +1325,8 @@ int main(int argc, char **argv)
 		.mmap_reads = FLAGS.mmap_reads,
 		.scan_ahead = FLAGS.scan_ahead,
 		.l0_compaction_trigger = FLAGS.l0_compaction_trigger,
+		.l0_slowdown_trigger = FLAGS.l0_slowdown_trigger,
+		.l0_stop_trigger = FLAGS.l0_stop_trigger,
 		.level_base_bytes = FLAGS.level_base,
 		.level_multiplier = FLAGS.level_multiplier,
 		.num = FLAGS.num,
