@@ -623,8 +623,8 @@ static void pace_record(struct scan_pace *p, int dir, int way, uint64_t ns)
 static void pace_block(struct scan_ahead *sa, int readahead)
 {
 	struct scan_pace *p = sa->t->opt.scan_pace;
-	if (p == NULL)
-		return;
+	if (p == NULL || sa->off)
+		return; /* (off: the scan reads alone whatever the window says) */
 	int dir = readahead < 0;
 	uint64_t now = p->clock ? p->clock() : thread_mono_ns();
 	if (sa->win_blocks && sa->win_dir == dir) {

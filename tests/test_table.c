@@ -1729,9 +1729,9 @@ static int at_once(const struct watched_rfile *w)
 }
 
 /* Scans that have gone faster alone queue nothing for the worker (its thread
- * never starts): every block is the scan's own read (short of the first probe window, which the table
- * is too small to reach), and the alone figure took the window's 1 ns a
- * block while the ahead one stayed. */
+ * never starts): every block is the scan's own read (short of the first
+ * probe window, which the table is too small to reach), and the alone figure
+ * took the window's 1 ns a block while the ahead one stayed. */
 START_TEST(table_scan_pacing_goes_alone_when_alone_was_faster)
 {
 	struct scan_pace pace = { .clock = pace_tick };
