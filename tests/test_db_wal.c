@@ -233,6 +233,60 @@ START_TEST(a_failure_to_hand_the_buffer_over_is_reported)
 }
 END_TEST
 
+/* The size of the database's newest WAL file, and its data's (before the
+ * zeros reserved ahead). */
+static void newest_wal(uint64_t *size, uint64_t *data)
+{
+	char **names = NULL;
+	size_t n = 0;
+	uint64_t best = 0;
+	char p[4400] = "";
+	ck_assert_ok(env_list_dir(env_posix_default(), dbtest_path, &names, &n));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t num;
+		enum file_type t;
+		if (fname_parse(names[i], &num, &t) && t == FILE_LOG && num >= best) {
+			best = num;
+			snprintf(p, sizeof(p), "%s/%s", dbtest_path, names[i]);
+		}
+	}
+	env_free_names(names, n);
+	ck_assert_msg(p[0] != 0, "no WAL file");
+	ck_assert_ok(env_file_size(env_posix_default(), p, size));
+	*data = data_bytes(p);
+}
+
+/* A mapped WAL (the default) reserves two chunks ahead, sized by the write
+ * buffer: 64 KiB each for a 4 KiB buffer, 1 MiB for a 4 MiB one; both for
+ * the WAL an open starts and the one a memtable switch starts. (On a file
+ * system without fallocate the WAL is a plain file: its size is its data.) */
+START_TEST(a_mapped_wal_reserves_by_the_write_buffer)
+{
+	static const struct {
+		size_t buffer;
+		uint64_t reserved;
+	} cases[] = { { 4 << 10, 128 << 10 }, { 4 << 20, 2 << 20 } };
+	for (size_t c = 0; c < 2; c++) {
+		shale_options *o = dbtest_options(cases[c].buffer, 2 << 20, 10 << 20);
+		shale_db *db = NULL;
+		ck_assert_ok(shale_destroy_db(dbtest_path, o));
+		ck_assert_ok(shale_open(dbtest_path, o, &db));
+		uint64_t size, data;
+		for (int round = 0; round < 2; round++) {
+			ck_assert_ok(shale_put(db, NULL, "k", 1, "v", 1));
+			newest_wal(&size, &data);
+			ck_assert_msg(size == cases[c].reserved || size == data,
+				      "buffer %zu, WAL %d: %llu bytes for %llu of data", cases[c].buffer, round,
+				      (unsigned long long)size, (unsigned long long)data);
+			/* the second round: the WAL of a memtable switch (compact_range flushes) */
+			ck_assert_ok(shale_compact_range(db, NULL, 0, NULL, 0));
+		}
+		ck_assert_ok(shale_close(db));
+		shale_options_destroy(o);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("db_wal");
@@ -243,6 +297,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, sync_close_and_checkpoint_carry_the_buffer);
 	tcase_add_test(tc, a_killed_writer_loses_at_most_a_suffix_and_nothing_synced);
 	tcase_add_test(tc, a_failure_to_hand_the_buffer_over_is_reported);
+	tcase_add_test(tc, a_mapped_wal_reserves_by_the_write_buffer);
 	suite_add_tcase(s, tc);
 	return s;
 }

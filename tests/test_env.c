@@ -157,7 +157,7 @@ START_TEST(posix_mapped_log_reserves_ahead_and_closes_to_its_data)
 		char p[FNAME_MAX];
 		path_in(p, k ? "plain.log" : "mapped.log");
 		struct wfile *f;
-		ck_assert_ok(env_open_log(envs[k], p, &f));
+		ck_assert_ok(env_open_log(envs[k], p, 0, &f));
 		size_t off = 0, step = 1;
 		while (off < total) {
 			size_t n = step < total - off ? step : total - off;
@@ -188,6 +188,52 @@ START_TEST(posix_mapped_log_reserves_ahead_and_closes_to_its_data)
 }
 END_TEST
 
+/* A mapped log reserves chunks sized by what the caller expects it to grow
+ * to: the smallest power of two at least that, from 64 KiB up to 1 MiB (and
+ * 1 MiB when unknown). While open the file is its data and two chunks' worth
+ * (the one in use and the next); appends across many small chunks read back
+ * whole, and close leaves exactly the data. */
+START_TEST(posix_mapped_log_reserves_by_its_expected_size)
+{
+	struct env *e;
+	ck_assert_ok(env_posix_create(1, &e));
+	static const struct {
+		uint64_t expect, chunk;
+	} cases[] = {
+		{ 4096, 64u << 10 }, { 64u << 10, 64u << 10 }, { 200u << 10, 256u << 10 },
+		{ 0, 1u << 20 },     { 64u << 20, 1u << 20 },
+	};
+	static char rec[1000];
+	for (size_t i = 0; i < sizeof(rec); i++)
+		rec[i] = (char)('A' + i % 26);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		char p[FNAME_MAX];
+		path_in(p, "sized.log");
+		struct wfile *f;
+		ck_assert_ok(env_open_log(e, p, cases[c].expect, &f));
+		ck_assert_ok(wfile_append(f, rec, 100));
+		uint64_t size;
+		ck_assert_ok(env_file_size(e, p, &size));
+		ck_assert_msg(size == 2 * cases[c].chunk, "expect %llu: %llu bytes reserved, not %llu",
+			      (unsigned long long)cases[c].expect, (unsigned long long)size,
+			      (unsigned long long)(2 * cases[c].chunk));
+		/* past several chunks of the smallest size */
+		size_t n = 100;
+		for (int i = 0; i < 300; i++, n += sizeof(rec))
+			ck_assert_ok(wfile_append(f, rec, sizeof(rec)));
+		ck_assert_ok(wfile_close(f));
+		struct buf b = BUF_INIT;
+		ck_assert_ok(env_read_file(e, p, &b));
+		ck_assert_uint_eq(b.len, n);
+		ck_assert(memcmp(b.data, rec, 100) == 0);
+		for (size_t off = 100; off < n; off += sizeof(rec))
+			ck_assert(memcmp(b.data + off, rec, sizeof(rec)) == 0);
+		buf_free(&b);
+	}
+	env_destroy(e);
+}
+END_TEST
+
 /* A mapped log's pages past the append are prepared on the env's helper
  * thread (MADV_POPULATE_WRITE) when there is a second CPU: one small append
  * hands it the next 128 KiB window. The helper runs on its own time, so
@@ -200,7 +246,7 @@ START_TEST(posix_mapped_log_prepares_pages_ahead)
 	char p[FNAME_MAX];
 	path_in(p, "ahead.log");
 	struct wfile *f;
-	ck_assert_ok(env_open_log(e, p, &f));
+	ck_assert_ok(env_open_log(e, p, 0, &f));
 	char rec[130];
 	memset(rec, 'r', sizeof(rec));
 	ck_assert_ok(wfile_append(f, rec, sizeof(rec)));
@@ -231,7 +277,7 @@ START_TEST(posix_mapped_logs_close_while_pages_are_prepared)
 	path_in(p, "closing.log");
 	for (int round = 0; round < 60; round++) {
 		struct wfile *f;
-		ck_assert_ok(env_open_log(e, p, &f));
+		ck_assert_ok(env_open_log(e, p, 0, &f));
 		/* from one record to past two chunks */
 		size_t n = round % 3 == 0 ? 1 : round % 3 == 1 ? 40 : 600;
 		for (size_t i = 0; i < n; i++)
@@ -263,7 +309,7 @@ START_TEST(posix_mapped_log_reports_a_reservation_that_fails)
 		struct rlimit rl = { 5u << 19, 5u << 19 };
 		struct env *e;
 		struct wfile *f;
-		if (setrlimit(RLIMIT_FSIZE, &rl) != 0 || env_posix_create(1, &e) != 0 || env_open_log(e, p, &f) != 0)
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0 || env_posix_create(1, &e) != 0 || env_open_log(e, p, 0, &f) != 0)
 			_exit(10);
 		static char chunk[64 << 10];
 		memset(chunk, 'x', sizeof(chunk));
@@ -799,6 +845,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, posix_write_read_roundtrip_pread);
 	tcase_add_test(tc, posix_write_read_roundtrip_mmap);
 	tcase_add_test(tc, posix_mapped_log_reserves_ahead_and_closes_to_its_data);
+	tcase_add_test(tc, posix_mapped_log_reserves_by_its_expected_size);
 	tcase_add_test(tc, posix_mapped_log_reports_a_reservation_that_fails);
 	tcase_add_test(tc, posix_mapped_log_prepares_pages_ahead);
 	tcase_add_test(tc, posix_mapped_logs_close_while_pages_are_prepared);

@@ -345,7 +345,7 @@ int db_recover(struct shale_db *db)
 	uint64_t log_number = vset_new_file_number(&db->vs);
 	db_unlock(db);
 	fname_log(path, db->dbname, log_number);
-	rc = env_open_log(db->env, path, &db->logfile);
+	rc = env_open_log(db->env, path, db->opt.write_buffer_size, &db->logfile);
 	if (rc == 0)
 		rc = db_new_memtable(db, &db->mem);
 	if (rc)

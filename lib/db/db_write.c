@@ -39,7 +39,7 @@ static int switch_memtable(struct shale_db *db) SHALE_REQUIRES(db->vs.mu)
 	if (old)
 		rc = wfile_sync(old);
 	if (rc == 0)
-		rc = env_open_log(db->env, path, &file);
+		rc = env_open_log(db->env, path, db->opt.write_buffer_size, &file);
 	if (rc == 0)
 		rc = env_sync_dir(db->env, db->dbname);
 	if (rc == 0)

@@ -79,8 +79,11 @@ struct env_ops {
 	/* Creates or truncates a log (a WAL). A backend may append through a
 	 * shared mapping (env_posix with mmap on): then every append is in the
 	 * OS's page cache when it returns, flush does nothing, and a crash can
-	 * leave zeros after the data, which log readers take as its end. */
-	int (*open_log)(struct env *e, const char *path, struct wfile **out);
+	 * leave zeros after the data, which log readers take as its end.
+	 * expect: about how large the log will grow (a WAL: the write buffer),
+	 * 0 if unknown; a hint for how much space to reserve ahead, never a
+	 * limit. */
+	int (*open_log)(struct env *e, const char *path, uint64_t expect, struct wfile **out);
 	/* 1 if the path exists, 0 if not. */
 	int (*exists)(struct env *e, const char *path);
 	/* Names of the entries in dir (not "." or ".."); *names is a malloc'd
@@ -127,7 +130,10 @@ static inline int env_open_seq(struct env *e, const char *p, struct seq_file **o
 static inline int env_open_rand(struct env *e, const char *p, struct rand_file **o) { return e->ops->open_rand(e, p, o); }
 static inline int env_open_write(struct env *e, const char *p, struct wfile **o) { return e->ops->open_write(e, p, o); }
 static inline int env_open_append(struct env *e, const char *p, struct wfile **o) { return e->ops->open_append(e, p, o); }
-static inline int env_open_log(struct env *e, const char *p, struct wfile **o) { return e->ops->open_log(e, p, o); }
+static inline int env_open_log(struct env *e, const char *p, uint64_t expect, struct wfile **o)
+{
+	return e->ops->open_log(e, p, expect, o);
+}
 static inline int env_exists(struct env *e, const char *p) { return e->ops->exists(e, p); }
 static inline int env_list_dir(struct env *e, const char *d, char ***n, size_t *c) { return e->ops->list_dir(e, d, n, c); }
 static inline int env_remove(struct env *e, const char *p) { return e->ops->remove(e, p); }
