@@ -52,7 +52,16 @@ fuzz_fuzz_api_model_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_api_model_LDADD = $(FUZZ_LDADD)
 endif
 
-# The corpus replays (tests); the corpus folder is compiled in.
+# The corpus replays (tests); the corpus folder is compiled in. The two
+# longest first (Makefile.am: they start first under make -j).
+check_PROGRAMS += fuzz/replay_api_model
+fuzz_replay_api_model_SOURCES = fuzz/fuzz_api_model.c fuzz/replay.c $(FUZZ_COMMON)
+fuzz_replay_api_model_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/fuzz/corpus/api_model"'
+fuzz_replay_api_model_LDADD = $(FUZZ_LDADD)
+check_PROGRAMS += fuzz/replay_db_open
+fuzz_replay_db_open_SOURCES = fuzz/fuzz_db_open.c fuzz/replay.c $(FUZZ_COMMON)
+fuzz_replay_db_open_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/fuzz/corpus/db_open"'
+fuzz_replay_db_open_LDADD = $(FUZZ_LDADD)
 check_PROGRAMS += fuzz/replay_wal_reader
 fuzz_replay_wal_reader_SOURCES = fuzz/fuzz_wal_reader.c fuzz/replay.c $(FUZZ_COMMON)
 fuzz_replay_wal_reader_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/fuzz/corpus/wal_reader"'
@@ -73,11 +82,3 @@ check_PROGRAMS += fuzz/replay_table
 fuzz_replay_table_SOURCES = fuzz/fuzz_table.c fuzz/replay.c $(FUZZ_COMMON)
 fuzz_replay_table_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/fuzz/corpus/table"'
 fuzz_replay_table_LDADD = $(FUZZ_LDADD)
-check_PROGRAMS += fuzz/replay_db_open
-fuzz_replay_db_open_SOURCES = fuzz/fuzz_db_open.c fuzz/replay.c $(FUZZ_COMMON)
-fuzz_replay_db_open_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/fuzz/corpus/db_open"'
-fuzz_replay_db_open_LDADD = $(FUZZ_LDADD)
-check_PROGRAMS += fuzz/replay_api_model
-fuzz_replay_api_model_SOURCES = fuzz/fuzz_api_model.c fuzz/replay.c $(FUZZ_COMMON)
-fuzz_replay_api_model_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/fuzz/corpus/api_model"'
-fuzz_replay_api_model_LDADD = $(FUZZ_LDADD)
