@@ -634,6 +634,127 @@ START_TEST(lazy_seeks_answer_as_eager_seeks)
 }
 END_TEST
 
+/* Binary user keys under the internal-key order, where the merger orders
+ * keys by their first 16 bytes (zero-padded) before it asks the comparator:
+ * keys of 0 to 24 bytes around that boundary, zero bytes where padding
+ * would be (a, a\0, a\0\0...), 0xff bytes, keys that share 16 bytes and
+ * differ after, and several versions of a key. Full scans both ways and
+ * seeks must follow an order computed here independently (memcmp, length,
+ * then sequence descending). */
+struct bkey {
+	unsigned char k[24];
+	size_t n;
+	uint64_t seq;
+};
+
+static int bkey_cmp(const void *pa, const void *pb)
+{
+	const struct bkey *a = pa, *b = pb;
+	size_t n = a->n < b->n ? a->n : b->n;
+	int r = n ? memcmp(a->k, b->k, n) : 0;
+	if (r == 0)
+		r = (a->n > b->n) - (a->n < b->n);
+	if (r == 0)
+		r = (a->seq < b->seq) - (a->seq > b->seq);
+	return r;
+}
+
+static void bkey_make(struct rng *r, struct bkey *out)
+{
+	static const unsigned char alphabet[4] = { 0x00, 0x01, 'a', 0xff };
+	/* a common stem, so that many keys share their first 16 bytes */
+	static const unsigned char stem[24] = "0000000000000000aaaaaaaa";
+	out->n = (size_t)rng_uniform(r, 25);
+	int shape = (int)rng_uniform(r, 3);
+	for (size_t i = 0; i < out->n; i++) {
+		if (shape == 0)
+			out->k[i] = alphabet[rng_uniform(r, 4)];
+		else
+			out->k[i] = stem[i];
+	}
+	if (shape == 2 && out->n > 0) /* the stem with one byte changed */
+		out->k[rng_uniform(r, out->n)] = alphabet[rng_uniform(r, 4)];
+}
+
+static int at_bkey(const struct iter *it, const struct bkey *want)
+{
+	if (!iter_valid(it))
+		return 0;
+	struct parsed_ikey p;
+	if (!ikey_parse(iter_key(it), &p))
+		return 0;
+	return p.seq == want->seq && p.user_key.size == want->n &&
+	       (want->n == 0 || memcmp(p.user_key.data, want->k, want->n) == 0);
+}
+
+START_TEST(binary_keys_merge_in_the_internal_key_order)
+{
+	enum { CHILDREN = 5, N = 900 };
+	struct ikey_comparator icmp;
+	ikey_comparator_init(&icmp, comparator_bytewise());
+	struct rng r;
+	rng_seed(&r, 0x7b1d + (uint64_t)_i);
+	struct memtable *mem[CHILDREN];
+	for (int c = 0; c < CHILDREN; c++)
+		ck_assert_ok(memtable_create_with_filter(comparator_bytewise(), 4096, &mem[c]));
+	static struct bkey model[N];
+	for (int i = 0; i < N; i++) {
+		/* every fifth key again: versions of one user key in several children */
+		if (i > 0 && rng_one_in(&r, 5))
+			model[i] = model[rng_uniform(&r, (uint64_t)i)];
+		else
+			bkey_make(&r, &model[i]);
+		model[i].seq = (uint64_t)i + 1;
+		int c = (int)rng_uniform(&r, CHILDREN);
+		ck_assert_ok(memtable_add(mem[c], model[i].seq, IKEY_TYPE_VALUE, slice_make(model[i].k, model[i].n),
+		                          slice_from_str("v")));
+	}
+	qsort(model, N, sizeof(model[0]), bkey_cmp);
+	struct iter *child[CHILDREN];
+	for (int c = 0; c < CHILDREN; c++)
+		ck_assert_ptr_nonnull(child[c] = memtable_iter(mem[c]));
+	struct iter *it = merger_create(&icmp.base, child, CHILDREN);
+	ck_assert_ptr_nonnull(it);
+	int i = 0;
+	for (iter_seek_first(it); iter_valid(it); iter_next(it), i++)
+		ck_assert_msg(i < N && at_bkey(it, &model[i]), "forward: entry %d out of place", i);
+	ck_assert_int_eq(i, N);
+	i = N - 1;
+	for (iter_seek_last(it); iter_valid(it); iter_prev(it), i--)
+		ck_assert_msg(i >= 0 && at_bkey(it, &model[i]), "backward: entry %d out of place", i);
+	ck_assert_int_eq(i, -1);
+	struct buf target;
+	buf_init(&target);
+	for (int s = 0; s < 2000; s++) {
+		struct bkey t;
+		bkey_make(&r, &t);
+		t.seq = rng_uniform(&r, N + 2);
+		buf_clear(&target);
+		ck_assert_ok(ikey_append(&target, slice_make(t.k, t.n), t.seq, IKEY_TYPE_FOR_SEEK));
+		iter_seek(it, buf_slice(&target));
+		int want = 0;
+		while (want < N && bkey_cmp(&model[want], &t) < 0)
+			want++;
+		if (want == N) {
+			ck_assert_msg(!iter_valid(it), "seek %d: valid past the end", s);
+			continue;
+		}
+		ck_assert_msg(at_bkey(it, &model[want]), "seek %d: not at entry %d", s, want);
+		/* and a step each way from there */
+		iter_next(it);
+		ck_assert(want + 1 < N ? at_bkey(it, &model[want + 1]) : !iter_valid(it));
+		if (want + 1 < N) {
+			iter_prev(it);
+			ck_assert(at_bkey(it, &model[want]));
+		}
+	}
+	buf_free(&target);
+	iter_destroy(it);
+	for (int c = 0; c < CHILDREN; c++)
+		memtable_unref(mem[c]);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("merger");
@@ -646,6 +767,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, random_walk_matches_a_sorted_model, 0, 9);
 	tcase_add_test(tc, a_failing_child_stops_the_merger_at_once);
 	tcase_add_loop_test(tc, lazy_seeks_answer_as_eager_seeks, 0, 4);
+	tcase_add_loop_test(tc, binary_keys_merge_in_the_internal_key_order, 0, 4);
 	suite_add_tcase(s, tc);
 	if (getenv("SHALE_TEST_PENDING") != NULL) {
 		tc = tcase_create("pending_merger_duplicates");
