@@ -28,7 +28,7 @@ struct merger {
 	/* pre[c]: the first 16 bytes of key[c]'s user key, zero-padded, as two
 	 * big-endian words (prefixed: bytewise or internal-bytewise order only):
 	 * keys whose prefixes differ are ordered by them, in two integer
-	 * comparisons instead of a call into memcmp (see take_key) */
+	 * comparisons instead of a call into memcmp (see take_prefix) */
 	struct key_prefix *pre;
 	int prefixed;
 	int *heap;      /* indices of valid children; top = current */
@@ -52,7 +52,7 @@ struct merger {
 	struct buf target; /* the seek's target while children are pending */
 };
 
-/* Takes child c's current key, and its prefix. Two user keys whose first 16
+/* Takes the prefix of child c's key k. Two user keys whose first 16
  * bytes, zero-padded, differ are in the order of those 16 bytes read as a
  * big-endian number: at the first byte that differs either both keys have
  * a byte, or the shorter one has ended (its padding 0 against the other's
@@ -61,10 +61,8 @@ struct merger {
  * internal key's order is its user key's first. In a scan over several
  * sources nearly every comparison is between different keys, and no longer
  * calls memcmp (doc/performance.md, "What each change bought"). */
-static inline void take_key(struct merger *m, int c)
+static inline void take_prefix(struct merger *m, int c, struct slice k)
 {
-	struct slice k = iter_key(m->child[c]);
-	m->key[c] = k;
 	if (!m->prefixed)
 		return;
 	size_t u = k.size;
@@ -137,7 +135,8 @@ static void build_heap(struct merger *m, int direction)
 		if (!child_ok(m, c))
 			return;
 		if (iter_valid(m->child[c])) {
-			take_key(m, c);
+			m->key[c] = iter_key(m->child[c]);
+			take_prefix(m, c, m->key[c]);
 			m->heap[m->size++] = c;
 		}
 	}
@@ -240,9 +239,13 @@ static void fix_top(struct merger *m)
 		if (m->size == 0)
 			return;
 	} else {
-		take_key(m, c);
+		struct slice k = iter_key(m->child[c]);
+		m->key[c] = k;
+		/* alone in the heap: no comparison until build_heap, which takes
+		 * every prefix again (a child only joins the heap there) */
 		if (m->size == 1)
 			return;
+		take_prefix(m, c, k);
 		if (m->second < 0)
 			m->second = m->size > 2 && before(m, m->heap[2], m->heap[1]) ? 2 : 1;
 		if (before(m, c, m->heap[m->second]))
