@@ -261,7 +261,11 @@ static void remove_base(void)
 const char *fuzz_dir(void)
 {
 	if (base_dir[0] == '\0') {
-		const char *tmp = getenv("TMPDIR");
+		/* SHALE_FUZZ_TMPDIR first: scripts/check replays the corpus in
+		 * memory even in the build whose other tests use the disk */
+		const char *tmp = getenv("SHALE_FUZZ_TMPDIR");
+		if (tmp == NULL || *tmp == '\0')
+			tmp = getenv("TMPDIR");
 		struct stat st;
 		if (tmp == NULL || *tmp == '\0')
 			tmp = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
