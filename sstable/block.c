@@ -98,7 +98,6 @@ static void invalidate(struct block_iter *it)
 	it->base.valid = 0;
 	it->current = it->restarts;
 	it->next = it->restarts;
-	it->restart_index = it->num_restarts;
 }
 
 static void corruption(struct block_iter *it, uint32_t at, const char *what)
@@ -135,7 +134,6 @@ static inline const char *decode_entry(const char *p, const char *limit, uint32_
 static void seek_to_restart(struct block_iter *it, uint32_t index)
 {
 	it->base.key = slice_make(it->data, 0);
-	it->restart_index = index;
 	it->next = restart_point(it, index);
 }
 
@@ -199,9 +197,6 @@ static int parse_next(struct block_iter *it)
 	}
 	it->base.value = slice_make(p + unshared, vlen);
 	it->next = (uint32_t)(p + unshared + vlen - it->data);
-	while (it->restart_index + 1 < it->num_restarts &&
-	       restart_point(it, it->restart_index + 1) <= it->current)
-		it->restart_index++;
 	it->base.valid = 1;
 	return 1;
 }
@@ -334,7 +329,6 @@ static int decode_interval(struct block_iter *it, uint32_t r, uint32_t before)
 		invalidate(it);
 		return 0;
 	}
-	it->restart_index = r;
 	stand_on_prev(it, it->prev_n - 1);
 	return 1;
 }
@@ -351,17 +345,23 @@ static void bi_prev(struct iter *base)
 			return;
 		}
 	}
-	/* back to the restart point of the entry just before the current one,
-	 * then decode that interval up to the current entry */
-	uint32_t r = it->restart_index;
-	while (restart_point(it, r) >= original) {
-		if (r == 0) {
-			invalidate(it);
-			return;
-		}
-		r--;
+	/* back to the restart point of the entry just before the current one
+	 * (the last one before it: a binary search, so that a forward step
+	 * keeps no restart index), then decode that interval up to the current
+	 * entry */
+	uint32_t lo = 0, hi = it->num_restarts; /* the answer is below hi */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (restart_point(it, mid) < original)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	decode_interval(it, r, original);
+	if (lo == 0) {
+		invalidate(it); /* the first entry: nothing before it */
+		return;
+	}
+	decode_interval(it, lo - 1, original);
 }
 
 static int bi_status(const struct iter *base)

@@ -65,7 +65,6 @@ struct block_iter {
 	uint32_t num_restarts;
 	uint32_t current;       /* offset of the current entry; restarts when invalid */
 	uint32_t next;          /* offset just after the current entry */
-	uint32_t restart_index; /* restart point at or before current */
 	int status;
 	/* key and value: base.key and base.value (a published cursor) */
 	char key_small[48];     /* keys that fit are assembled here, */

@@ -160,6 +160,25 @@ static void check_iter_against_model(struct iter *it, const struct kv *m, size_t
 		else
 			ck_assert(!iter_valid(it));
 	}
+	/* forward steps from the first entry, then back: the step back finds
+	 * its restart point without any state kept by the steps forward */
+	for (int t = 0; n > 0 && t < 50; t++) {
+		size_t j = (size_t)rng_uniform(r, n);
+		iter_seek_first(it);
+		for (size_t k = 0; k < j; k++)
+			iter_next(it);
+		check_at(it, m, j);
+		iter_prev(it);
+		if (j == 0) {
+			ck_assert(!iter_valid(it));
+			continue;
+		}
+		check_at(it, m, j - 1);
+		if (j >= 2) {
+			iter_prev(it);
+			check_at(it, m, j - 2);
+		}
+	}
 	/* random targets, from random positions */
 	for (int t = 0; t < 300; t++) {
 		char tk[40];
