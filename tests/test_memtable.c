@@ -527,11 +527,6 @@ START_TEST(memtable_oversized_entry_rejected_unchanged)
 }
 END_TEST
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define UNDER_SANITIZER 1
-#else
-#define UNDER_SANITIZER 0
-#endif
 
 /* In a child whose address space is capped: 64 MiB values until the arena's
  * malloc fails. Returns 0 when the failure was clean. */
@@ -586,7 +581,7 @@ static int enomem_child(void)
 
 START_TEST(memtable_add_reports_enomem_and_stays_usable)
 {
-	if (UNDER_SANITIZER)
+	if (TU_SANITIZED)
 		return; /* sanitizers need address space an RLIMIT_AS would take away */
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);

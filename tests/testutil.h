@@ -8,6 +8,20 @@
 
 #include "lib/util/random.h"
 
+/* 1 in an ASan or TSan build, where code runs several times slower: the
+ * heaviest randomised tests take smaller sizes there (the plain builds run
+ * them whole), so that the test command stays inside its time. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TU_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TU_SANITIZED 1
+#endif
+#endif
+#ifndef TU_SANITIZED
+#define TU_SANITIZED 0
+#endif
+
 /* A fresh empty directory under $TMPDIR (or /tmp); the caller frees the
  * string and removes the tree with tu_rmtree. */
 char *tu_mkdtemp(const char *tag);
