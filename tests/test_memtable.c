@@ -527,7 +527,6 @@ START_TEST(memtable_oversized_entry_rejected_unchanged)
 }
 END_TEST
 
-
 /* In a child whose address space is capped: 64 MiB values until the arena's
  * malloc fails. Returns 0 when the failure was clean. */
 static int enomem_child(void)
