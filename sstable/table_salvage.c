@@ -26,7 +26,6 @@ struct salvage {
 	struct block_iter ii;      /* over the index block */
 	struct block *data;        /* the current data block, or NULL */
 	struct block_iter bi;      /* over data while it is set */
-	int valid;
 	int status;                /* sticky: a failure that is not damage */
 	int have_prev;
 	struct buf prev;           /* the last key yielded */
@@ -59,7 +58,7 @@ static void close_block(struct salvage *s)
 static void fail(struct salvage *s, int rc)
 {
 	s->status = rc;
-	s->valid = 0;
+	s->base.valid = 0;
 	close_block(s);
 }
 
@@ -122,7 +121,7 @@ static void settle(struct salvage *s)
 {
 	for (;;) {
 		if (s->data == NULL && !open_next_block(s)) {
-			s->valid = 0;
+			s->base.valid = 0;
 			return;
 		}
 		if (iter_valid(&s->bi.base)) {
@@ -141,9 +140,11 @@ static void settle(struct salvage *s)
 					return;
 				}
 				s->have_prev = 1;
-				s->valid = 1;
+				s->base.valid = 1;
+				s->base.key = k;
+				s->base.value = iter_value(&s->bi.base);
 				s->report->entries++;
-				s->report->bytes += k.size + iter_value(&s->bi.base).size;
+				s->report->bytes += k.size + s->base.value.size;
 				return;
 			}
 			/* the entry ends its block; the ones before it were kept */
@@ -164,16 +165,11 @@ static void settle(struct salvage *s)
 	}
 }
 
-static int sv_valid(const struct iter *base)
-{
-	return ((const struct salvage *)base)->valid;
-}
-
 static void sv_seek_first(struct iter *base)
 {
 	struct salvage *s = (struct salvage *)base;
 	close_block(s);
-	s->valid = 0;
+	s->base.valid = 0;
 	if (s->status)
 		return;
 	s->have_prev = 0;
@@ -191,7 +187,7 @@ static void sv_seek_first(struct iter *base)
 static void sv_next(struct iter *base)
 {
 	struct salvage *s = (struct salvage *)base;
-	if (!s->valid)
+	if (!s->base.valid)
 		return;
 	iter_next(&s->bi.base);
 	settle(s);
@@ -218,18 +214,6 @@ static void sv_prev(struct iter *base)
 	sv_unsupported((struct salvage *)base);
 }
 
-static struct slice sv_key(const struct iter *base)
-{
-	const struct salvage *s = (const struct salvage *)base;
-	return iter_key(&s->bi.base);
-}
-
-static struct slice sv_value(const struct iter *base)
-{
-	const struct salvage *s = (const struct salvage *)base;
-	return iter_value(&s->bi.base);
-}
-
 static int sv_status(const struct iter *base)
 {
 	return ((const struct salvage *)base)->status;
@@ -248,14 +232,11 @@ static void sv_destroy(struct iter *base)
 }
 
 static const struct iter_ops salvage_ops = {
-	.valid = sv_valid,
 	.seek_first = sv_seek_first,
 	.seek_last = sv_seek_last,
 	.seek = sv_seek,
 	.next = sv_next,
 	.prev = sv_prev,
-	.key = sv_key,
-	.value = sv_value,
 	.status = sv_status,
 	.destroy = sv_destroy,
 };

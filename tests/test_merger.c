@@ -46,11 +46,11 @@ static void arr_land(struct arr_iter *a, int pos)
 	} else {
 		a->pos = a->status || pos < 0 || pos >= a->n ? -1 : pos;
 	}
-}
-
-static int arr_valid(const struct iter *it)
-{
-	return ((const struct arr_iter *)it)->pos >= 0;
+	/* publishes (lib/util/iter.h); an invalid child shows a key and value
+	 * no model holds, so a merger that reads them anyway answers wrong */
+	a->base.valid = a->pos >= 0;
+	a->base.key = slice_from_str(a->base.valid ? a->e[a->pos].k : "(invalid child)");
+	a->base.value = slice_from_str(a->base.valid ? a->e[a->pos].v : "(invalid child)");
 }
 
 static void arr_seek_first(struct iter *it)
@@ -94,20 +94,6 @@ static void arr_prev(struct iter *it)
 	arr_land(a, a->pos - 1);
 }
 
-static struct slice arr_key(const struct iter *it)
-{
-	const struct arr_iter *a = (const struct arr_iter *)it;
-	tu_assert(a->pos >= 0, "key of an invalid child");
-	return slice_from_str(a->e[a->pos].k);
-}
-
-static struct slice arr_value(const struct iter *it)
-{
-	const struct arr_iter *a = (const struct arr_iter *)it;
-	tu_assert(a->pos >= 0, "value of an invalid child");
-	return slice_from_str(a->e[a->pos].v);
-}
-
 static int arr_status(const struct iter *it)
 {
 	return ((const struct arr_iter *)it)->status;
@@ -122,8 +108,13 @@ static void arr_destroy(struct iter *it)
 }
 
 static const struct iter_ops arr_ops = {
-	arr_valid, arr_seek_first, arr_seek_last, arr_seek, arr_next, arr_prev, arr_key, arr_value, arr_status,
-	arr_destroy, NULL,
+	.seek_first = arr_seek_first,
+	.seek_last = arr_seek_last,
+	.seek = arr_seek,
+	.next = arr_next,
+	.prev = arr_prev,
+	.status = arr_status,
+	.destroy = arr_destroy,
 };
 
 static struct iter *arr_iter(const struct entry *e, int n, int fail_at, int *destroyed)

@@ -73,15 +73,20 @@ struct empty_iter {
 	int status;
 };
 
-static int e_valid(const struct iter *it) { (void)it; return 0; }
 static void e_nop(struct iter *it) { (void)it; }
 static void e_seek(struct iter *it, struct slice t) { (void)it; (void)t; }
-static struct slice e_slice(const struct iter *it) { (void)it; return slice_make("", 0); }
 static int e_status(const struct iter *it) { return ((const struct empty_iter *)it)->status; }
 static void e_destroy(struct iter *it) { free(it); }
 
+/* (never valid: iter_init published that) */
 static const struct iter_ops empty_ops = {
-	e_valid, e_nop, e_nop, e_seek, e_nop, e_nop, e_slice, e_slice, e_status, e_destroy, NULL,
+	.seek_first = e_nop,
+	.seek_last = e_nop,
+	.seek = e_seek,
+	.next = e_nop,
+	.prev = e_nop,
+	.status = e_status,
+	.destroy = e_destroy,
 };
 
 struct iter *iter_empty(int status)

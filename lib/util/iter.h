@@ -12,14 +12,13 @@
  * iterator is destroyed (they release what the iterator pins: a memtable, a
  * version, a cached block).
  *
- * Published cursors: an iterator whose ops leave valid, key and value NULL
- * (all three) keeps the answers in struct iter's valid, key and value
- * instead, current after every positioning call and after an error (key and
- * value meaningful only while valid). The iterators a scan steps through —
- * blocks, two-level iterators, memtables, the merger — publish: a step
- * through a level (merger, level, table, block) then makes one indirect
- * call per layer (the move) instead of four (the move, valid, key, value,
- * each passed down through the layers below). Others answer through ops.
+ * Published cursors: every iterator keeps its answers in struct iter's
+ * valid, key and value, current after every positioning call and after an
+ * error (key and value meaningful only while valid), so that asking costs a
+ * load, not a call. A step through a level (merger, level, table, block)
+ * then makes one indirect call per layer (the move), and each layer reads
+ * the one below it with plain loads (doc/performance.md, "What each change
+ * bought").
  */
 #ifndef SHALE_UTIL_ITER_H
 #define SHALE_UTIL_ITER_H
@@ -29,14 +28,11 @@
 struct iter;
 
 struct iter_ops {
-	int (*valid)(const struct iter *it);
 	void (*seek_first)(struct iter *it);
 	void (*seek_last)(struct iter *it);
 	void (*seek)(struct iter *it, struct slice target);
 	void (*next)(struct iter *it);
 	void (*prev)(struct iter *it);
-	struct slice (*key)(const struct iter *it);
-	struct slice (*value)(const struct iter *it);
 	int (*status)(const struct iter *it);
 	/* frees the implementation's own state (cleanups already ran) */
 	void (*destroy)(struct iter *it);
@@ -62,7 +58,7 @@ struct iter_cleanup {
 
 struct iter {
 	const struct iter_ops *ops;
-	/* the published cursor (above); unused when ops answer */
+	/* the published cursor (above) */
 	int valid;
 	struct slice key, value;
 	struct iter_cleanup cleanup; /* first one inline; fn NULL when unused */
@@ -80,7 +76,7 @@ static inline void iter_init(struct iter *it, const struct iter_ops *ops)
 
 static inline int iter_valid(const struct iter *it)
 {
-	return it->ops->valid ? it->ops->valid(it) : it->valid;
+	return it->valid;
 }
 static inline void iter_seek_first(struct iter *it) { it->ops->seek_first(it); }
 static inline void iter_seek_last(struct iter *it) { it->ops->seek_last(it); }
@@ -96,11 +92,11 @@ static inline void iter_next(struct iter *it) { it->ops->next(it); }
 static inline void iter_prev(struct iter *it) { it->ops->prev(it); }
 static inline struct slice iter_key(const struct iter *it)
 {
-	return it->ops->key ? it->ops->key(it) : it->key;
+	return it->key;
 }
 static inline struct slice iter_value(const struct iter *it)
 {
-	return it->ops->value ? it->ops->value(it) : it->value;
+	return it->value;
 }
 static inline int iter_status(const struct iter *it) { return it->ops->status(it); }
 

@@ -351,18 +351,15 @@ struct file_iter {
 	char value[16];
 };
 
-static int fi_valid(const struct iter *it)
-{
-	const struct file_iter *fi = (const struct file_iter *)it;
-	return fi->index < fi->n;
-}
-
 static void fi_set(struct file_iter *fi, int index)
 {
 	fi->index = index < 0 || index >= fi->n ? fi->n : index;
-	if (fi->index < fi->n) {
+	fi->base.valid = fi->index < fi->n;
+	if (fi->base.valid) {
 		encode_fixed64(fi->value, fi->files[fi->index]->number);
 		encode_fixed64(fi->value + 8, fi->files[fi->index]->size);
+		fi->base.key = fi->files[fi->index]->largest;
+		fi->base.value = slice_make(fi->value, 16);
 	}
 }
 
@@ -400,18 +397,6 @@ static void fi_prev(struct iter *it)
 	fi_set(fi, fi->index - 1);
 }
 
-static struct slice fi_key(const struct iter *it)
-{
-	const struct file_iter *fi = (const struct file_iter *)it;
-	return fi->files[fi->index]->largest;
-}
-
-static struct slice fi_value(const struct iter *it)
-{
-	const struct file_iter *fi = (const struct file_iter *)it;
-	return slice_make(fi->value, 16);
-}
-
 static int fi_status(const struct iter *it)
 {
 	(void)it;
@@ -424,7 +409,13 @@ static void fi_destroy(struct iter *it)
 }
 
 static const struct iter_ops file_iter_ops = {
-	fi_valid, fi_seek_first, fi_seek_last, fi_seek, fi_next, fi_prev, fi_key, fi_value, fi_status, fi_destroy, NULL,
+	.seek_first = fi_seek_first,
+	.seek_last = fi_seek_last,
+	.seek = fi_seek,
+	.next = fi_next,
+	.prev = fi_prev,
+	.status = fi_status,
+	.destroy = fi_destroy,
 };
 
 /* second_level_fn of a level: the file the file iterator is on (value is its
