@@ -67,11 +67,8 @@ struct shale_iter {
  * a range of deletion markers scanned over and over gets compacted away. */
 #define READ_SAMPLE_PERIOD (1 << 20)
 
-static void sample_read(struct shale_iter *di, struct slice k)
+static void sample_charge(struct shale_iter *di, struct slice k)
 {
-	di->bytes_until_sample -= (int64_t)(k.size + iter_value(di->it).size);
-	if (di->bytes_until_sample > 0)
-		return;
 	while (di->bytes_until_sample <= 0)
 		di->bytes_until_sample += (int64_t)rng_uniform(&di->rng, 2 * READ_SAMPLE_PERIOD);
 	struct seek_charge charge;
@@ -82,6 +79,14 @@ static void sample_read(struct shale_iter *di, struct slice k)
 		cond_signal(&di->db->compact_cv);
 		db_unlock(di->db);
 	}
+}
+
+/* (inline: a step's share is a subtraction; the sample itself is apart) */
+static inline void sample_read(struct shale_iter *di, struct slice k)
+{
+	di->bytes_until_sample -= (int64_t)(k.size + iter_value(di->it).size);
+	if (di->bytes_until_sample <= 0)
+		sample_charge(di, k);
 }
 
 /* Records an error from below (the thread's message is its message). */
@@ -118,13 +123,18 @@ static inline int save_ukey(struct buf *b, struct slice ukey)
 	return buf_set(b, ukey.data, ukey.size);
 }
 
-static int parse(struct shale_iter *di, struct parsed_ikey *p)
+static void malformed(struct shale_iter *di)
+{
+	fail(di, err_set(SHALE_ECORRUPT, "%s: malformed internal key met by an iterator", di->db->dbname));
+}
+
+/* (inline, its rare paths apart: called once per entry a scan steps over) */
+static inline int parse(struct shale_iter *di, struct parsed_ikey *p)
 {
 	struct slice k = iter_key(di->it);
 	sample_read(di, k);
 	if (!ikey_parse(k, p)) {
-		fail(di, err_set(SHALE_ECORRUPT, "%s: malformed internal key met by an iterator",
-		                 di->db->dbname));
+		malformed(di);
 		return 0;
 	}
 	return 1;
