@@ -329,7 +329,7 @@ SHALE_EXPORT void shale_options_set_l0_compaction_trigger(shale_options *, int f
 SHALE_EXPORT void shale_options_set_l0_slowdown_trigger(shale_options *, int files);   /* default 8 */
 SHALE_EXPORT void shale_options_set_l0_stop_trigger(shale_options *, int files);       /* default 12 */
 /* Level 1's size budget; level N's is this times multiplier^(N-1). */
-SHALE_EXPORT void shale_options_set_max_bytes_for_level_base(shale_options *, uint64_t bytes); /* default 24 MiB */
+SHALE_EXPORT void shale_options_set_max_bytes_for_level_base(shale_options *, uint64_t bytes); /* default 10 MiB */
 SHALE_EXPORT void shale_options_set_level_multiplier(shale_options *, int m);        /* default 10 */
 /* Mapped I/O (default: on, doc/api.md): table files are read through
  * memory mappings, and the WAL is appended through a shared mapping of
