@@ -219,13 +219,18 @@ static void find_prev_user_entry(struct shale_iter *di, int after_key)
 	int have_key = after_key, strict = after_key;
 	struct parsed_ikey p;
 	for (; iter_valid(di->it); iter_prev(di->it)) {
+		int c;
 		if (di->have_held) {
-			p = di->held; /* where the last walk stopped */
+			/* where the last walk stopped: found before saved_key (the
+			 * key it completed, shown since) by that walk already */
+			p = di->held;
 			di->have_held = 0;
-		} else if (!parse(di, &p)) {
-			return;
+			c = -1;
+		} else {
+			if (!parse(di, &p))
+				return;
+			c = have_key ? ucmp(di, p.user_key, buf_slice(&di->saved_key)) : -1;
 		}
-		int c = have_key ? ucmp(di, p.user_key, buf_slice(&di->saved_key)) : -1;
 		if (c > 0 || (c == 0 && strict)) {
 			out_of_order(di);
 			return;
