@@ -292,6 +292,7 @@ static void stand_on_prev(struct block_iter *it, uint32_t i)
 static int decode_interval(struct block_iter *it, uint32_t r, uint32_t before)
 {
 	it->prev_n = 0;
+	it->prev_restart = r;
 	it->prev_keys.len = 0;
 	seek_to_restart(it, r);
 	while (parse_next(it) && it->current < before) {
@@ -339,17 +340,20 @@ static void bi_prev(struct iter *base)
 	assert(it->base.valid && it->current < it->restarts);
 	uint32_t original = it->current;
 	/* within the interval decoded last time: step back in memory */
+	uint32_t lo = 0, hi = it->num_restarts; /* the answer is below hi */
 	if (it->prev_n > 0 && it->prev_pos < it->prev_n && it->prev[it->prev_pos].offset == original) {
 		if (it->prev_pos > 0) {
 			stand_on_prev(it, it->prev_pos - 1);
 			return;
 		}
+		/* on the first entry of the interval decoded last, which starts
+		 * at its restart point: the interval before is the one before */
+		lo = hi = it->prev_restart;
 	}
 	/* back to the restart point of the entry just before the current one
 	 * (the last one before it: a binary search, so that a forward step
 	 * keeps no restart index), then decode that interval up to the current
 	 * entry */
-	uint32_t lo = 0, hi = it->num_restarts; /* the answer is below hi */
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		if (restart_point(it, mid) < original)

@@ -69,9 +69,10 @@ struct block_iter {
 	/* key and value: base.key and base.value (a published cursor) */
 	char key_small[48];     /* keys that fit are assembled here, */
 	struct buf key_buf;     /* longer ones here */
-	/* the restart interval decoded by the last backward step */
+	/* the restart interval decoded by the last backward step (its restart
+	 * point's index: prev_restart) */
 	struct block_prev_entry *prev;
-	uint32_t prev_n, prev_cap, prev_pos;
+	uint32_t prev_n, prev_cap, prev_pos, prev_restart;
 	struct buf prev_keys;
 };
 
