@@ -339,8 +339,8 @@ static void bi_prev(struct iter *base)
 	struct block_iter *it = (struct block_iter *)base;
 	assert(it->base.valid && it->current < it->restarts);
 	uint32_t original = it->current;
-	/* within the interval decoded last time: step back in memory */
 	uint32_t lo = 0, hi = it->num_restarts; /* the answer is below hi */
+	/* within the interval decoded last time: step back in memory */
 	if (it->prev_n > 0 && it->prev_pos < it->prev_n && it->prev[it->prev_pos].offset == original) {
 		if (it->prev_pos > 0) {
 			stand_on_prev(it, it->prev_pos - 1);
@@ -351,9 +351,9 @@ static void bi_prev(struct iter *base)
 		lo = hi = it->prev_restart;
 	}
 	/* back to the restart point of the entry just before the current one
-	 * (the last one before it: a binary search, so that a forward step
-	 * keeps no restart index), then decode that interval up to the current
-	 * entry */
+	 * (the last one before it: known from above, else a binary search, so
+	 * that a forward step keeps no restart index), then decode that
+	 * interval up to the current entry */
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		if (restart_point(it, mid) < original)
